@@ -1,0 +1,332 @@
+// The TwilioSmsConnector class against a real local HTTP server: CONTRACT §2–4.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { TwilioSmsConnector, validateConfig } from '../index.js';
+import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, validConfig } from './fixtures.js';
+import { startTwilioServer, twilioError } from './support/twilio-server.js';
+
+let server;
+let answer; // per-test override: (record, res) => void
+const connect = (config = validConfig(), options = {}) =>
+  new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
+
+const rejection = async (promise) => {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+};
+
+before(async () => {
+  server = await startTwilioServer({
+    respond: async (req, record, res) => {
+      if (answer) {
+        answer(record, res);
+        return true;
+      }
+    },
+  });
+});
+after(() => server.close());
+
+const last = () => server.requests.at(-1);
+
+describe('request', () => {
+  test('path, Basic auth, content type and form fields in the JS order', async () => {
+    answer = undefined;
+    const result = await connect().sendMessage('+15551234567', 'SignIn', { code: '123456' });
+    assert.match(result.sid, /^SM[0-9a-f]{32}$/);
+    assert.equal(result.status, 'queued');
+    assert.equal(result.to, '+15551234567');
+    assert.equal(result.body, 'Sign in code 123456');
+    const request = last();
+    assert.equal(request.method, 'POST');
+    assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Messages.json`);
+    assert.equal(request.headers.authorization, basicAuth());
+    assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded');
+    assert.deepEqual(request.form, [
+      ['To', '+15551234567'],
+      ['MessagingServiceSid', messagingServiceSID],
+      ['Body', 'Sign in code 123456'],
+      ['RiskCheck', 'enable'],
+    ]);
+    assert.equal(
+      request.body,
+      new URLSearchParams({
+        To: '+15551234567',
+        MessagingServiceSid: messagingServiceSID,
+        Body: 'Sign in code 123456',
+        RiskCheck: 'enable',
+      }).toString()
+    );
+  });
+
+  test('a + is put in front of the number only when missing', async () => {
+    await connect().sendMessage('15551234567', 'Register', { code: '1' });
+    assert.equal(last().form[0][1], '+15551234567');
+    await connect().sendMessage('+4412', 'Register', { code: '1' });
+    assert.equal(last().form[0][1], '+4412');
+    await connect().sendMessage('', 'Register', { code: '1' });
+    assert.equal(last().form[0][1], '+');
+  });
+
+  test('disableRiskCheck true sends RiskCheck=disable; false and absent send enable', async () => {
+    await connect(validConfig({ disableRiskCheck: true })).sendMessage('1', 'SignIn', { code: '1' });
+    assert.deepEqual(last().form[3], ['RiskCheck', 'disable']);
+    await connect(validConfig({ disableRiskCheck: false })).sendMessage('1', 'SignIn', { code: '1' });
+    assert.deepEqual(last().form[3], ['RiskCheck', 'enable']);
+  });
+
+  test('unicode, emoji and reserved characters survive form encoding like URLSearchParams', async () => {
+    const content = 'Código {{code}} ✓ 😀 & = + % # ? / \n next line';
+    const config = validConfig({
+      templates: [...validConfig().templates, { usageType: 'BindMfa', content }],
+    });
+    await connect(config).sendMessage('1', 'BindMfa', { code: 'a b' });
+    const expected = content.replace('{{code}}', 'a b');
+    assert.equal(last().form[2][1], expected);
+    assert.match(last().body, /Body=C%C3%B3digo\+a\+b\+%E2%9C%93\+%F0%9F%98%80\+%26\+%3D\+%2B\+%25\+%23\+%3F\+%2F\+%0A\+next\+line&/);
+  });
+
+  test('the first template of the usage type is used, else the first Generic one', async () => {
+    await connect().sendMessage('1', 'SignIn', { code: '7' });
+    assert.equal(last().form[2][1], 'Sign in code 7');
+    await connect().sendMessage('1', 'MfaVerification', { code: '7', application: { name: 'App' } });
+    assert.equal(last().form[2][1], 'Generic code 7 for App');
+  });
+
+  test('template_not_found when neither the type nor Generic has a template', async () => {
+    const connector = connect(validConfig());
+    const before = server.requests.length;
+    // Config rules require Generic, so craft the situation the JS connector can reach only
+    // through getConfigTemplateByType: a type that is not a string never matches but Generic.
+    await connector.sendMessage('1', 123, { code: '1' });
+    assert.equal(last().form[2][1], 'Generic code 1 for {{application.name}}');
+    assert.equal(server.requests.length, before + 1);
+  });
+});
+
+describe('handlebars (connector-kit semantics)', () => {
+  const render = async (content, payload) => {
+    const config = validConfig({
+      templates: [...validConfig().templates, { usageType: 'Custom', content }],
+    });
+    await connect(config).sendMessage('1', 'Custom', payload);
+    return last().form[2][1];
+  };
+
+  const cases = [
+    ['{{code}}', { code: '123' }, '123'],
+    ['{{ code }}', { code: '123' }, '123'],
+    ['{{\tcode\n}}', { code: '123' }, '123'],
+    ['{{code}}', {}, '{{code}}'],
+    ['{{application.name}}', { application: {} }, ''],
+    ['{{application.name}}', { application: { name: 'Logto' } }, 'Logto'],
+    ['{{application.name}}', {}, '{{application.name}}'],
+    ['{{a.b.c}}', { a: { b: { c: 'deep' } } }, 'deep'],
+    ['{{a.b.c}}', { a: 'str' }, ''],
+    ['{{a.b}}', { a: null }, ''],
+    ['{{a}}', { a: null }, ''],
+    ['{{a}}', { a: undefined }, ''],
+    ['{{list}}', { list: [1, [2, 3], null, 'x'] }, '1,2,3,,x'],
+    ['{{list.0}}', { list: ['first', 'second'] }, 'first'],
+    ['{{list.length}}', { list: [1, 2, 3] }, '3'],
+    ['{{n}} {{f}} {{big}} {{tiny}} {{neg}}', { n: 42, f: 0.1, big: 1e21, tiny: 1e-7, neg: -0 }, '42 0.1 1e+21 1e-7 0'],
+    ['{{t}}/{{ff}}', { t: true, ff: false }, 'true/false'],
+    ['{{obj}}', { obj: { a: 1 } }, '[object Object]'],
+    ['{{{code}}}', { code: '1' }, '{1}'],
+    ['{{co de}} {{}} {{-x}}', { 'co de': 1, '': 2, '-x': 3 }, '{{co de}} {{}} {{-x}}'],
+    ['{{code}}{{code}}', { code: 'ab' }, 'abab'],
+  ];
+  for (const [content, payload, expected] of cases) {
+    test(`${JSON.stringify(content)} with ${JSON.stringify(payload)}`, async () => {
+      assert.equal(await render(content, payload), expected);
+    });
+  }
+
+  test('matches connector-kit replaceSendMessageHandlebars on every case', async () => {
+    const { replaceSendMessageHandlebars } = await import('@logto/connector-kit');
+    for (const [content, payload] of cases) {
+      assert.equal(await render(content, payload), replaceSendMessageHandlebars(content, payload), content);
+    }
+  });
+
+  test('an absent payload renders nothing and does not crash', async () => {
+    assert.equal(await render('code {{code}}', undefined), 'code {{code}}');
+  });
+});
+
+describe('config validation', () => {
+  const invalid = (config, pattern) => {
+    assert.throws(
+      () => new TwilioSmsConnector(config, { baseUrl: server.url }),
+      (error) => {
+        assert.equal(error.code, 'invalid_config');
+        assert.match(error.message, pattern);
+        assert.ok(Array.isArray(error.data.issues));
+        assert.ok(!errorText(error).includes(authToken));
+        return true;
+      }
+    );
+    assert.equal(validateConfig(config).success, false);
+  };
+
+  test('names each problem', () => {
+    invalid({ accountSID: 1, authToken }, /accountSID: Expected string, received number.*fromMessagingServiceSID: Required.*templates: Required/);
+    invalid(validConfig({ disableRiskCheck: 'yes' }), /disableRiskCheck: Expected boolean, received string/);
+    invalid(validConfig({ templates: {} }), /templates: Expected array, received object/);
+    invalid(validConfig({ templates: [{ usageType: 'Register' }] }), /templates\[0\]\.content: Required/);
+  });
+
+  test('names the missing usage types like the JS connector', () => {
+    invalid(
+      validConfig({ templates: [{ usageType: 'SignIn', content: '' }, { usageType: 'ForgotPassword', content: '' }] }),
+      /Template with UsageType \(Register, Generic\) should be provided!/
+    );
+  });
+
+  test('a config that is not an object is invalid', () => {
+    for (const config of [null, undefined, 'x', 42, [], true]) {
+      invalid(config, /config/);
+    }
+    const cyclic = validConfig();
+    cyclic.self = cyclic;
+    invalid(cyclic, /circular/);
+  });
+
+  test('empty strings and unknown keys are accepted, as in the JS guard', () => {
+    assert.equal(validateConfig(validConfig({ accountSID: '', authToken: '', fromMessagingServiceSID: '', extra: { x: 1 } })).success, true);
+  });
+
+  const validHosts = ['api.twilio.com', 'API.TWILIO.COM', 'api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com', `api.${'a'.repeat(63)}.twilio.com`];
+  const invalidHosts = [
+    null, '', ' ', 'https://api.twilio.com', 'api.twilio.com:443', 'api.twilio.com/path', 'api.twilio.com?q=1',
+    'api.twilio.com#frag', 'user@api.twilio.com', 'api.twilio.com\n', 'api.twilio.com.example.com', 'api.example.com',
+    '127.0.0.1', 'api..twilio.com', 'api.-edge.twilio.com', 'api.edge-.twilio.com', 'api.ed_ge.twilio.com',
+    `api.${'a'.repeat(64)}.twilio.com`, `api${'.abcdefghi'.repeat(25)}.twilio.com`, 443, true, {},
+  ];
+  for (const host of validHosts) {
+    test(`host ${JSON.stringify(host)} is accepted`, () => {
+      assert.equal(validateConfig(validConfig({ host })).success, true);
+    });
+  }
+  for (const host of invalidHosts) {
+    test(`host ${JSON.stringify(host)} is rejected`, () => {
+      invalid(validConfig({ host }), /host/);
+    });
+  }
+
+  test('options are checked too', () => {
+    for (const options of [{ baseUrl: 'ftp://x' }, { baseUrl: 'http://127.0.0.1/path' }, { timeoutMs: 0 }, { timeoutMs: 'x' }, 'x']) {
+      assert.throws(() => new TwilioSmsConnector(validConfig(), options), { code: 'invalid_config' });
+    }
+  });
+});
+
+describe('answers and errors', () => {
+  const respondWith = (status, body, headers = {}) => {
+    answer = (record, res) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+  };
+  after(() => {
+    answer = undefined;
+  });
+
+  test('2xx resolves with the parsed Message resource', async () => {
+    respondWith(200, { sid: 'SM1', status: 'accepted', to: '+1', body: 'x' });
+    assert.deepEqual(await connect().sendMessage('1', 'SignIn', { code: '1' }), { sid: 'SM1', status: 'accepted', to: '+1', body: 'x' });
+  });
+
+  test('2xx that is not JSON resolves with what is known', async () => {
+    respondWith(202, 'accepted, not json');
+    assert.deepEqual(await connect().sendMessage('1', 'SignIn', {}), { status: 202, body: 'accepted, not json' });
+  });
+
+  for (const [status, code] of [[400, 21211], [401, 20003], [404, 20404], [500, 20500], [502, 0], [503, 0]]) {
+    test(`HTTP ${status} is a general error carrying the raw body`, async () => {
+      const raw = JSON.stringify(twilioError(status, code, `failure ${code}`));
+      respondWith(status, raw);
+      const error = await rejection(connect().sendMessage('1', 'SignIn', { code: '1' }));
+      assert.ok(error instanceof Error);
+      assert.equal(error.code, 'general');
+      assert.deepEqual(error.data, { message: raw });
+    });
+  }
+
+  test('HTTP 429 is rate_limit_exceeded (listed deviation)', async () => {
+    const raw = JSON.stringify(twilioError(429, 20429, 'Too Many Requests'));
+    respondWith(429, raw);
+    const error = await rejection(connect().sendMessage('1', 'SignIn', {}));
+    assert.equal(error.code, 'rate_limit_exceeded');
+    assert.deepEqual(error.data, { message: raw });
+  });
+
+  for (const status of [301, 302, 307, 308]) {
+    test(`HTTP ${status} is not followed and is a general error (listed deviation)`, async () => {
+      const target = await startTwilioServer();
+      try {
+        respondWith(status, '', { location: `${target.url}/2010-04-01/Accounts/${accountSID}/Messages.json` });
+        const error = await rejection(connect().sendMessage('1', 'SignIn', {}));
+        assert.equal(error.code, 'general');
+        assert.match(error.message, new RegExp(`HTTP ${status}.*not followed`));
+        assert.equal(target.requests.length, 0, 'the redirect target received nothing');
+      } finally {
+        target.close();
+      }
+    });
+  }
+
+  test('a refused connection is a general error that names the failure', async () => {
+    const error = await rejection(
+      new TwilioSmsConnector(validConfig(), { baseUrl: 'http://127.0.0.1:1' }).sendMessage('1', 'SignIn', {})
+    );
+    assert.equal(error.code, 'general');
+    assert.match(error.message, /could not connect.*refused/i);
+    assert.ok(!errorText(error).includes(authToken));
+  });
+
+  test('a server that never answers gives a general timeout error', async () => {
+    answer = () => {}; // never respond
+    const started = Date.now();
+    const error = await rejection(connect(validConfig(), { timeoutMs: 300 }).sendMessage('1', 'SignIn', {}));
+    assert.equal(error.code, 'general');
+    assert.match(error.message, /timed out after 300 ms/);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('a non-string phone number is rejected, not thrown', async () => {
+    const pending = connect().sendMessage(undefined, 'SignIn', {});
+    assert.ok(pending instanceof Promise);
+    const error = await rejection(pending);
+    assert.equal(error.code, 'invalid_request_parameters');
+  });
+
+  test('a server echoing the credentials cannot leak the token into the error', async () => {
+    answer = (record, res) => {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`you sent ${record.headers.authorization} token=${authToken}`);
+    };
+    const error = await rejection(connect().sendMessage('1', 'SignIn', {}));
+    assert.equal(error.code, 'general');
+    assert.ok(!errorText(error).includes(authToken));
+    assert.ok(!errorText(error).includes(basicAuth().slice(6)));
+    assert.match(error.data.message, /\[redacted\]/);
+  });
+});
+
+test('instances share one keep-alive pool', async () => {
+  answer = undefined;
+  const before = server.connections;
+  const a = connect();
+  const b = connect(validConfig({ accountSID: 'AC2' }));
+  for (let i = 0; i < 5; i += 1) {
+    await a.sendMessage('1', 'SignIn', { code: String(i) });
+    await b.sendMessage('1', 'SignIn', { code: String(i) });
+  }
+  assert.ok(server.connections - before <= 1, `opened ${server.connections - before} connections`);
+});

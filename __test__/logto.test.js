@@ -1,0 +1,199 @@
+// The Logto path for real: pack the package, extract it the way `logto connector add` does
+// (no node_modules of its own), load it with @logto/cli's loader and drive it like Logto.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { accountSID, authToken, basicAuth, errorText, validConfig } from './fixtures.js';
+import { startTwilioServer, twilioError } from './support/twilio-server.js';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// Inside the repo so that, like in Logto's tree, imports resolve through an ancestor's
+// node_modules (ours plays Logto core's, which has @logto/connector-kit).
+const workDir = join(root, '.tmp', `logto-${process.pid}`);
+const connectorsDir = join(workDir, 'packages', 'core', 'connectors');
+const connectorDir = join(connectorsDir, pkg.name);
+
+let server;
+let answers = [];
+let factory;
+let ConnectorError;
+let validateConfig;
+
+before(async () => {
+  server = await startTwilioServer({
+    respond: async (req, record, res) => {
+      const next = answers.shift();
+      if (!next) return false;
+      res.writeHead(next.status, { 'content-type': 'application/json' });
+      res.end(next.body);
+      return true;
+    },
+  });
+  process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
+
+  mkdirSync(connectorDir, { recursive: true });
+  const [{ filename }] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', workDir], {
+      cwd: root,
+      encoding: 'utf8',
+      shell: process.platform === 'win32', // npm is npm.cmd there
+    })
+  );
+  execFileSync('tar', ['-xzf', join(workDir, filename), '-C', connectorDir, '--strip-components=1']);
+
+  ({ ConnectorError, validateConfig } = await import('@logto/connector-kit'));
+  const { loadConnectorFactories } = await import('@logto/cli/lib/connector/index.js');
+  const factories = await loadConnectorFactories([{ path: connectorDir, name: pkg.name }], false);
+  assert.equal(factories.length, 1, 'the CLI loaded our connector');
+  [factory] = factories;
+});
+
+after(() => {
+  server?.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+const build = async (getConfig = async () => validConfig()) => {
+  const { buildRawConnector } = await import('@logto/cli/lib/connector/index.js');
+  const { rawConnector } = await buildRawConnector(factory, getConfig);
+  return rawConnector;
+};
+
+const rejection = async (promise) => {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+};
+
+test('the tarball is self-contained and named the way Logto scans for', () => {
+  assert.match(pkg.name, /^connector-/);
+  assert.deepEqual(Object.keys(pkg.dependencies), ['@logto/connector-kit']);
+  assert.ok(existsSync(join(connectorDir, 'lib', 'index.js')));
+  assert.ok(existsSync(join(connectorDir, 'docs', 'README.md')));
+  assert.ok(!existsSync(join(connectorDir, 'node_modules')));
+  const binaries = execFileSync('ls', [connectorDir], { encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.node'));
+  assert.ok(binaries.length >= 1, 'a native binary ships inside the tarball');
+});
+
+test('metadata: same id and form keys as the JS connector, our logo and readme inlined', async () => {
+  const { default: createJsConnector } = await import('@logto/connector-twilio-sms');
+  const js = await createJsConnector({ getConfig: async () => ({}) });
+  const { metadata } = factory;
+  assert.equal(factory.type, 'Sms');
+  assert.equal(metadata.id, js.metadata.id);
+  assert.equal(metadata.target, js.metadata.target);
+  assert.equal(metadata.platform, null);
+  for (const item of js.metadata.formItems) {
+    const ours = metadata.formItems.find((candidate) => candidate.key === item.key);
+    assert.ok(ours, `form item ${item.key}`);
+    assert.equal(ours.type, item.type);
+    assert.equal(ours.required, item.required);
+    assert.deepEqual(ours.defaultValue, item.defaultValue);
+  }
+  const host = metadata.formItems.find((item) => item.key === 'host');
+  assert.deepEqual([host.type, host.required, host.placeholder, host.isDevFeature], ['Text', false, 'api.twilio.com', true]);
+  for (const locale of ['en', 'zh-CN', 'tr-TR', 'ko']) {
+    assert.ok(metadata.name[locale] && metadata.description[locale], locale);
+  }
+  assert.match(metadata.logo, /^data:image\/svg\+xml;base64,/);
+  assert.match(metadata.readme, /Messaging Service/);
+});
+
+test("connector-kit's validateConfig accepts a valid config and rejects a bad one with ConnectorError", async () => {
+  const connector = await build();
+  validateConfig(validConfig(), connector.configGuard);
+  const error = (() => {
+    try {
+      validateConfig(validConfig({ templates: [], authToken: 5 }), connector.configGuard);
+    } catch (caught) {
+      return caught;
+    }
+  })();
+  assert.ok(error instanceof ConnectorError);
+  assert.equal(error.code, 'invalid_config');
+  assert.deepEqual(error.data.issues.map((issue) => issue.path.join('.')), ['authToken', 'templates']);
+  assert.match(error.message, /Template with UsageType \(Register, SignIn, ForgotPassword, Generic\) should be provided!/);
+  assert.throws(() => connector.configGuard.parse(null), { name: 'ConfigError' });
+});
+
+test('sendMessage reads the saved config on every send and sends the exact request', async () => {
+  let reads = 0;
+  const connector = await build(async (id) => {
+    assert.equal(id, 'twilio-short-message-service');
+    reads += 1;
+    return validConfig({ disableRiskCheck: reads > 1 });
+  });
+  await connector.sendMessage({ to: '15551230000', type: 'SignIn', payload: { code: '111111' } });
+  await connector.sendMessage({ to: '15551230000', type: 'SignIn', payload: { code: '222222' } });
+  assert.equal(reads, 2);
+  const [first, second] = server.requests.slice(-2);
+  assert.equal(first.headers.authorization, basicAuth());
+  assert.equal(first.url, `/2010-04-01/Accounts/${accountSID}/Messages.json`);
+  assert.deepEqual(first.form.map(([key]) => key), ['To', 'MessagingServiceSid', 'Body', 'RiskCheck']);
+  assert.equal(first.form[2][1], 'Sign in code 111111');
+  assert.equal(first.form[3][1], 'enable');
+  assert.equal(second.form[3][1], 'disable', 'a changed config takes effect on the next send');
+  assert.equal(second.connectionId, first.connectionId, 'the pooled connection is reused');
+});
+
+test('the Console test send uses the unsaved config and never calls getConfig', async () => {
+  const connector = await build(async () => {
+    throw new Error('getConfig must not be called');
+  });
+  await connector.sendMessage({ to: '+1555', type: 'Register', payload: { code: '9' } }, validConfig());
+  assert.equal(server.requests.at(-1).form[2][1], 'Sign up code 9');
+});
+
+test('every failure is a ConnectorError of the connector-kit Logto resolves', async () => {
+  const connector = await build();
+  const cases = [
+    { answer: { status: 400, body: JSON.stringify(twilioError(400, 21211, "The 'To' number is not valid.")) }, code: 'general', raw: true },
+    { answer: { status: 401, body: JSON.stringify(twilioError(401, 20003, 'Authenticate')) }, code: 'general', raw: true },
+    { answer: { status: 429, body: JSON.stringify(twilioError(429, 20429, 'Too Many Requests')) }, code: 'rate_limit_exceeded', raw: true },
+    { answer: { status: 503, body: 'Service Unavailable' }, code: 'general', raw: true },
+    { config: validConfig({ templates: 'nope' }), code: 'invalid_config' },
+    { config: { ...validConfig(), host: 'evil.example.com' }, code: 'invalid_config' },
+    { data: { to: 42, type: 'SignIn', payload: {} }, code: 'invalid_request_parameters' },
+  ];
+  for (const { answer, config, data, code, raw } of cases) {
+    answers = answer ? [answer] : [];
+    const error = await rejection(
+      connector.sendMessage(data ?? { to: '1', type: 'SignIn', payload: { code: '1' } }, config ?? validConfig())
+    );
+    assert.ok(error instanceof ConnectorError, `${code}: ${error}`);
+    assert.equal(error.code, code);
+    if (raw) {
+      assert.deepEqual(error.data, { message: answer.body }, 'the raw Twilio body, as the JS connector reports it');
+      assert.equal(error.message, `ConnectorError: ${JSON.stringify(answer.body)}`);
+    }
+    assert.ok(!errorText(error).includes(authToken));
+  }
+  answers = [];
+});
+
+test('a transport failure is a general ConnectorError naming the failure', async () => {
+  const connector = await build();
+  const dead = await startTwilioServer();
+  const deadUrl = dead.url;
+  dead.close();
+  const { default: createConnector } = await import(join(connectorDir, 'lib', 'index.js'));
+  assert.equal(typeof createConnector, 'function');
+  // The base URL is read at import; point a fresh module instance at the closed port.
+  process.env.TWILIO_SMS_NATIVE_BASE_URL = deadUrl;
+  const fresh = await import(`${join(connectorDir, 'lib', 'index.js')}?dead`);
+  process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
+  const deadConnector = await fresh.default({ getConfig: async () => validConfig() });
+  const error = await rejection(deadConnector.sendMessage({ to: '1', type: 'SignIn', payload: {} }));
+  assert.ok(error instanceof ConnectorError);
+  assert.equal(error.code, 'general');
+  assert.match(error.data.message, /could not connect/);
+  assert.ok(connector);
+});

@@ -1,0 +1,93 @@
+// The release tarballs as a user gets them: the main package installed with plain
+// `npm install` (offline, from local tarballs) into a fresh project outside this repo,
+// its binary found inside the main package first, then in the per-target package, and a
+// clear error when there is none.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { startTwilioServer } from './support/twilio-server.js';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const hostPlatform = `${process.platform}-${process.arch}-${process.report.getReport().header.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+const work = mkdtempSync(join(tmpdir(), 'connector-twilio-sms-native-pack-'));
+const project = join(work, 'project');
+const installed = join(project, 'node_modules', 'connector-twilio-sms-native');
+let server;
+let packed;
+
+// A consumer script, run in the fresh project: Logto-style send through the main entry.
+const consumer = `
+  const { default: createConnector } = await import('connector-twilio-sms-native');
+  const { TwilioSmsConnector } = await import('connector-twilio-sms-native/native');
+  const templates = ['Register', 'SignIn', 'ForgotPassword', 'Generic'].map((usageType) => ({ usageType, content: 'code {{code}}' }));
+  const connector = await createConnector({ getConfig: async () => ({ accountSID: 'AC1', authToken: 'pack-token', fromMessagingServiceSID: 'MG1', templates }) });
+  const message = await connector.sendMessage({ to: '+1555', type: 'SignIn', payload: { code: '321' } });
+  console.log(JSON.stringify({ body: message.body, classExported: typeof TwilioSmsConnector }));
+`;
+
+// Asynchronous: the local server answering the consumer lives in this process.
+const runConsumer = () =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', consumer],
+      { cwd: project, encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: server.url } },
+      (error, stdout, stderr) => resolve({ status: error ? error.code ?? 1 : 0, stdout, stderr })
+    );
+  });
+
+before(async () => {
+  server = await startTwilioServer();
+  packed = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'pack-release.mjs'), join(work, 'dist')], { encoding: 'utf8' }));
+  execFileSync('mkdir', ['-p', project]);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'fresh-project', version: '1.0.0', private: true }));
+});
+
+after(() => {
+  server?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('the main tarball carries every built binary and lists every target as optional', () => {
+  assert.ok(packed.binaries.includes(hostPlatform), `built ${packed.binaries}`);
+  const listing = execFileSync('tar', ['-tzf', packed.main], { encoding: 'utf8' });
+  for (const platform of packed.binaries) {
+    assert.match(listing, new RegExp(`package/connector-twilio-sms-native\\.${platform}\\.node`));
+  }
+  const manifest = JSON.parse(execFileSync('tar', ['-xzOf', packed.main, 'package/package.json'], { encoding: 'utf8' }));
+  assert.deepEqual(Object.keys(manifest.optionalDependencies).sort(), readdirSync(join(root, 'npm')).map((p) => `connector-twilio-sms-native-${p}`).sort());
+  assert.deepEqual(Object.keys(manifest.dependencies), ['@logto/connector-kit']);
+  assert.equal(manifest.devDependencies, undefined);
+});
+
+test('npm install (offline, local tarballs) into a fresh project, then send', async () => {
+  const hostTarball = packed.platforms.find((file) => file.includes(`-${hostPlatform}-`));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', packed.main, hostTarball], { cwd: project, stdio: 'pipe' });
+  const run = await runConsumer();
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)), { body: 'code 321', classExported: 'function' });
+  assert.equal(server.requests.at(-1).form[2][1], 'code 321');
+});
+
+test('without binaries in the main package, the per-target package is used', async () => {
+  for (const file of readdirSync(installed).filter((f) => f.endsWith('.node'))) {
+    rmSync(join(installed, file));
+  }
+  assert.ok(existsSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`)));
+  const run = await runConsumer();
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout.trim().split('\n').at(-1)).body, 'code 321');
+});
+
+test('with no binary at all, one clear error names the platform and the supported list', async () => {
+  rmSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`), { recursive: true });
+  const run = await runConsumer();
+  assert.notEqual(run.status, 0);
+  assert.match(run.stderr, new RegExp(`no usable native binary for this platform \\(${hostPlatform}, Node `));
+  assert.match(run.stderr, /Supported: linux-x64-gnu, linux-x64-musl, linux-arm64-gnu, linux-arm64-musl, darwin-x64, darwin-arm64, win32-x64-msvc\./);
+});

@@ -1,0 +1,178 @@
+// A local stand-in for Twilio's REST API (HTTP or HTTPS) that records every
+// request verbatim, so tests can compare exactly what a connector sent.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+
+const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
+
+/** Twilio prints dates in RFC 2822 form: "Thu, 24 Aug 2023 05:01:45 +0000". */
+const twilioDate = (date) => date.toUTCString().replace('GMT', '+0000');
+
+const safeDecode = (text) => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+};
+
+/** Twilio's JSON error shape. */
+export function twilioError(status, code, message) {
+  return {
+    code,
+    message,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status,
+  };
+}
+
+/** A Message resource as the Messages API returns it on 201, built from the posted form. */
+export function messageResource(accountSid, form) {
+  const field = (name) => form.find(([key]) => key === name)?.[1] ?? null;
+  const sid = `SM${randomBytes(16).toString('hex')}`;
+  const now = twilioDate(new Date());
+  const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`;
+  return {
+    account_sid: accountSid,
+    api_version: '2010-04-01',
+    body: field('Body'),
+    date_created: now,
+    date_sent: null,
+    date_updated: now,
+    direction: 'outbound-api',
+    error_code: null,
+    error_message: null,
+    from: field('From'),
+    messaging_service_sid: field('MessagingServiceSid'),
+    num_media: '0',
+    num_segments: '1',
+    price: null,
+    price_unit: 'USD',
+    sid,
+    status: 'queued',
+    subresource_uris: { media: `/2010-04-01/Accounts/${accountSid}/Messages/${sid}/Media.json` },
+    to: field('To'),
+    uri,
+  };
+}
+
+const sendJson = (res, status, value) => {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+};
+
+/**
+ * Start the fake Twilio on an ephemeral port.
+ *
+ * @param {object} [options]
+ * @param {{key: string, cert: string}} [options.tls] serve HTTPS with this key/cert
+ * @param {(req, record, res) => unknown} [options.respond] hook run after the body is
+ *   read; if it ended (or destroyed) the response, or returned `true`, the default
+ *   Twilio answer is skipped.
+ * @param {string} [options.host] loopback address to listen on ('127.0.0.1' or '::1')
+ * @returns {Promise<{url, port, requests, connections, tlsClientErrors, close}>}
+ *   `requests` entries: { method, url, headers, rawHeaders, body, form, connectionId,
+ *   servername }. `connections` counts accepted TCP connections.
+ */
+export async function startTwilioServer({ tls, respond, host = '127.0.0.1' } = {}) {
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    throw new Error(`refusing to listen on non-loopback address ${host}`);
+  }
+  const requests = [];
+  const sockets = new Set();
+  const socketIds = new WeakMap();
+  let connections = 0;
+  let tlsClientErrors = 0;
+
+  const handler = async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const record = {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body,
+      form: [...new URLSearchParams(body)],
+      connectionId: socketIds.get(req.socket),
+      // TLS SNI the client sent (false/undefined when none, e.g. for an IP address).
+      servername: req.socket.servername || null,
+    };
+    requests.push(record);
+
+    try {
+      if (respond) {
+        const handled = await respond(req, record, res);
+        if (handled === true || res.writableEnded || res.destroyed) return;
+      }
+      defaultAnswer(record, res);
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, twilioError(500, 20500, `test server: ${error.message}`));
+      else res.destroy(error);
+    }
+  };
+
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+  server.keepAliveTimeout = 30_000;
+
+  // 'connection' is the raw TCP accept on both kinds of server.
+  server.on('connection', (socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    if (!tls) socketIds.set(socket, connections);
+    else socket.connectionId = connections;
+  });
+  // For HTTPS the request's socket is the TLSSocket wrapping the TCP one.
+  server.on('secureConnection', (tlsSocket) => {
+    socketIds.set(tlsSocket, tlsSocket._parent?.connectionId ?? connections);
+  });
+  server.on('tlsClientError', () => {
+    tlsClientErrors += 1;
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address();
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
+    port,
+    requests,
+    get connections() {
+      return connections;
+    },
+    get tlsClientErrors() {
+      return tlsClientErrors;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+/** What Twilio would say: 201 + Message for a Messages POST, 404 for anything else. */
+function defaultAnswer(record, res) {
+  const path = record.url.split('?')[0];
+  const match = record.method === 'POST' && MESSAGES_PATH.exec(path);
+  if (match) {
+    sendJson(res, 201, messageResource(safeDecode(match[1]), record.form));
+    return;
+  }
+  sendJson(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+}

@@ -1,0 +1,55 @@
+// HTTPS with a CA the test makes: trusted through NODE_EXTRA_CA_CERTS (as Node does), and
+// unknown CAs, expired certificates and wrong host names rejected, with no way to opt out.
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { accountSID, authToken, errorText, validConfig } from './fixtures.js';
+import { makePki } from './support/certs.js';
+import { startTwilioServer } from './support/twilio-server.js';
+
+const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
+// Read once, when the shared client is first built: set before the first send.
+process.env.NODE_EXTRA_CA_CERTS = pki.caPath;
+// Node's own switch for turning verification off must not reach the native client.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+const { TwilioSmsConnector } = await import('../index.js');
+
+const servers = {};
+before(async () => {
+  servers.good = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });
+  servers.unknownCa = await startTwilioServer({ tls: pki.unknownCa });
+  servers.expired = await startTwilioServer({ tls: pki.expired });
+  servers.wrongHost = await startTwilioServer({ tls: pki.wrongHost });
+});
+after(() => Object.values(servers).forEach((server) => server.close()));
+
+const send = (baseUrl) =>
+  new TwilioSmsConnector(validConfig(), { baseUrl }).sendMessage('+15550001111', 'SignIn', { code: '424242' });
+
+test('a server whose certificate chains to NODE_EXTRA_CA_CERTS is trusted', async () => {
+  const result = await send(servers.good.url);
+  assert.equal(result.body, 'Sign in code 424242');
+  const request = servers.good.requests.at(-1);
+  assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Messages.json`);
+  const byName = await send(`https://localhost:${servers.good.port}`);
+  assert.equal(byName.status, 'queued');
+});
+
+for (const [name, pattern] of [
+  ['unknownCa', /certificate|issuer/i],
+  ['expired', /certificate|expired/i],
+  ['wrongHost', /certificate|name/i],
+]) {
+  test(`TLS: ${name} is rejected with a general error and nothing is sent`, async () => {
+    const server = servers[name];
+    await assert.rejects(send(server.url), (error) => {
+      assert.equal(error.code, 'general');
+      assert.match(error.message, pattern);
+      assert.ok(!errorText(error).includes(authToken));
+      return true;
+    });
+    assert.equal(server.requests.length, 0);
+  });
+}

@@ -1,0 +1,391 @@
+//! N-API surface: converts JS values in and out and nothing else; every rule lives in the core.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::{Env, JsString, JsValue, ValueType};
+use napi_derive::napi;
+
+use crate::config::{Config, ConfigError};
+use crate::error::{ConnectorFailure, ErrorCode};
+use crate::template::Payload;
+use crate::{transport, twilio};
+
+/// Connector-kit error codes this connector rejects with (`error.code`).
+#[napi(string_enum)]
+pub enum ConnectorErrorCode {
+    #[napi(value = "general")]
+    General,
+    #[napi(value = "invalid_config")]
+    InvalidConfig,
+    #[napi(value = "invalid_request_parameters")]
+    InvalidRequestParameters,
+    #[napi(value = "invalid_response")]
+    InvalidResponse,
+    #[napi(value = "template_not_found")]
+    TemplateNotFound,
+    #[napi(value = "rate_limit_exceeded")]
+    RateLimitExceeded,
+}
+
+// The next four structs are never built in Rust: they exist so the generated index.d.ts
+// types what crosses the boundary as plain JS values.
+
+/// One SMS template: `content` may hold `{{code}}` and other payload placeholders.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SmsTemplate {
+    pub usage_type: String,
+    pub content: String,
+}
+
+/// The connector config, the same shape Logto saves for the official Twilio SMS connector.
+#[allow(dead_code)]
+#[napi(object, js_name = "TwilioSmsConfig")]
+pub struct TwilioSmsConfigShape {
+    /// `api.twilio.com` (default) or a regional host such as `api.dublin.ie1.twilio.com`.
+    pub host: Option<String>,
+    #[napi(js_name = "accountSID")]
+    pub account_sid: String,
+    pub auth_token: String,
+    #[napi(js_name = "fromMessagingServiceSID")]
+    pub from_messaging_service_sid: String,
+    /// Sends `RiskCheck=disable` when true.
+    pub disable_risk_check: Option<bool>,
+    /// Must include the usage types Register, SignIn, ForgotPassword and Generic.
+    pub templates: Vec<SmsTemplate>,
+}
+
+#[allow(dead_code)]
+#[napi(object)]
+pub struct ConnectorOptions {
+    /// `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers).
+    pub base_url: Option<String>,
+    /// Total time for one send, connect to last byte. Default 10000, range 1..=600000.
+    pub timeout_ms: Option<f64>,
+}
+
+/// The part of Twilio's Message resource callers rely on; the object carries every field
+/// Twilio returned.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct MessageResource {
+    /// `SM…`
+    pub sid: String,
+    /// `queued` or `accepted` on success.
+    pub status: String,
+    pub to: String,
+    pub body: String,
+    #[napi(js_name = "num_segments")]
+    pub num_segments: Option<String>,
+    pub price: Option<String>,
+}
+
+/// What `validateConfig` answers: zod's `safeParse` shape without the parsed data.
+#[napi(object)]
+pub struct ConfigCheck {
+    pub success: bool,
+    /// Every problem, one per line, when `success` is false.
+    pub message: Option<String>,
+    /// `{ code, path, message }` per problem (zod issue shape).
+    pub issues: Option<serde_json::Value>,
+}
+
+/// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
+#[napi]
+pub struct TwilioSmsConnector {
+    config: Arc<Config>,
+    options: twilio::SendOptions,
+}
+
+#[napi]
+impl TwilioSmsConnector {
+    /// Validates `config` (throws an Error with `code: 'invalid_config'` naming every problem).
+    #[napi(
+        constructor,
+        ts_args_type = "config: TwilioSmsConfig, options?: ConnectorOptions"
+    )]
+    pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> Result<Self> {
+        let built = parse_config(&env, config).and_then(|config| {
+            let options = parse_options(options)?;
+            Ok((config, options))
+        });
+        match built {
+            Ok((config, options)) => Ok(TwilioSmsConnector {
+                config: Arc::new(config),
+                options,
+            }),
+            Err(failure) => Err(throwable(&env, &failure)),
+        }
+    }
+
+    /// Sends one SMS. Resolves with Twilio's Message resource; rejects with an Error carrying
+    /// `code` (a connector-kit error code) and `data`. Never throws synchronously.
+    #[napi(
+        ts_args_type = "to: string, usageType: string, payload?: Record<string, unknown>",
+        ts_return_type = "Promise<MessageResource>"
+    )]
+    pub fn send_message<'env>(
+        &self,
+        env: &'env Env,
+        to: Unknown,
+        usage_type: Unknown,
+        payload: Option<Unknown>,
+    ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+        let prepared = self.prepare(to, usage_type, payload);
+        let timeout = self.options.timeout;
+        let fut = async move {
+            let request = prepared?;
+            let client = transport::shared_client()
+                .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
+            twilio::send(&client, request, timeout).await
+        };
+        env.spawn_future_with_callback(
+            async move { Ok(fut.await) },
+            |env, outcome: std::result::Result<serde_json::Value, ConnectorFailure>| match outcome {
+                Ok(message) => env.to_js_value(&message),
+                Err(failure) => Err(throwable(env, &failure)),
+            },
+        )
+    }
+
+    /// The usage types this connector has templates for, in config order.
+    #[napi(getter)]
+    pub fn usage_types(&self) -> Vec<String> {
+        self.config
+            .templates
+            .iter()
+            .map(|t| t.usage_type.clone())
+            .collect()
+    }
+}
+
+impl TwilioSmsConnector {
+    fn prepare(
+        &self,
+        to: Unknown,
+        usage_type: Unknown,
+        payload: Option<Unknown>,
+    ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
+        let to = match to.get_type() {
+            Ok(ValueType::String) => js_to_string(to).unwrap_or_default(),
+            _ => {
+                return Err(ConnectorFailure::new(
+                    ErrorCode::InvalidRequestParameters,
+                    "`to` must be a phone number string, e.g. +15551234567",
+                ))
+            }
+        };
+        let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
+        let type_label = js_to_string(usage_type).unwrap_or_default();
+        let payload = JsPayload(payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))));
+        twilio::prepare(
+            &self.config,
+            &self.options,
+            &to,
+            is_string.then_some(type_label.as_str()),
+            &type_label,
+            &payload,
+        )
+    }
+}
+
+/// Checks a config without building a connector (backs the Logto module's `configGuard`).
+#[napi(ts_args_type = "config: unknown")]
+pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
+    match parse_config(&env, config) {
+        Ok(_) => ConfigCheck {
+            success: true,
+            message: None,
+            issues: None,
+        },
+        Err(failure) => ConfigCheck {
+            success: false,
+            message: Some(failure.message),
+            issues: failure.data.get("issues").cloned(),
+        },
+    }
+}
+
+/// Config values reach Rust as JSON text from the engine's own `JSON.stringify`, which already
+/// handles getters, `toJSON`, cycles and BigInt the way JS code expects.
+fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Config, ConnectorFailure> {
+    let kind = config.get_type().unwrap_or(ValueType::Unknown);
+    let not_an_object =
+        |found: &str| ConfigError::whole(format!("Expected object, received {found}")).to_failure();
+    match kind {
+        ValueType::Object => {}
+        ValueType::Null => return Err(not_an_object("null")),
+        other => return Err(not_an_object(&other.to_string().to_lowercase())),
+    }
+    let text = json_stringify(env, config).map_err(|reason| {
+        ConfigError::whole(format!("Cannot be serialized as JSON ({reason})")).to_failure()
+    })?;
+    Config::from_json(&text).map_err(|err| err.to_failure())
+}
+
+fn json_stringify(env: &Env, value: Unknown) -> std::result::Result<String, String> {
+    let stringify = || -> Result<Unknown> {
+        let json: Object = env.get_global()?.get_named_property("JSON")?;
+        let stringify: Function<Unknown, Unknown> = json.get_named_property("stringify")?;
+        stringify.apply(json, value)
+    };
+    match stringify() {
+        Ok(out) if matches!(out.get_type(), Ok(ValueType::String)) => {
+            js_to_string(out).map_err(|err| err.reason)
+        }
+        Ok(_) => Err("JSON.stringify returned no text".to_owned()),
+        // Cycles and BigInt land here; the reason is V8's TypeError text, which has no values.
+        Err(err) => {
+            clear_pending_exception(env);
+            Err(format!(
+                "{}; it holds a circular reference or a BigInt",
+                err.reason
+            ))
+        }
+    }
+}
+
+fn parse_options(
+    options: Option<Unknown>,
+) -> std::result::Result<twilio::SendOptions, ConnectorFailure> {
+    let invalid = |what: &str| ConnectorFailure::new(ErrorCode::InvalidConfig, what.to_owned());
+    let Some(options) = options else {
+        return Ok(twilio::SendOptions::default());
+    };
+    match options.get_type() {
+        Ok(ValueType::Undefined | ValueType::Null) => return Ok(twilio::SendOptions::default()),
+        Ok(ValueType::Object) => {}
+        _ => {
+            return Err(invalid(
+                "options must be an object like { baseUrl, timeoutMs }",
+            ))
+        }
+    }
+    let object: Object =
+        unsafe { options.cast() }.map_err(|_| invalid("options must be an object"))?;
+    let field = |name: &str| -> Option<Unknown> {
+        object
+            .get_named_property::<Unknown>(name)
+            .ok()
+            .filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined)))
+    };
+    let base_url = match field("baseUrl") {
+        None => None,
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => js_to_string(v).ok(),
+        Some(_) => {
+            return Err(invalid(
+                "options.baseUrl must be a string like https://127.0.0.1:8443",
+            ))
+        }
+    };
+    let timeout_ms = match field("timeoutMs") {
+        None => None,
+        Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => Some(
+            unsafe { v.cast::<f64>() }
+                .map_err(|_| invalid("options.timeoutMs must be a number"))?,
+        ),
+        Some(_) => {
+            return Err(invalid(
+                "options.timeoutMs must be a number of milliseconds",
+            ))
+        }
+    };
+    twilio::SendOptions::new(base_url, timeout_ms)
+}
+
+/// The live JS payload: `in` and `String()` are the engine's own, so prototype keys, getters,
+/// Dates and arrays render exactly as connector-kit renders them.
+struct JsPayload<'a>(Option<Unknown<'a>>);
+
+impl JsPayload<'_> {
+    fn object(&self) -> Option<Object<'_>> {
+        self.0
+            .as_ref()
+            .and_then(|v| unsafe { v.cast::<Object>() }.ok())
+    }
+}
+
+impl Payload for JsPayload<'_> {
+    fn has_root(&self, key: &str) -> bool {
+        let Some(object) = self.object() else {
+            return false;
+        };
+        object.has_property(key).unwrap_or_else(|_| {
+            // A Proxy `has` trap may throw; that key then counts as absent.
+            clear_pending_exception(&Env::from_raw(object.value().env));
+            false
+        })
+    }
+
+    fn render_path(&self, path: &str) -> String {
+        let Some(mut current) = self.0 else {
+            return String::new();
+        };
+        for part in path.split('.') {
+            // Only objects (typeof 'object', not null) are walked into; anything else ends in ''.
+            if !matches!(current.get_type(), Ok(ValueType::Object)) {
+                return String::new();
+            }
+            let Ok(object) = (unsafe { current.cast::<Object>() }) else {
+                return String::new();
+            };
+            match object.get_named_property::<Unknown>(part) {
+                Ok(next) => current = next,
+                Err(_) => {
+                    clear_pending_exception(&Env::from_raw(current.value().env));
+                    return String::new();
+                }
+            }
+        }
+        match current.get_type() {
+            Ok(ValueType::Undefined | ValueType::Null | ValueType::Symbol) | Err(_) => {
+                String::new()
+            }
+            _ => js_to_string(current).unwrap_or_default(),
+        }
+    }
+}
+
+/// A JS exception caught on the Rust side stays pending in the engine (and would be thrown at
+/// the caller) unless it is taken out explicitly.
+fn clear_pending_exception(env: &Env) {
+    let mut pending = false;
+    unsafe {
+        if napi::sys::napi_is_exception_pending(env.raw(), &mut pending)
+            == napi::sys::Status::napi_ok
+            && pending
+        {
+            let mut exception = std::ptr::null_mut();
+            napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut exception);
+        }
+    }
+}
+
+/// JavaScript's `String(value)`, through the engine.
+fn js_to_string(value: Unknown) -> Result<String> {
+    let env = Env::from_raw(value.value().env);
+    let text = value
+        .coerce_to_string()
+        .and_then(|text: JsString| text.into_utf8()?.into_owned());
+    if text.is_err() {
+        // A throwing toString() or getter: the value prints as '' and the caller goes on.
+        clear_pending_exception(&env);
+    }
+    text
+}
+
+/// An `Error` with `code` and `data`, handed to napi so it is thrown (or rejected) as is.
+fn throwable(env: &Env, failure: &ConnectorFailure) -> napi::Error {
+    let build = || -> Result<napi::Error> {
+        let mut error = env.create_error(napi::Error::from_reason(failure.message.clone()))?;
+        error.set_named_property("code", failure.code.as_str())?;
+        let data = match &failure.data {
+            serde_json::Value::String(message) => serde_json::json!({ "message": message }),
+            other => other.clone(),
+        };
+        error.set_named_property("data", env.to_js_value(&data)?)?;
+        Ok(napi::Error::from(error.to_unknown()))
+    };
+    build().unwrap_or_else(|err| err)
+}

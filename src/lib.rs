@@ -1,0 +1,16 @@
+//! Native Twilio SMS connector for Logto: a Rust core (config, template, twilio, transport,
+//! error) usable and testable without Node, and N-API bindings behind the `node` feature.
+
+pub mod config;
+pub mod error;
+pub mod template;
+pub mod transport;
+pub mod twilio;
+
+// Unit tests run the core without a Node process, where N-API symbols do not exist.
+#[cfg(all(feature = "node", not(test)))]
+mod bindings;
+
+pub use config::{Config, ConfigError};
+pub use error::{ConnectorFailure, ErrorCode};
+pub use twilio::{Outgoing, SendOptions};

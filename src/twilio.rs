@@ -1,0 +1,519 @@
+//! The Twilio Messages API call: request building identical to the JS connector's, and the
+//! mapping of every outcome to a connector-kit error code.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::config::{Config, Secret};
+use crate::error::{ConnectorFailure, ErrorCode};
+use crate::template::{self, Payload};
+
+/// Long enough for Twilio on a slow day, short enough that a sign-in page does not hang.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Twilio's answers are a few kB; anything far bigger is not Twilio.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Per-connector transport options (the config is Logto's; these are the embedder's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendOptions {
+    /// `scheme://host[:port]` replacing `https://<host>`, for Twilio-compatible test servers.
+    pub base_url: Option<String>,
+    pub timeout: Duration,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl SendOptions {
+    pub fn new(
+        base_url: Option<String>,
+        timeout_ms: Option<f64>,
+    ) -> Result<Self, ConnectorFailure> {
+        let base_url = base_url.map(|url| validate_base_url(&url)).transpose()?;
+        let timeout = match timeout_ms {
+            None => DEFAULT_TIMEOUT,
+            Some(ms) if (1.0..=600_000.0).contains(&ms) => Duration::from_millis(ms as u64),
+            Some(_) => {
+                return Err(ConnectorFailure::new(
+                    ErrorCode::InvalidConfig,
+                    "options.timeoutMs must be a number of milliseconds between 1 and 600000",
+                ))
+            }
+        };
+        Ok(SendOptions { base_url, timeout })
+    }
+}
+
+fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
+    let invalid = || {
+        ConnectorFailure::new(
+            ErrorCode::InvalidConfig,
+            "options.baseUrl must be an origin like https://127.0.0.1:8443 (http or https, a host, \
+             an optional port; no credentials, path, query or fragment)",
+        )
+    };
+    let url = reqwest::Url::parse(text).map_err(|_| invalid())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(invalid());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// A Messages API request, ready to go: built synchronously (template, payload) so only the
+/// network part runs on the async runtime.
+pub struct Outgoing {
+    pub url: String,
+    pub authorization: Secret,
+    /// `application/x-www-form-urlencoded`, fields in the JS connector's order.
+    pub form: String,
+    /// What must never appear in an error that this request produces.
+    secrets: Vec<Secret>,
+    target: String,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("url", &self.url)
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the request the JS connector would send for `(to, usage_type, payload)`.
+///
+/// `usage_type` is `None` when the caller passed something that is not a string; `type_label`
+/// is how that value prints, for the error message.
+pub fn prepare(
+    config: &Config,
+    options: &SendOptions,
+    to: &str,
+    usage_type: Option<&str>,
+    type_label: &str,
+    payload: &dyn Payload,
+) -> Result<Outgoing, ConnectorFailure> {
+    let template = config.template_for(usage_type).ok_or_else(|| {
+        ConnectorFailure::new(
+            ErrorCode::TemplateNotFound,
+            format!("Cannot find template for type: {type_label}"),
+        )
+    })?;
+    let body = template::render(&template.content, payload);
+    let to = if to.starts_with('+') {
+        to.to_owned()
+    } else {
+        format!("+{to}")
+    };
+    let risk_check = if config.disable_risk_check {
+        "disable"
+    } else {
+        "enable"
+    };
+    let mut form = String::with_capacity(body.len() + 128);
+    for (i, (key, value)) in [
+        ("To", to.as_str()),
+        (
+            "MessagingServiceSid",
+            config.from_messaging_service_sid.as_str(),
+        ),
+        ("Body", body.as_str()),
+        ("RiskCheck", risk_check),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if i > 0 {
+            form.push('&');
+        }
+        form_encode_into(&mut form, key);
+        form.push('=');
+        form_encode_into(&mut form, value);
+    }
+
+    let origin = match &options.base_url {
+        Some(origin) => origin.clone(),
+        None => format!("https://{}", config.host()),
+    };
+    let url = format!(
+        "{origin}/2010-04-01/Accounts/{}/Messages.json",
+        path_segment_encode(&config.account_sid)
+    );
+    let credentials =
+        base64(format!("{}:{}", config.account_sid, config.auth_token.expose()).as_bytes());
+    Ok(Outgoing {
+        url,
+        authorization: Secret::new(format!("Basic {credentials}")),
+        form,
+        secrets: vec![config.auth_token.clone(), Secret::new(credentials)],
+        target: origin,
+    })
+}
+
+/// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
+/// code Logto needs. Never follows a redirect, never retries.
+pub async fn send(
+    client: &reqwest::Client,
+    request: Outgoing,
+    timeout: Duration,
+) -> Result<Value, ConnectorFailure> {
+    let secrets: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
+    let outcome = tokio::time::timeout(timeout, exchange(client, &request)).await;
+    let result = match outcome {
+        Ok(result) => result,
+        Err(_) => Err(ConnectorFailure::new(
+            ErrorCode::General,
+            format!(
+                "Twilio request to {} timed out after {} ms",
+                request.target,
+                timeout.as_millis()
+            ),
+        )),
+    };
+    result.map_err(|failure| failure.redacted(&secrets))
+}
+
+async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Result<Value, ConnectorFailure> {
+    let response = client
+        .post(&request.url)
+        .header(
+            reqwest::header::AUTHORIZATION,
+            request.authorization.expose(),
+        )
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(request.form.clone())
+        .send()
+        .await
+        .map_err(|err| transport_failure(&request.target, &err))?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = read_capped(response, &request.target).await?;
+    classify(status.as_u16(), location.as_deref(), body, &request.target)
+}
+
+async fn read_capped(
+    mut response: reqwest::Response,
+    target: &str,
+) -> Result<String, ConnectorFailure> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| transport_failure(target, &err))?
+    {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ConnectorFailure::new(
+                ErrorCode::InvalidResponse,
+                format!(
+                    "Response from {target} is larger than {MAX_RESPONSE_BYTES} bytes; not a Twilio answer"
+                ),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Maps an HTTP answer to the outcome; public so the mapping is testable without a server.
+pub fn classify(
+    status: u16,
+    location: Option<&str>,
+    body: String,
+    target: &str,
+) -> Result<Value, ConnectorFailure> {
+    match status {
+        200..=299 => Ok(serde_json::from_str(&body)
+            .unwrap_or_else(|_| serde_json::json!({ "status": status, "body": body }))),
+        300..=399 => Err(ConnectorFailure::new(
+            ErrorCode::General,
+            format!(
+                "{target} answered HTTP {status} redirecting to {}; redirects are not followed, \
+                 so credentials only ever go to the configured host. Check `host`.",
+                location.unwrap_or("(no Location header)")
+            ),
+        )),
+        // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
+        429 => Err(ConnectorFailure::new(ErrorCode::RateLimitExceeded, body)),
+        // The raw body, as the JS connector reports it: Twilio's JSON names code and message.
+        _ => Err(ConnectorFailure::new(ErrorCode::General, body)),
+    }
+}
+
+fn transport_failure(target: &str, err: &reqwest::Error) -> ConnectorFailure {
+    let mut causes = String::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !causes.contains(&text) {
+            let _ = write!(causes, ": {text}");
+        }
+        source = cause.source();
+    }
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_body() || err.is_decode() {
+        "failed while reading the response"
+    } else {
+        "failed"
+    };
+    ConnectorFailure::new(
+        ErrorCode::General,
+        format!("Twilio request to {target} {what}{causes}"),
+    )
+}
+
+/// `URLSearchParams` serialization: alphanumerics and `*-._` stay, space becomes `+`,
+/// every other UTF-8 byte is `%XX`.
+pub fn form_encode_into(out: &mut String, value: &str) {
+    for byte in value.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+}
+
+/// Keeps a path segment a single segment: an account SID with `/`, `?` or `#` cannot point
+/// the authenticated request at another path.
+fn path_segment_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'a'..=b'z'
+            | b'A'..=b'Z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+            | b':'
+            | b'@' => out.push(byte as char),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+    out
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(extra: Value) -> Config {
+        let mut value = json!({
+            "accountSID": "AC0123",
+            "authToken": "secret-token-xyz",
+            "fromMessagingServiceSID": "MG99",
+            "templates": [
+                { "usageType": "Register", "content": "r {{code}}" },
+                { "usageType": "SignIn", "content": "Your code: {{code}} & more" },
+                { "usageType": "ForgotPassword", "content": "f" },
+                { "usageType": "Generic", "content": "g {{code}}" },
+            ],
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            value[k] = v.clone();
+        }
+        Config::from_value(&value).unwrap()
+    }
+
+    #[test]
+    fn builds_the_js_connectors_request() {
+        let out = prepare(
+            &config(json!({})),
+            &SendOptions::default(),
+            "15551234567",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "123456" }),
+        )
+        .unwrap();
+        assert_eq!(
+            out.url,
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
+        );
+        assert_eq!(
+            out.form,
+            "To=%2B15551234567&MessagingServiceSid=MG99&Body=Your+code%3A+123456+%26+more&RiskCheck=enable"
+        );
+        assert_eq!(
+            out.authorization.expose(),
+            "Basic QUMwMTIzOnNlY3JldC10b2tlbi14eXo="
+        );
+        assert!(!format!("{out:?}").contains("secret-token-xyz"));
+    }
+
+    #[test]
+    fn host_base_url_risk_check_and_plus() {
+        let cfg = config(
+            json!({ "host": "api.dublin.ie1.twilio.com", "disableRiskCheck": true, "accountSID": "A/B?#" }),
+        );
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "+1",
+            Some("X"),
+            "X",
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            out.url,
+            "https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/A%2FB%3F%23/Messages.json"
+        );
+        assert!(out.form.starts_with("To=%2B1&"));
+        assert!(out
+            .form
+            .ends_with("Body=g+%7B%7Bcode%7D%7D&RiskCheck=disable"));
+        let options = SendOptions::new(Some("http://127.0.0.1:9/".into()), Some(50.0)).unwrap();
+        let out = prepare(
+            &cfg,
+            &options,
+            "1",
+            Some("Register"),
+            "Register",
+            &json!({}),
+        )
+        .unwrap();
+        assert!(out.url.starts_with("http://127.0.0.1:9/2010-04-01/"));
+    }
+
+    #[test]
+    fn missing_template_is_template_not_found() {
+        let mut cfg = config(json!({}));
+        cfg.templates.retain(|t| t.usage_type != "Generic");
+        let err = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("Mfa"),
+            "Mfa",
+            &json!({}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::TemplateNotFound);
+        assert_eq!(err.message, "Cannot find template for type: Mfa");
+    }
+
+    #[test]
+    fn base_url_and_timeout_are_checked() {
+        for bad in [
+            "ftp://x",
+            "http://u:p@x",
+            "http://x/path",
+            "http://x?q",
+            "nope",
+            "http://x#f",
+        ] {
+            assert!(SendOptions::new(Some(bad.into()), None).is_err(), "{bad}");
+        }
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            assert!(SendOptions::new(None, Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            SendOptions::new(Some("HTTPS://LOCALHOST:8443".into()), None)
+                .unwrap()
+                .base_url
+                .as_deref(),
+            Some("https://localhost:8443")
+        );
+    }
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(
+            classify(201, None, r#"{"sid":"SM1"}"#.into(), "t").unwrap()["sid"],
+            "SM1"
+        );
+        assert_eq!(
+            classify(200, None, "plain".into(), "t").unwrap()["body"],
+            "plain"
+        );
+        let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
+        assert_eq!(redirect.code, ErrorCode::General);
+        assert!(redirect.message.contains("https://evil"));
+        assert_eq!(
+            classify(429, None, "{}".into(), "t").unwrap_err().code,
+            ErrorCode::RateLimitExceeded
+        );
+        let bad = classify(400, None, r#"{"code":21211}"#.into(), "t").unwrap_err();
+        assert_eq!(
+            (bad.code, bad.data.clone()),
+            (ErrorCode::General, json!(r#"{"code":21211}"#))
+        );
+        assert_eq!(
+            classify(503, None, "x".into(), "t").unwrap_err().code,
+            ErrorCode::General
+        );
+    }
+
+    #[test]
+    fn encodings() {
+        let mut out = String::new();
+        form_encode_into(&mut out, "a b+c*-._~!é😀");
+        assert_eq!(out, "a+b%2Bc*-._%7E%21%C3%A9%F0%9F%98%80");
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+    }
+}

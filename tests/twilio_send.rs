@@ -1,0 +1,204 @@
+//! The core's send path against a real local HTTP server, no Node involved.
+
+use std::time::Duration;
+
+use connector_twilio_sms_native::twilio::{prepare, send, SendOptions};
+use connector_twilio_sms_native::{transport, Config, ErrorCode};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const TOKEN: &str = "core-test-auth-token";
+
+fn config() -> Config {
+    let templates: Vec<_> = ["Register", "SignIn", "ForgotPassword", "Generic"]
+        .iter()
+        .map(|u| json!({ "usageType": u, "content": format!("{u} {{{{code}}}}") }))
+        .collect();
+    Config::from_value(&json!({
+        "accountSID": "AC1",
+        "authToken": TOKEN,
+        "fromMessagingServiceSID": "MG1",
+        "templates": templates,
+    }))
+    .unwrap()
+}
+
+/// Serves one connection: reads a full request, answers with `response` (or nothing).
+async fn serve_once(response: Option<String>) -> (String, tokio::task::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buf).await.unwrap();
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        match response {
+            Some(response) => socket.write_all(response.as_bytes()).await.unwrap(),
+            None => tokio::time::sleep(Duration::from_secs(5)).await,
+        }
+        String::from_utf8(request).unwrap()
+    });
+    (url, handle)
+}
+
+fn http(status: &str, extra: &str, body: &str) -> String {
+    format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n{body}", body.len())
+}
+
+async fn run(
+    response: Option<String>,
+    timeout: Duration,
+) -> (
+    Result<serde_json::Value, connector_twilio_sms_native::ConnectorFailure>,
+    Option<String>,
+) {
+    let (url, server) = serve_once(response).await;
+    let options = SendOptions::new(Some(url), None).unwrap();
+    let request = prepare(
+        &config(),
+        &options,
+        "15550001",
+        Some("SignIn"),
+        "SignIn",
+        &json!({ "code": "987" }),
+    )
+    .unwrap();
+    let client = transport::build_client().unwrap();
+    let result = send(&client, request, timeout).await;
+    let received = if result.is_ok() || !server.is_finished() {
+        tokio::time::timeout(Duration::from_millis(200), server)
+            .await
+            .ok()
+            .map(|r| r.unwrap())
+    } else {
+        None
+    };
+    (result, received)
+}
+
+#[tokio::test]
+async fn sends_the_exact_request_and_parses_the_message() {
+    let (result, received) = run(
+        Some(http(
+            "201 Created",
+            "",
+            r#"{"sid":"SM1","status":"queued"}"#,
+        )),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(result.unwrap()["sid"], "SM1");
+    let received = received.unwrap();
+    assert!(
+        received.starts_with("POST /2010-04-01/Accounts/AC1/Messages.json HTTP/1.1\r\n"),
+        "{received}"
+    );
+    assert!(
+        received.contains("authorization: Basic QUMxOmNvcmUtdGVzdC1hdXRoLXRva2Vu\r\n"),
+        "{received}"
+    );
+    assert!(received.contains("content-type: application/x-www-form-urlencoded\r\n"));
+    assert!(received.ends_with(
+        "\r\n\r\nTo=%2B15550001&MessagingServiceSid=MG1&Body=SignIn+987&RiskCheck=enable"
+    ));
+}
+
+#[tokio::test]
+async fn maps_429_and_errors_and_never_leaks_the_token() {
+    let (result, _) = run(
+        Some(http("429 Too Many Requests", "", r#"{"code":20429}"#)),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(result.unwrap_err().code, ErrorCode::RateLimitExceeded);
+    let echo = format!(r#"{{"echo":"{TOKEN}"}}"#);
+    let (result, _) = run(
+        Some(http("400 Bad Request", "", &echo)),
+        Duration::from_secs(5),
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code, ErrorCode::General);
+    assert!(!format!("{failure} {:?}", failure.data).contains(TOKEN));
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (result, _) = run(
+        Some(http(
+            "302 Found",
+            "location: http://127.0.0.1:9/elsewhere\r\n",
+            "",
+        )),
+        Duration::from_secs(5),
+    )
+    .await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code, ErrorCode::General);
+    assert!(failure.message.contains("HTTP 302"), "{}", failure.message);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let started = std::time::Instant::now();
+    let (result, _) = run(None, Duration::from_millis(200)).await;
+    let failure = result.unwrap_err();
+    assert_eq!(failure.code, ErrorCode::General);
+    assert!(
+        failure.message.contains("timed out after 200 ms"),
+        "{}",
+        failure.message
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_refused_connection_names_the_failure() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let options = SendOptions::new(Some(url), None).unwrap();
+    let request = prepare(
+        &config(),
+        &options,
+        "1",
+        Some("SignIn"),
+        "SignIn",
+        &json!({}),
+    )
+    .unwrap();
+    let failure = send(
+        &transport::build_client().unwrap(),
+        request,
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(failure.code, ErrorCode::General);
+    assert!(
+        failure.message.contains("could not connect"),
+        "{}",
+        failure.message
+    );
+}
