@@ -61,8 +61,15 @@ pub struct TwilioSmsConfigShape {
 pub struct ConnectorOptions {
     /// `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers).
     pub base_url: Option<String>,
-    /// Total time for one send, connect to last byte. Default 10000, range 1..=600000.
+    /// Total time for one send: waiting for a slot, every attempt and backoff. Default 10000,
+    /// range 1..=600000.
     pub timeout_ms: Option<f64>,
+    /// Time to open a connection (TCP and TLS). Default 5000, range 1..=600000.
+    pub connect_timeout_ms: Option<f64>,
+    /// Requests in flight per Twilio account; the rest wait in order. Default 50, range 1..=1000.
+    pub max_concurrency: Option<f64>,
+    /// Retries of a 429 or of a connection that failed before sending. Default 3, range 0..=10.
+    pub max_retries: Option<f64>,
 }
 
 /// The part of Twilio's Message resource callers rely on; the object carries every field
@@ -133,12 +140,12 @@ impl TwilioSmsConnector {
         payload: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
         let prepared = self.prepare(to, usage_type, payload);
-        let timeout = self.options.timeout;
+        let options = self.options.clone();
         let fut = async move {
             let request = prepared?;
-            let client = transport::shared_client()
+            let client = transport::shared_client(options.connect_timeout)
                 .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
-            twilio::send(&client, request, timeout).await
+            twilio::send(&client, request, &options).await
         };
         env.spawn_future_with_callback(
             async move { Ok(fut.await) },
@@ -258,7 +265,7 @@ fn parse_options(
         Ok(ValueType::Object) => {}
         _ => {
             return Err(invalid(
-                "options must be an object like { baseUrl, timeoutMs }",
+                "options must be an object like { baseUrl, timeoutMs, maxConcurrency }",
             ))
         }
     }
@@ -279,19 +286,22 @@ fn parse_options(
             ))
         }
     };
-    let timeout_ms = match field("timeoutMs") {
-        None => None,
-        Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => Some(
-            unsafe { v.cast::<f64>() }
-                .map_err(|_| invalid("options.timeoutMs must be a number"))?,
-        ),
-        Some(_) => {
-            return Err(invalid(
-                "options.timeoutMs must be a number of milliseconds",
-            ))
+    let number = |name: &str| -> std::result::Result<Option<f64>, ConnectorFailure> {
+        match field(name) {
+            None => Ok(None),
+            Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => unsafe { v.cast::<f64>() }
+                .map(Some)
+                .map_err(|_| invalid(&format!("options.{name} must be a number"))),
+            Some(_) => Err(invalid(&format!("options.{name} must be a number"))),
         }
     };
-    twilio::SendOptions::new(base_url, timeout_ms)
+    twilio::SendOptions::new(twilio::RawOptions {
+        base_url,
+        timeout_ms: number("timeoutMs")?,
+        connect_timeout_ms: number("connectTimeoutMs")?,
+        max_concurrency: number("maxConcurrency")?,
+        max_retries: number("maxRetries")?,
+    })
 }
 
 /// The live JS payload: `in` and `String()` are the engine's own, so prototype keys, getters,

@@ -2,6 +2,7 @@
 //! error) usable and testable without Node, and N-API bindings behind the `node` feature.
 
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod template;
 pub mod transport;

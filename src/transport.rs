@@ -1,7 +1,8 @@
 //! The HTTPS client: one pooled, keep-alive client per process, rustls on the ring provider,
 //! Mozilla's roots plus `NODE_EXTRA_CA_CERTS`, proxies from the environment, no redirects.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rustls::RootCertStore;
@@ -14,15 +15,25 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("connector-twilio-sms-native/", env!("CARGO_PKG_VERSION"));
 
 /// The process-wide client that every connector instance shares, so a Logto server with many
-/// tenants keeps one warm pool instead of one per tenant.
-pub fn shared_client() -> Result<reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT.get_or_init(build_client).clone()
+/// tenants keeps one warm pool instead of one per tenant. reqwest fixes the connect timeout per
+/// client, so an embedder that sets its own gets a pool of its own.
+pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(client) = clients.get(&connect_timeout) {
+        return Ok(client.clone());
+    }
+    let client = build_client(connect_timeout)?;
+    clients.insert(connect_timeout, client.clone());
+    Ok(client)
 }
 
 /// A fresh client; the shared one should be preferred everywhere but in tests that run each
 /// case on its own runtime (pooled connections are tied to the runtime that opened them).
-pub fn build_client() -> Result<reqwest::Client, String> {
+pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
     let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -37,7 +48,9 @@ pub fn build_client() -> Result<reqwest::Client, String> {
         .tls_backend_preconfigured(tls)
         // Credentials go to the configured host and nowhere else.
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        // Retries are decided by the delivery policy alone, which knows what is safe to resend.
+        .retry(reqwest::retry::never())
+        .connect_timeout(connect_timeout)
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .user_agent(USER_AGENT)

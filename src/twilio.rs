@@ -7,20 +7,29 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::{Config, Secret};
+use crate::delivery::{self, Attempt, Phase, Policy};
 use crate::error::{ConnectorFailure, ErrorCode};
 use crate::template::{self, Payload};
+use crate::transport;
 
 /// Long enough for Twilio on a slow day, short enough that a sign-in page does not hang.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Twilio's answers are a few kB; anything far bigger is not Twilio.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+const MAX_TIMEOUT_MS: f64 = 600_000.0;
 
 /// Per-connector transport options (the config is Logto's; these are the embedder's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SendOptions {
     /// `scheme://host[:port]` replacing `https://<host>`, for Twilio-compatible test servers.
     pub base_url: Option<String>,
+    /// The whole call: queueing, every attempt and every backoff.
     pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Requests in flight per Twilio account; the rest wait in order.
+    pub max_concurrency: usize,
+    /// Retries of attempts Twilio cannot have processed (429, nothing written).
+    pub max_retries: u32,
 }
 
 impl Default for SendOptions {
@@ -28,27 +37,71 @@ impl Default for SendOptions {
         SendOptions {
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: transport::DEFAULT_CONNECT_TIMEOUT,
+            max_concurrency: delivery::DEFAULT_MAX_CONCURRENCY,
+            max_retries: delivery::DEFAULT_MAX_RETRIES,
         }
     }
 }
 
+/// The embedder's options as numbers from JS, before their ranges are checked.
+#[derive(Debug, Clone, Default)]
+pub struct RawOptions {
+    pub base_url: Option<String>,
+    pub timeout_ms: Option<f64>,
+    pub connect_timeout_ms: Option<f64>,
+    pub max_concurrency: Option<f64>,
+    pub max_retries: Option<f64>,
+}
+
 impl SendOptions {
-    pub fn new(
-        base_url: Option<String>,
-        timeout_ms: Option<f64>,
-    ) -> Result<Self, ConnectorFailure> {
-        let base_url = base_url.map(|url| validate_base_url(&url)).transpose()?;
-        let timeout = match timeout_ms {
-            None => DEFAULT_TIMEOUT,
-            Some(ms) if (1.0..=600_000.0).contains(&ms) => Duration::from_millis(ms as u64),
-            Some(_) => {
-                return Err(ConnectorFailure::new(
-                    ErrorCode::InvalidConfig,
-                    "options.timeoutMs must be a number of milliseconds between 1 and 600000",
-                ))
-            }
+    pub fn new(raw: RawOptions) -> Result<Self, ConnectorFailure> {
+        let defaults = SendOptions::default();
+        let millis = |name, value: Option<f64>, default: Duration| {
+            ranged(name, "a number of milliseconds", value, 1.0, MAX_TIMEOUT_MS)
+                .map(|ms| ms.map_or(default, |ms| Duration::from_millis(ms as u64)))
         };
-        Ok(SendOptions { base_url, timeout })
+        Ok(SendOptions {
+            base_url: raw
+                .base_url
+                .map(|url| validate_base_url(&url))
+                .transpose()?,
+            timeout: millis("timeoutMs", raw.timeout_ms, defaults.timeout)?,
+            connect_timeout: millis(
+                "connectTimeoutMs",
+                raw.connect_timeout_ms,
+                defaults.connect_timeout,
+            )?,
+            max_concurrency: ranged(
+                "maxConcurrency",
+                "an integer",
+                raw.max_concurrency,
+                1.0,
+                1000.0,
+            )?
+            .map_or(defaults.max_concurrency, |n| n as usize),
+            max_retries: ranged("maxRetries", "an integer", raw.max_retries, 0.0, 10.0)?
+                .map_or(defaults.max_retries, |n| n as u32),
+        })
+    }
+}
+
+/// Checks an optional numeric option; integers only, since a fractional count or millisecond
+/// would be silently rounded.
+fn ranged(
+    name: &str,
+    what: &str,
+    value: Option<f64>,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, ConnectorFailure> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.fract() == 0.0 && (min..=max).contains(&v) => Ok(Some(v)),
+        Some(_) => Err(ConnectorFailure::new(
+            ErrorCode::InvalidConfig,
+            format!("options.{name} must be {what} between {min} and {max}"),
+        )),
     }
 }
 
@@ -84,6 +137,8 @@ pub struct Outgoing {
     /// What must never appear in an error that this request produces.
     secrets: Vec<Secret>,
     target: String,
+    /// The in-flight limit applies per account and host.
+    account_key: String,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -160,35 +215,46 @@ pub fn prepare(
         authorization: Secret::new(format!("Basic {credentials}")),
         form,
         secrets: vec![config.auth_token.clone(), Secret::new(credentials)],
+        account_key: format!("{origin} {}", config.account_sid),
         target: origin,
     })
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
-/// code Logto needs. Never follows a redirect, never retries.
+/// code Logto needs. Waits for a free slot of the account's in-flight limit, never follows a
+/// redirect, and retries only attempts Twilio cannot have processed, all within
+/// `options.timeout`.
 pub async fn send(
     client: &reqwest::Client,
     request: Outgoing,
-    timeout: Duration,
+    options: &SendOptions,
 ) -> Result<Value, ConnectorFailure> {
     let secrets: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
-    let outcome = tokio::time::timeout(timeout, exchange(client, &request)).await;
-    let result = match outcome {
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let limiter = delivery::limiter(&request.account_key, options.max_concurrency);
+    let phase = Phase::default();
+    let policy = Policy {
+        deadline,
+        max_retries: options.max_retries,
+    };
+    let attempts = delivery::run(&limiter, policy, &phase, || exchange(client, &request));
+    let result = match tokio::time::timeout_at(deadline, attempts).await {
         Ok(result) => result,
         Err(_) => Err(ConnectorFailure::new(
             ErrorCode::General,
             format!(
-                "Twilio request to {} timed out after {} ms",
+                "Twilio request to {} timed out after {} ms, {}",
                 request.target,
-                timeout.as_millis()
+                options.timeout.as_millis(),
+                phase.describe()
             ),
         )),
     };
     result.map_err(|failure| failure.redacted(&secrets))
 }
 
-async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Result<Value, ConnectorFailure> {
-    let response = client
+async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Attempt<Value> {
+    let sent = client
         .post(&request.url)
         .header(
             reqwest::header::AUTHORIZATION,
@@ -200,16 +266,61 @@ async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Result<Value,
         )
         .body(request.form.clone())
         .send()
-        .await
-        .map_err(|err| transport_failure(&request.target, &err))?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = read_capped(response, &request.target).await?;
-    classify(status.as_u16(), location.as_deref(), body, &request.target)
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(err) => {
+            let failure = transport_failure(&request.target, &err);
+            return if never_written(&err) {
+                Attempt::Retriable {
+                    failure,
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Done(Err(failure))
+            };
+        }
+    };
+    let status = response.status().as_u16();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let location = header(reqwest::header::LOCATION);
+    let retry_after = header(reqwest::header::RETRY_AFTER)
+        .and_then(|v| delivery::parse_retry_after(&v, std::time::SystemTime::now()));
+    let outcome = match read_capped(response, &request.target).await {
+        Ok(body) => classify(status, location.as_deref(), body, &request.target),
+        Err(failure) => Err(failure),
+    };
+    match outcome {
+        // Twilio did not process a 429 (error 20429): safe to try again.
+        Err(failure) if status == 429 => Attempt::Retriable {
+            failure,
+            retry_after,
+        },
+        outcome => Attempt::Done(outcome),
+    }
+}
+
+/// True when the request cannot have reached Twilio: the connection was never established.
+/// A certificate Twilio's name does not match is not transient, so it is not retried.
+fn never_written(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        // io::Error hides the error it wraps from `source()`; tokio-rustls wraps rustls' there.
+        let wrapped = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref);
+        if cause.is::<rustls::Error>() || wrapped.is_some_and(|inner| inner.is::<rustls::Error>()) {
+            return false;
+        }
+        source = cause.source();
+    }
+    err.is_connect()
 }
 
 async fn read_capped(
@@ -424,7 +535,12 @@ mod tests {
         assert!(out
             .form
             .ends_with("Body=g+%7B%7Bcode%7D%7D&RiskCheck=disable"));
-        let options = SendOptions::new(Some("http://127.0.0.1:9/".into()), Some(50.0)).unwrap();
+        let options = SendOptions::new(RawOptions {
+            base_url: Some("http://127.0.0.1:9/".into()),
+            timeout_ms: Some(50.0),
+            ..RawOptions::default()
+        })
+        .unwrap();
         let out = prepare(
             &cfg,
             &options,
@@ -464,16 +580,52 @@ mod tests {
             "nope",
             "http://x#f",
         ] {
-            assert!(SendOptions::new(Some(bad.into()), None).is_err(), "{bad}");
+            let raw = RawOptions {
+                base_url: Some(bad.into()),
+                ..RawOptions::default()
+            };
+            assert!(SendOptions::new(raw).is_err(), "{bad}");
         }
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
-            assert!(SendOptions::new(None, Some(bad)).is_err(), "{bad}");
+        for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 1e9] {
+            for raw in [
+                RawOptions {
+                    timeout_ms: Some(bad),
+                    ..RawOptions::default()
+                },
+                RawOptions {
+                    connect_timeout_ms: Some(bad),
+                    ..RawOptions::default()
+                },
+                RawOptions {
+                    max_concurrency: Some(bad),
+                    ..RawOptions::default()
+                },
+            ] {
+                assert!(SendOptions::new(raw).is_err(), "{bad}");
+            }
         }
+        for bad in [-1.0, 0.5, 11.0] {
+            let raw = RawOptions {
+                max_retries: Some(bad),
+                ..RawOptions::default()
+            };
+            assert!(SendOptions::new(raw).is_err(), "{bad}");
+        }
+        let options = SendOptions::new(RawOptions {
+            max_retries: Some(0.0),
+            max_concurrency: Some(1000.0),
+            ..RawOptions::default()
+        })
+        .unwrap();
+        assert_eq!((options.max_retries, options.max_concurrency), (0, 1000));
         assert_eq!(
-            SendOptions::new(Some("HTTPS://LOCALHOST:8443".into()), None)
-                .unwrap()
-                .base_url
-                .as_deref(),
+            SendOptions::new(RawOptions {
+                base_url: Some("HTTPS://LOCALHOST:8443".into()),
+                ..RawOptions::default()
+            })
+            .unwrap()
+            .base_url
+            .as_deref(),
             Some("https://localhost:8443")
         );
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use connector_twilio_sms_native::twilio::{prepare, send, SendOptions};
+use connector_twilio_sms_native::twilio::{prepare, send, RawOptions, SendOptions};
 use connector_twilio_sms_native::{transport, Config, ErrorCode};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -62,6 +62,14 @@ async fn serve_once(response: Option<String>) -> (String, tokio::task::JoinHandl
     (url, handle)
 }
 
+fn options(base_url: String) -> SendOptions {
+    SendOptions::new(RawOptions {
+        base_url: Some(base_url),
+        ..RawOptions::default()
+    })
+    .unwrap()
+}
+
 fn http(status: &str, extra: &str, body: &str) -> String {
     format!("HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n{body}", body.len())
 }
@@ -74,7 +82,12 @@ async fn run(
     Option<String>,
 ) {
     let (url, server) = serve_once(response).await;
-    let options = SendOptions::new(Some(url), None).unwrap();
+    // One answer per server: a retry would find nobody listening.
+    let options = SendOptions {
+        timeout,
+        max_retries: 0,
+        ..options(url)
+    };
     let request = prepare(
         &config(),
         &options,
@@ -84,8 +97,8 @@ async fn run(
         &json!({ "code": "987" }),
     )
     .unwrap();
-    let client = transport::build_client().unwrap();
-    let result = send(&client, request, timeout).await;
+    let client = transport::build_client(options.connect_timeout).unwrap();
+    let result = send(&client, request, &options).await;
     let received = if result.is_ok() || !server.is_finished() {
         tokio::time::timeout(Duration::from_millis(200), server)
             .await
@@ -174,11 +187,14 @@ async fn a_silent_server_times_out() {
 }
 
 #[tokio::test]
-async fn a_refused_connection_names_the_failure() {
+async fn a_refused_connection_is_retried_then_named() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let options = SendOptions::new(Some(url), None).unwrap();
+    let options = SendOptions {
+        max_retries: 2,
+        ..options(url)
+    };
     let request = prepare(
         &config(),
         &options,
@@ -188,10 +204,11 @@ async fn a_refused_connection_names_the_failure() {
         &json!({}),
     )
     .unwrap();
+    let started = std::time::Instant::now();
     let failure = send(
-        &transport::build_client().unwrap(),
+        &transport::build_client(options.connect_timeout).unwrap(),
         request,
-        Duration::from_secs(5),
+        &options,
     )
     .await
     .unwrap_err();
@@ -201,4 +218,50 @@ async fn a_refused_connection_names_the_failure() {
         "{}",
         failure.message
     );
+    // Two backoffs of at least 100 ms and 200 ms happened: the refusals were retried.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+/// Answers 429 to the first `busy` requests (one per connection), then 201.
+#[tokio::test]
+async fn a_429_is_retried_until_twilio_accepts() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 8192];
+            let n = socket.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            seen += 1;
+            let answer = if seen <= 2 {
+                http(
+                    "429 Too Many Requests",
+                    "retry-after: 0\r\nconnection: close\r\n",
+                    r#"{"code":20429}"#,
+                )
+            } else {
+                http("201 Created", "connection: close\r\n", r#"{"sid":"SM9"}"#)
+            };
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            if seen == 3 {
+                return seen;
+            }
+        }
+    });
+    let options = options(url);
+    let request = prepare(
+        &config(),
+        &options,
+        "1",
+        Some("SignIn"),
+        "SignIn",
+        &json!({}),
+    )
+    .unwrap();
+    let client = transport::build_client(options.connect_timeout).unwrap();
+    let message = send(&client, request, &options).await.unwrap();
+    assert_eq!(message["sid"], "SM9");
+    assert_eq!(server.await.unwrap(), 3);
 }
