@@ -29,7 +29,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 ///
 /// tokio's semaphore is fair: waiting sends are admitted in the order they arrived.
 pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Semaphore> {
-    static LIMITERS: OnceLock<Mutex<HashMap<(String, usize), Arc<Semaphore>>>> = OnceLock::new();
+    type Limiters = HashMap<(String, usize), Arc<Semaphore>>;
+    static LIMITERS: OnceLock<Mutex<Limiters>> = OnceLock::new();
     let mut limiters = LIMITERS
         .get_or_init(Default::default)
         .lock()
