@@ -44,8 +44,17 @@ export declare const enum ConnectorErrorCode {
 export interface ConnectorOptions {
   /** `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers). */
   baseUrl?: string
-  /** Total time for one send, connect to last byte. Default 10000, range 1..=600000. */
+  /**
+   * Total time for one send: waiting for a slot, every attempt and backoff. Default 10000,
+   * range 1..=600000.
+   */
   timeoutMs?: number
+  /** Time to open a connection (TCP and TLS). Default 5000, range 1..=600000. */
+  connectTimeoutMs?: number
+  /** Requests in flight per Twilio account; the rest wait in order. Default 50, range 1..=1000. */
+  maxConcurrency?: number
+  /** Retries of a 429 or of a connection that failed before sending. Default 3, range 0..=10. */
+  maxRetries?: number
 }
 
 /**
