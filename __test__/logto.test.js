@@ -164,7 +164,8 @@ test('every failure is a ConnectorError of the connector-kit Logto resolves', as
     { data: { to: 42, type: 'SignIn', payload: {} }, code: 'invalid_request_parameters' },
   ];
   for (const { answer, config, data, code, raw } of cases) {
-    answers = answer ? [answer] : [];
+    // A 429 is retried (3 times by default) before it is reported.
+    answers = answer ? Array(answer.status === 429 ? 4 : 1).fill(answer) : [];
     const error = await rejection(
       connector.sendMessage(data ?? { to: '1', type: 'SignIn', payload: { code: '1' } }, config ?? validConfig())
     );

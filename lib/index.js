@@ -145,32 +145,6 @@ const toConnectorError = (error) => {
   return new ConnectorError(code, isMessageOnly ? data.message : data ?? String(error?.message));
 };
 
-// Logto hands the config to every send; validated connectors are kept per distinct config so
-// a repeat send costs a Map lookup. Bounded, since configs change over a server's life.
-const maxCachedConfigs = 64;
-const connectors = new Map();
-
-const connectorFor = (config) => {
-  let key;
-  try {
-    key = JSON.stringify(config);
-  } catch {
-    // Not serializable: the native validator says why, as an invalid_config error.
-  }
-  const cached = key === undefined ? undefined : connectors.get(key);
-  if (cached) {
-    return cached;
-  }
-  const connector = new TwilioSmsConnector(config, options);
-  if (key !== undefined) {
-    if (connectors.size >= maxCachedConfigs) {
-      connectors.delete(connectors.keys().next().value);
-    }
-    connectors.set(key, connector);
-  }
-  return connector;
-};
-
 const sendMessage =
   (getConfig) =>
   async (data, inputConfig) => {
@@ -178,7 +152,8 @@ const sendMessage =
     // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
     const config = inputConfig ?? (await getConfig(defaultMetadata.id));
     try {
-      return await connectorFor(config).sendMessage(to, type, payload);
+      // Cheap per send: the native side caches validated configs by content.
+      return await new TwilioSmsConnector(config, options).sendMessage(to, type, payload);
     } catch (error) {
       throw toConnectorError(error);
     }

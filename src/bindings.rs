@@ -6,7 +6,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::error::{ConnectorFailure, ErrorCode};
 use crate::template::Payload;
 use crate::{transport, twilio};
@@ -118,10 +118,7 @@ impl TwilioSmsConnector {
             Ok((config, options))
         });
         match built {
-            Ok((config, options)) => Ok(TwilioSmsConnector {
-                config: Arc::new(config),
-                options,
-            }),
+            Ok((config, options)) => Ok(TwilioSmsConnector { config, options }),
             Err(failure) => Err(throwable(&env, &failure)),
         }
     }
@@ -214,9 +211,9 @@ pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
     }
 }
 
-/// Config values reach Rust as JSON text from the engine's own `JSON.stringify`, which already
-/// handles getters, `toJSON`, cycles and BigInt the way JS code expects.
-fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Config, ConnectorFailure> {
+/// Config values reach Rust as JSON text from the engine's own `JSON.stringify`, so getters and
+/// `toJSON` behave the way JS code expects.
+fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Arc<Config>, ConnectorFailure> {
     let kind = config.get_type().unwrap_or(ValueType::Unknown);
     let not_an_object =
         |found: &str| ConfigError::whole(format!("Expected object, received {found}")).to_failure();
@@ -228,28 +225,41 @@ fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Config, Conne
     let text = json_stringify(env, config).map_err(|reason| {
         ConfigError::whole(format!("Cannot be serialized as JSON ({reason})")).to_failure()
     })?;
-    Config::from_json(&text).map_err(|err| err.to_failure())
+    Config::cached_from_json(&text).map_err(|err| err.to_failure())
 }
+
+/// Builds what `JSON.stringify` serializes in place of each value: an object becomes a copy
+/// holding only the keys the validator reads (read by property access, as the JS guard reads
+/// them, so unknown keys are never touched: a throwing getter, a cycle or a BigInt there cannot
+/// fail the config), and a function, symbol or BigInt, which JSON has no form for, becomes a
+/// marker so the validator can name it.
+const REPLACER: &str = r#"((keys, marker) => function (key, value) {
+  const type = typeof value;
+  if (type === 'function' || type === 'symbol' || type === 'bigint') return { [marker]: type };
+  if (value === null || type !== 'object' || Array.isArray(value) || value[marker] !== undefined) return value;
+  const known = {};
+  for (const name of keys) if (value[name] !== undefined) known[name] = value[name];
+  return known;
+})"#;
 
 fn json_stringify(env: &Env, value: Unknown) -> std::result::Result<String, String> {
     let stringify = || -> Result<Unknown> {
         let json: Object = env.get_global()?.get_named_property("JSON")?;
-        let stringify: Function<Unknown, Unknown> = json.get_named_property("stringify")?;
-        stringify.apply(json, value)
+        let stringify: Function<FnArgs<(Unknown, Unknown)>, Unknown> =
+            json.get_named_property("stringify")?;
+        let make_replacer: Function<FnArgs<(Vec<&str>, &str)>, Unknown> =
+            env.run_script(REPLACER)?;
+        let replacer = make_replacer.call(FnArgs::from((KNOWN_KEYS.to_vec(), JS_TYPE_MARKER)))?;
+        stringify.apply(json, FnArgs::from((value, replacer)))
     };
     match stringify() {
         Ok(out) if matches!(out.get_type(), Ok(ValueType::String)) => {
             js_to_string(out).map_err(|err| err.reason)
         }
         Ok(_) => Err("JSON.stringify returned no text".to_owned()),
-        // Cycles and BigInt land here; the reason is V8's TypeError text, which has no values.
-        Err(err) => {
-            clear_pending_exception(env);
-            Err(format!(
-                "{}; it holds a circular reference or a BigInt",
-                err.reason
-            ))
-        }
+        // A cycle, a BigInt or a throwing getter or toJSON in a config field; the engine's
+        // message names the cause (not the values).
+        Err(err) => Err(take_pending_exception(env).unwrap_or(err.reason)),
     }
 }
 
@@ -354,6 +364,33 @@ impl Payload for JsPayload<'_> {
             }
             _ => js_to_string(current).unwrap_or_default(),
         }
+    }
+}
+
+/// The message of the pending JS exception, which is cleared.
+fn take_pending_exception(env: &Env) -> Option<String> {
+    let mut pending = false;
+    let mut exception = std::ptr::null_mut();
+    unsafe {
+        if napi::sys::napi_is_exception_pending(env.raw(), &mut pending)
+            != napi::sys::Status::napi_ok
+            || !pending
+            || napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut exception)
+                != napi::sys::Status::napi_ok
+        {
+            return None;
+        }
+        let exception = Unknown::from_raw_unchecked(env.raw(), exception);
+        let message = match exception.get_type() {
+            Ok(ValueType::Object) => exception
+                .cast::<Object>()
+                .ok()?
+                .get_named_property::<Unknown>("message")
+                .ok()
+                .and_then(|m| js_to_string(m).ok()),
+            _ => js_to_string(exception).ok(),
+        };
+        message.filter(|m| !m.is_empty())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Connector config: the same shape and the same acceptance rules as the JS connector's zod
 //! guard (plus upstream's optional `host`), validated once into a typed value.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -12,6 +14,19 @@ use crate::error::{ConnectorFailure, ErrorCode};
 pub const REQUIRED_USAGE_TYPES: [&str; 4] = ["Register", "SignIn", "ForgotPassword", "Generic"];
 pub const GENERIC_USAGE_TYPE: &str = "Generic";
 pub const DEFAULT_HOST: &str = "api.twilio.com";
+/// Every key the validator reads, at any depth. The bindings serialize only these, so an
+/// unknown key, which the JS guard ignores, cannot fail a config by being deep, cyclic or a
+/// BigInt, and a large unknown value costs nothing.
+pub const KNOWN_KEYS: &[&str] = &[
+    "host",
+    "accountSID",
+    "authToken",
+    "fromMessagingServiceSID",
+    "disableRiskCheck",
+    "templates",
+    "usageType",
+    "content",
+];
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 
@@ -74,9 +89,33 @@ impl Config {
             })
     }
 
+    /// `from_json` behind a small process-wide cache. Logto hands the config to every send, so
+    /// a repeat send with the same config costs a hash lookup instead of a validation. Bounded,
+    /// since configs change over a server's life; only valid configs are kept.
+    pub fn cached_from_json(text: &str) -> Result<Arc<Config>, ConfigError> {
+        const CAPACITY: usize = 64;
+        static CACHE: OnceLock<Mutex<HashMap<String, Arc<Config>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        let lock = || {
+            cache
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(config) = lock().get(text) {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(Config::from_json(text)?);
+        let mut cache = lock();
+        if cache.len() >= CAPACITY {
+            cache.clear();
+        }
+        cache.insert(text.to_owned(), config.clone());
+        Ok(config)
+    }
+
     /// Parses JSON text (what the bindings get from `JSON.stringify`) and validates it.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        match serde_json::from_str::<Value>(text) {
+        match serde_json::from_str::<Value>(&replace_lone_surrogates(text)) {
             Ok(value) => Config::from_value(&value),
             Err(err) => Err(ConfigError::single(
                 Vec::new(),
@@ -112,6 +151,53 @@ impl Config {
                 })
             }
             _ => Err(issues.into_error()),
+        }
+    }
+}
+
+/// JavaScript strings may hold lone UTF-16 surrogates, which `JSON.stringify` writes as
+/// `\udXXX` escapes and serde_json rejects. The JS connector would send them as U+FFFD (what
+/// `URLSearchParams` does), so they become U+FFFD here instead of failing the config.
+pub fn replace_lone_surrogates(json: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = json.as_bytes();
+    let escape_at = |i: usize| -> Option<u16> {
+        let hex = bytes.get(i..i + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<String> = None;
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = escape_at(i) else {
+            // Any other escape is two bytes; skipping both keeps `\\u…` from reading as `\u…`.
+            i += 2;
+            continue;
+        };
+        let paired = (0xD800..0xDC00).contains(&unit)
+            && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+        if paired {
+            i += 12;
+        } else if (0xD800..0xE000).contains(&unit) {
+            let out = out.get_or_insert_with(|| String::with_capacity(json.len()));
+            out.push_str(&json[copied..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            copied = i;
+        } else {
+            i += 6;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(json),
+        Some(mut out) => {
+            out.push_str(&json[copied..]);
+            std::borrow::Cow::Owned(out)
         }
     }
 }
@@ -413,6 +499,10 @@ fn article(word: &str) -> &'static str {
     }
 }
 
+/// The key of the object the bindings put where a JS value has no JSON form:
+/// `{ "\0jsType": "function" | "symbol" | "bigint" }`.
+pub const JS_TYPE_MARKER: &str = "\0jsType";
+
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -420,7 +510,12 @@ fn json_type(value: &Value) -> &'static str {
         Value::Number(_) => "number",
         Value::String(_) => "string",
         Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Object(map) => match map.get(JS_TYPE_MARKER).and_then(Value::as_str) {
+            Some("function") if map.len() == 1 => "function",
+            Some("symbol") if map.len() == 1 => "symbol",
+            Some("bigint") if map.len() == 1 => "bigint",
+            _ => "object",
+        },
     }
 }
 
@@ -608,5 +703,30 @@ mod tests {
         assert_eq!(failure.code, ErrorCode::InvalidConfig);
         assert_eq!(failure.data["issues"][0]["path"], json!(["accountSID"]));
         assert!(failure.message.contains("accountSID: Required"));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let cases = [
+            (r#""a\ud800b""#, r#""a\ufffdb""#),
+            (r#""\udc00""#, r#""\ufffd""#),
+            (r#""\ud83d\ude00""#, r#""\ud83d\ude00""#),
+            (r#""\ud800\ud800\udc00""#, r#""\ufffd\ud800\udc00""#),
+            (r#""\\ud800""#, r#""\\ud800""#),
+            (r#""\\\ud800""#, r#""\\\ufffd""#),
+            (r#""\ud800""#, r#""\ufffd""#),
+            (r#""\u0041\ud8""#, r#""\u0041\ud8""#),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(replace_lone_surrogates(input), expected, "{input}");
+        }
+        let config = Config::from_json(&format!(
+            r#"{{"accountSID":"a","authToken":"t","fromMessagingServiceSID":"m","templates":[{}]}}"#,
+            ["Register", "SignIn", "ForgotPassword", "Generic"]
+                .map(|u| format!(r#"{{"usageType":"{u}","content":"x\ud800"}}"#))
+                .join(",")
+        ))
+        .unwrap();
+        assert_eq!(config.templates[0].content, "x\u{fffd}");
     }
 }

@@ -17,6 +17,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Twilio's answers are a few kB; anything far bigger is not Twilio.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
+const MAX_URL_LEN: usize = 65_534;
 
 /// Per-connector transport options (the config is Logto's; these are the embedder's).
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +209,16 @@ pub fn prepare(
         "{origin}/2010-04-01/Accounts/{}/Messages.json",
         path_segment_encode(&config.account_sid)
     );
+    // hyper refuses longer URIs; only an absurd accountSID gets there.
+    if url.len() > MAX_URL_LEN {
+        return Err(ConnectorFailure::new(
+            ErrorCode::General,
+            format!(
+                "accountSID is {} characters long; a Twilio Account SID is AC followed by 32 hex digits",
+                config.account_sid.chars().count()
+            ),
+        ));
+    }
     let credentials =
         base64(format!("{}:{}", config.account_sid, config.auth_token.expose()).as_bytes());
     Ok(Outgoing {

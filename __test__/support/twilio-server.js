@@ -118,7 +118,12 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1' } = {
     }
   };
 
-  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+  // Hostile-input tests send 100 kB credentials; Node's default 16 kB header cap would answer
+  // them before the test sees what the connector sent.
+  const maxHeaderSize = 1 << 20;
+  const server = tls
+    ? https.createServer({ key: tls.key, cert: tls.cert, maxHeaderSize }, handler)
+    : http.createServer({ maxHeaderSize }, handler);
   server.keepAliveTimeout = 30_000;
 
   // 'connection' is the raw TCP accept on both kinds of server.
