@@ -151,7 +151,7 @@ impl Config {
         let (from_sid, from_number) = sender(object, &mut issues);
         let disable_risk_check = optional_bool(object, "disableRiskCheck", &mut issues);
         let validity_period = optional_validity_period(object, &mut issues);
-        let smart_encoded = optional_bool(object, "smartEncoded", &mut issues);
+        let smart_encoded = new_optional_bool(object, "smartEncoded", &mut issues);
         let templates = templates(object, &mut issues);
         match (account_sid, templates) {
             (Some(account_sid), Some(templates)) if issues.is_empty() => Ok(Config {
@@ -205,6 +205,16 @@ fn new_optional<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Val
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
         value => Some(value),
+    }
+}
+
+fn new_optional_bool(object: &Map<String, Value>, key: &str, issues: &mut Issues) -> Option<bool> {
+    match new_optional(object, key)? {
+        Value::Bool(b) => Some(*b),
+        other => {
+            issues.type_mismatch(vec![key.into()], "boolean", other);
+            None
+        }
     }
 }
 
