@@ -254,6 +254,9 @@ fn credentials(
             sid,
             secret: Secret(secret),
         }),
+        // A present but wrong-typed half already has its issue; "required" would only add noise.
+        (Some(_), None) if new_optional(object, "apiKeySecret").is_some() => None,
+        (None, Some(_)) if new_optional(object, "apiKeySID").is_some() => None,
         (Some(_), None) => {
             issues.push(
                 vec!["apiKeySecret".into()],
@@ -947,7 +950,7 @@ mod tests {
         assert_eq!(wrong.len(), 1);
         assert!(wrong[0].starts_with("apiKeySID: Must be an API Key SID, which starts with SK"));
         let typed = without_token(json!({ "apiKeySID": "SK1", "apiKeySecret": 5 }));
-        assert_eq!(typed[0], "apiKeySecret: Expected string, received number");
+        assert_eq!(typed, vec!["apiKeySecret: Expected string, received number"]);
     }
 
     #[test]
