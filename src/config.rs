@@ -965,7 +965,7 @@ mod tests {
         // An empty service SID next to a number is a cleared field, not a sender.
         value["fromMessagingServiceSID"] = json!("");
         assert_eq!(Config::from_value(&value).unwrap().from_messaging_service_sid, None);
-        // Both: both are sent (Twilio picks the number from the service's pool).
+        // Both: both are sent (Twilio then wants the number in the service's sender pool).
         value["fromMessagingServiceSID"] = json!("MG1");
         assert_eq!(
             Config::from_value(&value).unwrap().from_messaging_service_sid.as_deref(),
