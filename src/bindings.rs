@@ -195,8 +195,8 @@ impl TwilioSmsConnector {
         env: &'env Env,
         start_from: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared = start_day(start_from)
-            .map(|day| usage::prepare(&self.config, &self.options, day));
+        let prepared =
+            start_day(start_from).map(|day| usage::prepare(&self.config, &self.options, day));
         let timeout = self.options.timeout.min(usage::USAGE_TIMEOUT);
         let fut = async move {
             let request = prepared?;
@@ -216,9 +216,7 @@ impl TwilioSmsConnector {
 
     /// The template, body, encoding and segment count a send would use; no network call.
     /// `locale` overrides `payload.locale`. Throws `template_not_found` like a send rejects.
-    #[napi(
-        ts_args_type = "usageType: string, payload?: Record<string, unknown>, locale?: string"
-    )]
+    #[napi(ts_args_type = "usageType: string, payload?: Record<string, unknown>, locale?: string")]
     pub fn preview(
         &self,
         env: Env,
@@ -436,11 +434,14 @@ impl JsPayload<'_> {
 impl Payload for JsPayload<'_> {
     fn locale(&self) -> Option<String> {
         let object = self.object()?;
-        let value = object.get_named_property::<Unknown>("locale").ok().or_else(|| {
-            // A throwing getter: no locale, and the exception must not reach the caller.
-            clear_pending_exception(&Env::from_raw(object.value().env));
-            None
-        })?;
+        let value = object
+            .get_named_property::<Unknown>("locale")
+            .ok()
+            .or_else(|| {
+                // A throwing getter: no locale, and the exception must not reach the caller.
+                clear_pending_exception(&Env::from_raw(object.value().env));
+                None
+            })?;
         match value.get_type() {
             Ok(ValueType::String) => js_to_string(value).ok(),
             _ => None,

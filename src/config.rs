@@ -104,7 +104,11 @@ impl Config {
     ///
     /// Without `locale` fields in the config this is connector-kit's `getConfigTemplateByType`:
     /// the first template of the type, else the first `Generic` one.
-    pub fn template_for(&self, usage_type: Option<&str>, locale: Option<&str>) -> Option<&Template> {
+    pub fn template_for(
+        &self,
+        usage_type: Option<&str>,
+        locale: Option<&str>,
+    ) -> Option<&Template> {
         usage_type
             .and_then(|wanted| self.template_in(wanted, locale))
             .or_else(|| self.template_in(GENERIC_USAGE_TYPE, locale))
@@ -114,7 +118,11 @@ impl Config {
     /// (`fr-CA` → `fr`), then any template of that primary language (`fr-CA` → `fr-FR`), then
     /// the template without a locale. First match in config order at each step.
     pub fn template_in(&self, usage_type: &str, locale: Option<&str>) -> Option<&Template> {
-        let of_type = || self.templates.iter().filter(move |t| t.usage_type == usage_type);
+        let of_type = || {
+            self.templates
+                .iter()
+                .filter(move |t| t.usage_type == usage_type)
+        };
         let localized = locale.filter(|l| !l.is_empty()).and_then(|wanted| {
             let primary = primary_language(wanted);
             let has = |pred: &dyn Fn(&str) -> bool| {
@@ -872,7 +880,10 @@ mod tests {
                 .content,
             "g {{code}}"
         );
-        assert_eq!(config.template_for(None, None).unwrap().content, "g {{code}}");
+        assert_eq!(
+            config.template_for(None, None).unwrap().content,
+            "g {{code}}"
+        );
     }
 
     #[test]
@@ -915,7 +926,10 @@ mod tests {
         assert_eq!(config.credentials().0, "SK123");
         assert_eq!(config.secrets().len(), 2);
         let text = format!("{config:?}");
-        assert!(!text.contains("key-secret-456") && !text.contains("token-value-123"), "{text}");
+        assert!(
+            !text.contains("key-secret-456") && !text.contains("token-value-123"),
+            "{text}"
+        );
         // Without a key: the account SID and the token, as the JS connector does.
         let config = Config::from_value(&valid()).unwrap();
         assert_eq!(config.credentials().0, "AC123");
@@ -942,21 +956,29 @@ mod tests {
         );
         assert!(without_token(json!({}))[0].starts_with("authToken: Required: expected a string"));
         // Cleared Console fields (null, '') count as not set.
-        assert!(without_token(json!({ "apiKeySID": "", "apiKeySecret": null }))[0]
-            .starts_with("authToken: Required"));
+        assert!(
+            without_token(json!({ "apiKeySID": "", "apiKeySecret": null }))[0]
+                .starts_with("authToken: Required")
+        );
         // A half pair is an error even with a token: it was meant to be used.
         assert_eq!(messages(&with("apiKeySID", json!("SK1"))).len(), 1);
         let wrong = without_token(json!({ "apiKeySID": "AC1", "apiKeySecret": "s3cret-value" }));
         assert_eq!(wrong.len(), 1);
         assert!(wrong[0].starts_with("apiKeySID: Must be an API Key SID, which starts with SK"));
         let typed = without_token(json!({ "apiKeySID": "SK1", "apiKeySecret": 5 }));
-        assert_eq!(typed, vec!["apiKeySecret: Expected string, received number"]);
+        assert_eq!(
+            typed,
+            vec!["apiKeySecret: Expected string, received number"]
+        );
     }
 
     #[test]
     fn a_sender_number_can_replace_the_messaging_service() {
         let mut value = valid();
-        value.as_object_mut().unwrap().remove("fromMessagingServiceSID");
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove("fromMessagingServiceSID");
         assert!(messages(&value)[0].starts_with("fromMessagingServiceSID: Required"));
         value["fromPhoneNumber"] = json!("+15551234567");
         let config = Config::from_value(&value).unwrap();
@@ -964,17 +986,36 @@ mod tests {
         assert_eq!(config.from_phone_number.as_deref(), Some("+15551234567"));
         // An empty service SID next to a number is a cleared field, not a sender.
         value["fromMessagingServiceSID"] = json!("");
-        assert_eq!(Config::from_value(&value).unwrap().from_messaging_service_sid, None);
+        assert_eq!(
+            Config::from_value(&value)
+                .unwrap()
+                .from_messaging_service_sid,
+            None
+        );
         // Both: both are sent (Twilio then wants the number in the service's sender pool).
         value["fromMessagingServiceSID"] = json!("MG1");
         assert_eq!(
-            Config::from_value(&value).unwrap().from_messaging_service_sid.as_deref(),
+            Config::from_value(&value)
+                .unwrap()
+                .from_messaging_service_sid
+                .as_deref(),
             Some("MG1")
         );
-        for bad in ["15551234567", "+0123", "+1", "+1234567890123456", "+1 555", "+1-555-0100", "++15"] {
+        for bad in [
+            "15551234567",
+            "+0123",
+            "+1",
+            "+1234567890123456",
+            "+1 555",
+            "+1-555-0100",
+            "++15",
+        ] {
             let errors = messages(&with("fromPhoneNumber", json!(bad)));
             assert_eq!(errors.len(), 1, "{bad}");
-            assert!(errors[0].starts_with("fromPhoneNumber: Must be a phone number in E.164"), "{bad}");
+            assert!(
+                errors[0].starts_with("fromPhoneNumber: Must be a phone number in E.164"),
+                "{bad}"
+            );
         }
         for good in ["+12", "+123456789012345", "+4930123456"] {
             assert!(is_e164(good), "{good}");
@@ -992,14 +1033,39 @@ mod tests {
         for ok in [1, 36_000] {
             assert!(Config::from_value(&with("validityPeriod", json!(ok))).is_ok());
         }
-        for bad in [json!(0), json!(36_001), json!(-5), json!(1.5), json!("600"), json!(true)] {
+        for bad in [
+            json!(0),
+            json!(36_001),
+            json!(-5),
+            json!(1.5),
+            json!("600"),
+            json!(true),
+        ] {
             let errors = messages(&with("validityPeriod", bad.clone()));
             assert_eq!(errors.len(), 1, "{bad}");
-            assert!(errors[0].contains("whole number of seconds from 1 to 36000"), "{bad}");
+            assert!(
+                errors[0].contains("whole number of seconds from 1 to 36000"),
+                "{bad}"
+            );
         }
-        assert_eq!(Config::from_value(&with("validityPeriod", json!(null))).unwrap().validity_period, None);
-        assert_eq!(Config::from_value(&with("smartEncoded", json!(true))).unwrap().smart_encoded, Some(true));
-        assert_eq!(Config::from_value(&with("smartEncoded", json!(false))).unwrap().smart_encoded, Some(false));
+        assert_eq!(
+            Config::from_value(&with("validityPeriod", json!(null)))
+                .unwrap()
+                .validity_period,
+            None
+        );
+        assert_eq!(
+            Config::from_value(&with("smartEncoded", json!(true)))
+                .unwrap()
+                .smart_encoded,
+            Some(true)
+        );
+        assert_eq!(
+            Config::from_value(&with("smartEncoded", json!(false)))
+                .unwrap()
+                .smart_encoded,
+            Some(false)
+        );
         assert_eq!(Config::from_value(&valid()).unwrap().smart_encoded, None);
         assert_eq!(
             messages(&with("smartEncoded", json!("yes"))),
@@ -1078,16 +1144,33 @@ mod tests {
         for good in ["fr", "pt-BR", "zh-Hant-TW", "es-419", "EN", "yue"] {
             assert!(is_language_tag(good), "{good}");
         }
-        for bad in ["f", "pt_BR", "fr,en", " fr", "fr-", "-fr", "fr--CA", "123", "en-toolongsubtag", "français"] {
+        for bad in [
+            "f",
+            "pt_BR",
+            "fr,en",
+            " fr",
+            "fr-",
+            "-fr",
+            "fr--CA",
+            "123",
+            "en-toolongsubtag",
+            "français",
+        ] {
             assert!(!is_language_tag(bad), "{bad}");
         }
         let templates = |locale: Value| {
             let mut t = valid()["templates"].clone();
-            t.as_array_mut().unwrap().push(json!({ "usageType": "SignIn", "content": "x", "locale": locale }));
+            t.as_array_mut()
+                .unwrap()
+                .push(json!({ "usageType": "SignIn", "content": "x", "locale": locale }));
             messages(&with("templates", t))
         };
-        assert!(templates(json!("pt_BR"))[0].starts_with("templates[4].locale: Must be a BCP 47 language tag"));
-        assert_eq!(templates(json!(7)), vec!["templates[4].locale: Expected string, received number"]);
+        assert!(templates(json!("pt_BR"))[0]
+            .starts_with("templates[4].locale: Must be a BCP 47 language tag"));
+        assert_eq!(
+            templates(json!(7)),
+            vec!["templates[4].locale: Expected string, received number"]
+        );
         assert!(templates(json!(null)).is_empty());
         assert!(templates(json!("")).is_empty());
     }
@@ -1105,9 +1188,11 @@ mod tests {
         );
         assert_eq!(
             messages(&config),
-            vec!["templates: Template with UsageType (Register) should be provided! Templates with \
+            vec![
+                "templates: Template with UsageType (Register) should be provided! Templates with \
                   a locale do not count: add one without a locale as the fallback for other \
-                  languages."]
+                  languages."
+            ]
         );
     }
 }

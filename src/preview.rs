@@ -60,9 +60,22 @@ mod tests {
     #[test]
     fn renders_and_counts_like_a_send() {
         let config = config();
-        let p = preview(&config, Some("SignIn"), "SignIn", &json!({ "code": "123456" }), None).unwrap();
-        assert_eq!((p.body.as_str(), p.template.locale.as_deref()), ("s 123456", None));
-        assert_eq!((p.segmentation.encoding, p.segmentation.segments), (Encoding::Gsm7, 1));
+        let p = preview(
+            &config,
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "123456" }),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.body.as_str(), p.template.locale.as_deref()),
+            ("s 123456", None)
+        );
+        assert_eq!(
+            (p.segmentation.encoding, p.segmentation.segments),
+            (Encoding::Gsm7, 1)
+        );
     }
 
     #[test]
@@ -72,7 +85,14 @@ mod tests {
         let p = preview(&config, Some("SignIn"), "SignIn", &payload, Some("fr-CA")).unwrap();
         assert_eq!(p.template.locale.as_deref(), Some("fr"));
         assert_eq!(p.segmentation.encoding, Encoding::Ucs2, "— is not GSM-7");
-        let p = preview(&config, Some("SignIn"), "SignIn", &json!({ "locale": "FR" }), None).unwrap();
+        let p = preview(
+            &config,
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "locale": "FR" }),
+            None,
+        )
+        .unwrap();
         assert_eq!(p.template.locale.as_deref(), Some("fr"));
     }
 

@@ -134,7 +134,9 @@ pub fn prepare(
         ("ValidityPeriod", validity_period.as_deref()),
         (
             "SmartEncoded",
-            config.smart_encoded.map(|on| if on { "true" } else { "false" }),
+            config
+                .smart_encoded
+                .map(|on| if on { "true" } else { "false" }),
         ),
     ];
     let mut form = String::with_capacity(body.len() + 128);
@@ -556,16 +558,32 @@ mod tests {
             "validityPeriod": 300,
             "smartEncoded": true,
         }));
-        let out = prepare(&cfg, &SendOptions::default(), "1", Some("SignIn"), "SignIn", &json!({ "code": "9" }))
-            .unwrap();
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "9" }),
+        )
+        .unwrap();
         assert_eq!(
             out.form,
             "To=%2B1&MessagingServiceSid=MG99&Body=Your+code%3A+9+%26+more&RiskCheck=enable\
              &From=%2B15550001111&ValidityPeriod=300&SmartEncoded=true"
         );
-        let cfg = config(json!({ "fromMessagingServiceSID": "", "fromPhoneNumber": "+15550001111", "smartEncoded": false }));
-        let out = prepare(&cfg, &SendOptions::default(), "1", Some("SignIn"), "SignIn", &json!({ "code": "9" }))
-            .unwrap();
+        let cfg = config(
+            json!({ "fromMessagingServiceSID": "", "fromPhoneNumber": "+15550001111", "smartEncoded": false }),
+        );
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "9" }),
+        )
+        .unwrap();
         assert_eq!(
             out.form,
             "To=%2B1&Body=Your+code%3A+9+%26+more&RiskCheck=enable&From=%2B15550001111&SmartEncoded=false"
@@ -575,9 +593,23 @@ mod tests {
     #[test]
     fn an_api_key_authenticates_while_the_url_keeps_the_account() {
         let cfg = config(json!({ "apiKeySID": "SK77", "apiKeySecret": "key-secret-abc" }));
-        let out = prepare(&cfg, &SendOptions::default(), "1", Some("SignIn"), "SignIn", &json!({})).unwrap();
-        assert_eq!(out.url, "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json");
-        assert_eq!(out.authorization.expose(), format!("Basic {}", base64(b"SK77:key-secret-abc")));
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            out.url,
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
+        );
+        assert_eq!(
+            out.authorization.expose(),
+            format!("Basic {}", base64(b"SK77:key-secret-abc"))
+        );
         let exposed: Vec<&str> = out.secrets.iter().map(Secret::expose).collect();
         assert!(exposed.contains(&"key-secret-abc") && exposed.contains(&"secret-token-xyz"));
         assert!(!format!("{out:?}").contains("key-secret-abc"));
@@ -592,11 +624,32 @@ mod tests {
             locale: Some("fr".into()),
         });
         let body = |payload: Value| {
-            let out = prepare(&cfg, &SendOptions::default(), "1", Some("SignIn"), "SignIn", &payload).unwrap();
-            out.form.split('&').find(|f| f.starts_with("Body=")).unwrap().to_owned()
+            let out = prepare(
+                &cfg,
+                &SendOptions::default(),
+                "1",
+                Some("SignIn"),
+                "SignIn",
+                &payload,
+            )
+            .unwrap();
+            out.form
+                .split('&')
+                .find(|f| f.starts_with("Body="))
+                .unwrap()
+                .to_owned()
         };
-        assert_eq!(body(json!({ "code": "1", "locale": "fr-CA" })), "Body=Code+1+%28fr%29");
-        assert_eq!(body(json!({ "code": "1", "locale": "en" })), "Body=Your+code%3A+1+%26+more");
-        assert_eq!(body(json!({ "code": "1", "locale": 5 })), "Body=Your+code%3A+1+%26+more");
+        assert_eq!(
+            body(json!({ "code": "1", "locale": "fr-CA" })),
+            "Body=Code+1+%28fr%29"
+        );
+        assert_eq!(
+            body(json!({ "code": "1", "locale": "en" })),
+            "Body=Your+code%3A+1+%26+more"
+        );
+        assert_eq!(
+            body(json!({ "code": "1", "locale": 5 })),
+            "Body=Your+code%3A+1+%26+more"
+        );
     }
 }

@@ -128,7 +128,10 @@ pub async fn fetch(
     result.map_err(|failure| failure.redacted(&secrets))
 }
 
-async fn fetch_all(client: &reqwest::Client, request: &UsageRequest) -> Result<u64, ConnectorFailure> {
+async fn fetch_all(
+    client: &reqwest::Client,
+    request: &UsageRequest,
+) -> Result<u64, ConnectorFailure> {
     let mut total: u64 = 0;
     let mut url = request.url.clone();
     for _ in 0..MAX_PAGES {
@@ -204,8 +207,12 @@ pub fn parse_page(body: &str) -> Result<(u64, Option<String>), ConnectorFailure>
     for record in records {
         let count = match record.get("count") {
             None | Some(Value::Null) => 0,
-            Some(Value::String(text)) => parse_count(text).ok_or_else(|| invalid("a count is not a number"))?,
-            Some(Value::Number(n)) => n.as_u64().ok_or_else(|| invalid("a count is not a whole number"))?,
+            Some(Value::String(text)) => {
+                parse_count(text).ok_or_else(|| invalid("a count is not a number"))?
+            }
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| invalid("a count is not a whole number"))?,
             Some(_) => return Err(invalid("a count is not a number")),
         };
         total = total.saturating_add(count);
@@ -261,14 +268,20 @@ mod tests {
         assert_eq!(day(951_782_400_000.0).as_deref(), Some("2000-02-29"));
         assert_eq!(day(f64::NAN), None);
         assert_eq!(day(8.64e15), None); // year 275760
-        let first = Day::from_unix_millis(1_718_000_000_000.0).unwrap().first_of_month();
+        let first = Day::from_unix_millis(1_718_000_000_000.0)
+            .unwrap()
+            .first_of_month();
         assert_eq!(first.to_string(), "2024-06-01");
         assert_eq!(Day::today().first_of_month().day, 1);
     }
 
     #[test]
     fn request_url_and_auth() {
-        let start = Day { year: 2024, month: 5, day: 1 };
+        let start = Day {
+            year: 2024,
+            month: 5,
+            day: 1,
+        };
         let request = prepare(&config(json!({})), &SendOptions::default(), start);
         assert_eq!(
             request.url,
@@ -279,14 +292,22 @@ mod tests {
             format!("Basic {}", twilio_base64("AC0123:usage-token-secret"))
         );
         assert!(!format!("{request:?}").contains("usage-token-secret"));
-        let keyed = config(json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-value", "host": "api.dublin.ie1.twilio.com" }));
+        let keyed = config(
+            json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-value", "host": "api.dublin.ie1.twilio.com" }),
+        );
         let request = prepare(&keyed, &SendOptions::default(), start);
-        assert!(request.url.starts_with("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC0123/"));
+        assert!(request
+            .url
+            .starts_with("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC0123/"));
         assert_eq!(
             request.authorization.expose(),
             format!("Basic {}", twilio_base64("SK1:key-secret-value"))
         );
-        assert_eq!(request.secrets.len(), 3, "token, key secret and the Basic credential");
+        assert_eq!(
+            request.secrets.len(),
+            3,
+            "token, key secret and the Basic credential"
+        );
     }
 
     fn twilio_base64(text: &str) -> String {
@@ -295,10 +316,18 @@ mod tests {
         let bytes = text.as_bytes();
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..4 {
-                out.push(if i <= chunk.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+                out.push(if i <= chunk.len() {
+                    A[(n >> (18 - 6 * i) & 63) as usize] as char
+                } else {
+                    '='
+                });
             }
         }
         out
