@@ -91,13 +91,29 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
   assert.equal(metadata.id, js.metadata.id);
   assert.equal(metadata.target, js.metadata.target);
   assert.equal(metadata.platform, null);
+  // Issue 6: an API key pair can replace authToken and fromPhoneNumber the Messaging Service,
+  // so the form no longer forces them; the native guard still requires one of each.
+  const relaxed = new Set(['authToken', 'fromMessagingServiceSID']);
   for (const item of js.metadata.formItems) {
     const ours = metadata.formItems.find((candidate) => candidate.key === item.key);
     assert.ok(ours, `form item ${item.key}`);
     assert.equal(ours.type, item.type);
-    assert.equal(ours.required, item.required);
+    assert.equal(ours.required, relaxed.has(item.key) ? false : item.required, item.key);
     assert.deepEqual(ours.defaultValue, item.defaultValue);
   }
+  const added = metadata.formItems.filter(
+    (item) => item.key !== 'host' && !js.metadata.formItems.some((jsItem) => jsItem.key === item.key)
+  );
+  assert.deepEqual(
+    added.map((item) => [item.key, item.type, item.required]),
+    [
+      ['apiKeySID', 'Text', false],
+      ['apiKeySecret', 'Text', false],
+      ['fromPhoneNumber', 'Text', false],
+      ['validityPeriod', 'Number', false],
+      ['smartEncoded', 'Switch', false],
+    ]
+  );
   const host = metadata.formItems.find((item) => item.key === 'host');
   assert.deepEqual([host.type, host.required, host.placeholder, host.isDevFeature], ['Text', false, 'api.twilio.com', true]);
   for (const locale of ['en', 'zh-CN', 'tr-TR', 'ko']) {
@@ -197,4 +213,21 @@ test('a transport failure is a general ConnectorError naming the failure', async
   assert.equal(error.code, 'general');
   assert.match(error.data.message, /could not connect/);
   assert.ok(connector);
+});
+
+test('getUsage through the loaded connector: saved config, exact request, ConnectorError on failure', async () => {
+  const connector = await build();
+  assert.equal(typeof connector.getUsage, 'function');
+  answers = [{ status: 200, body: JSON.stringify({ usage_records: [{ category: 'sms-outbound', count: '3' }], next_page_uri: null }) }];
+  assert.equal(await connector.getUsage(new Date('2024-05-20T12:00:00Z')), 3);
+  const request = server.requests.at(-1);
+  assert.equal(request.method, 'GET');
+  assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-20`);
+  assert.equal(request.headers.authorization, basicAuth());
+  answers = [{ status: 401, body: JSON.stringify(twilioError(401, 20003, 'Authenticate')) }];
+  const error = await rejection(connector.getUsage());
+  assert.ok(error instanceof ConnectorError);
+  assert.equal(error.code, 'general');
+  assert.ok(!errorText(error).includes(authToken));
+  answers = [];
 });

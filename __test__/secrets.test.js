@@ -7,11 +7,11 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { authToken } from './fixtures.js';
+import { accountSID, apiKeySecret, apiKeySID, authToken } from './fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-test('no failure in the matrix reveals the auth token', () => {
+test('no failure in the matrix reveals the auth token or the API key secret', () => {
   const child = spawnSync(process.execPath, [join(here, 'support', 'secret-matrix.mjs')], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -25,5 +25,9 @@ test('no failure in the matrix reveals the auth token', () => {
     assert.ok(typeof outcome.code === 'string' && outcome.code.length > 0, `${outcome.name}: no code`);
   }
   assert.ok(!output.includes(authToken), 'the token appeared in the output');
-  assert.ok(!output.includes(Buffer.from(`AC0123456789abcdef0123456789abcdef:${authToken}`).toString('base64')));
+  assert.ok(!output.includes(Buffer.from(`${accountSID}:${authToken}`).toString('base64')));
+  assert.ok(!output.includes(apiKeySecret), 'the API key secret appeared in the output');
+  assert.ok(!output.includes(Buffer.from(`${apiKeySID}:${apiKeySecret}`).toString('base64')));
+  assert.ok(outcomes.filter((o) => o.name.includes('API key') || o.name.startsWith('key secret')).length >= 14);
+  assert.ok(outcomes.filter((o) => o.name.startsWith('usage')).length >= 7);
 });

@@ -55,15 +55,19 @@ export const defaultMetadata = Object.freeze({
       key: 'authToken',
       label: 'Auth Token',
       type: ConnectorConfigFormItemType.Text,
-      required: true,
+      // Not required by the form: an API key pair can replace it. The native guard still
+      // requires one complete credential and names the missing field.
+      required: false,
       placeholder: '<auth-token>',
+      description: 'Required unless you fill in API Key SID and API Key Secret below.',
     },
     {
       key: 'fromMessagingServiceSID',
       label: 'From Messaging Service SID',
       type: ConnectorConfigFormItemType.Text,
-      required: true,
+      required: false,
       placeholder: '<from-messaging-service-sid>',
+      description: 'Required unless you fill in From Phone Number below.',
     },
     {
       key: 'disableRiskCheck',
@@ -73,6 +77,49 @@ export const defaultMetadata = Object.freeze({
       defaultValue: false,
       description:
         'Whether to disable Twilio built-in risk check. Enabled by default. More details: https://www.twilio.com/docs/messaging/api/message-resource',
+    },
+    {
+      key: 'apiKeySID',
+      label: 'API Key SID',
+      type: ConnectorConfigFormItemType.Text,
+      required: false,
+      placeholder: 'SKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      description:
+        'Optional. A Twilio API key (SK…) to authenticate with instead of the Auth Token; needs API Key Secret too. When both an API key and an Auth Token are set, the API key is used.',
+    },
+    {
+      key: 'apiKeySecret',
+      label: 'API Key Secret',
+      type: ConnectorConfigFormItemType.Text,
+      required: false,
+      placeholder: '<api-key-secret>',
+      description: "Optional. The API key's secret, shown once when the key is created in the Twilio Console.",
+    },
+    {
+      key: 'fromPhoneNumber',
+      label: 'From Phone Number',
+      type: ConnectorConfigFormItemType.Text,
+      required: false,
+      placeholder: '+15551234567',
+      description:
+        'Optional. A Twilio number (E.164) to send from, sent as From. Lets you send without a Messaging Service.',
+    },
+    {
+      key: 'validityPeriod',
+      label: 'Validity period (seconds)',
+      type: ConnectorConfigFormItemType.Number,
+      required: false,
+      placeholder: '600',
+      description:
+        'Optional. How long (1 to 36000 seconds) Twilio may hold a queued message before dropping it. Match it to how long your codes stay valid so stale codes are not delivered.',
+    },
+    {
+      key: 'smartEncoded',
+      label: 'Smart encoding',
+      type: ConnectorConfigFormItemType.Switch,
+      required: false,
+      description:
+        'Optional. When on, Twilio replaces Unicode look-alike characters (curly quotes, long dashes) with GSM-7 ones, so a message costs fewer segments.',
     },
     {
       key: 'templates',
@@ -145,19 +192,30 @@ const toConnectorError = (error) => {
   return new ConnectorError(code, isMessageOnly ? data.message : data ?? String(error?.message));
 };
 
+/** Runs `call` on a connector for `config`; native failures become connector-kit errors. */
+const withConnector = async (config, call) => {
+  try {
+    // Cheap per call: the native side caches validated configs by content.
+    return await call(new TwilioSmsConnector(config, options));
+  } catch (error) {
+    throw toConnectorError(error);
+  }
+};
+
 const sendMessage =
   (getConfig) =>
   async (data, inputConfig) => {
     const { to, type, payload } = data ?? {};
     // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
     const config = inputConfig ?? (await getConfig(defaultMetadata.id));
-    try {
-      // Cheap per send: the native side caches validated configs by content.
-      return await new TwilioSmsConnector(config, options).sendMessage(to, type, payload);
-    } catch (error) {
-      throw toConnectorError(error);
-    }
+    return withConnector(config, (connector) => connector.sendMessage(to, type, payload));
   };
+
+/** Outbound SMS since `startFrom` (default: the first of this month, UTC); Logto allows 3 s. */
+const getUsage = (getConfig) => async (startFrom) => {
+  const config = await getConfig(defaultMetadata.id);
+  return withConnector(config, (connector) => connector.getUsage(startFrom));
+};
 
 /** Logto calls this at start-up and per tenant: cheap, and it never calls `getConfig`. */
 const createTwilioSmsConnector = async ({ getConfig }) => ({
@@ -165,6 +223,7 @@ const createTwilioSmsConnector = async ({ getConfig }) => ({
   type: ConnectorType.Sms,
   configGuard,
   sendMessage: sendMessage(getConfig),
+  getUsage: getUsage(getConfig),
 });
 
 export default createTwilioSmsConnector;

@@ -26,6 +26,12 @@ pub const KNOWN_KEYS: &[&str] = &[
     "templates",
     "usageType",
     "content",
+    "locale",
+    "apiKeySID",
+    "apiKeySecret",
+    "fromPhoneNumber",
+    "validityPeriod",
+    "smartEncoded",
 ];
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
@@ -59,6 +65,15 @@ impl fmt::Display for Secret {
 pub struct Template {
     pub usage_type: String,
     pub content: String,
+    /// A BCP 47 tag (`fr`, `pt-BR`); `None` is the fallback for every language.
+    pub locale: Option<String>,
+}
+
+/// A Twilio API Key: its SID is the Basic-auth user instead of the Account SID.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    pub sid: String,
+    pub secret: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +81,17 @@ pub struct Config {
     /// Lower-cased, as Twilio host names are; `None` means `api.twilio.com`.
     pub host: Option<String>,
     pub account_sid: String,
-    pub auth_token: Secret,
-    pub from_messaging_service_sid: String,
+    /// `None` only when `api_key` is set (validation guarantees one credential).
+    pub auth_token: Option<Secret>,
+    pub api_key: Option<ApiKey>,
+    /// `None` only when `from_phone_number` is set (validation guarantees one sender).
+    pub from_messaging_service_sid: Option<String>,
+    /// E.164, sent as `From`.
+    pub from_phone_number: Option<String>,
     pub disable_risk_check: bool,
+    /// Seconds, 1..=36000, sent as `ValidityPeriod`.
+    pub validity_period: Option<u32>,
+    pub smart_encoded: Option<bool>,
     pub templates: Vec<Template>,
 }
 
@@ -77,16 +100,60 @@ impl Config {
         self.host.as_deref().unwrap_or(DEFAULT_HOST)
     }
 
-    /// The first template for `usage_type`, else the first `Generic` one (connector-kit's
-    /// `getConfigTemplateByType`). `None` as the usage type only ever matches `Generic`.
-    pub fn template_for(&self, usage_type: Option<&str>) -> Option<&Template> {
+    /// The Basic-auth user and password. An API key wins over the auth token: a key can be
+    /// revoked on its own, so an admin who set one up means it to be used.
+    pub fn credentials(&self) -> (&str, &Secret) {
+        match (&self.api_key, &self.auth_token) {
+            (Some(key), _) => (&key.sid, &key.secret),
+            (None, Some(token)) => (&self.account_sid, token),
+            // Unreachable through `from_value`; an empty password fails at Twilio, not here.
+            (None, None) => (&self.account_sid, &EMPTY_SECRET),
+        }
+    }
+
+    /// Every configured credential, used or not, so error redaction covers them all.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.auth_token
+            .iter()
+            .chain(self.api_key.as_ref().map(|key| &key.secret))
+            .cloned()
+            .collect()
+    }
+
+    /// The template for `usage_type` in `locale`, else the `Generic` one through the same chain
+    /// (see [`Config::template_in`]). `None` as the usage type only ever matches `Generic`.
+    ///
+    /// Without `locale` fields in the config this is connector-kit's `getConfigTemplateByType`:
+    /// the first template of the type, else the first `Generic` one.
+    pub fn template_for(
+        &self,
+        usage_type: Option<&str>,
+        locale: Option<&str>,
+    ) -> Option<&Template> {
         usage_type
-            .and_then(|wanted| self.templates.iter().find(|t| t.usage_type == wanted))
-            .or_else(|| {
-                self.templates
-                    .iter()
-                    .find(|t| t.usage_type == GENERIC_USAGE_TYPE)
-            })
+            .and_then(|wanted| self.template_in(wanted, locale))
+            .or_else(|| self.template_in(GENERIC_USAGE_TYPE, locale))
+    }
+
+    /// For one usage type: the exact locale (case-insensitive), then the bare primary language
+    /// (`fr-CA` → `fr`), then any template of that primary language (`fr-CA` → `fr-FR`), then
+    /// the template without a locale. First match in config order at each step.
+    pub fn template_in(&self, usage_type: &str, locale: Option<&str>) -> Option<&Template> {
+        let of_type = || {
+            self.templates
+                .iter()
+                .filter(move |t| t.usage_type == usage_type)
+        };
+        let localized = locale.filter(|l| !l.is_empty()).and_then(|wanted| {
+            let primary = primary_language(wanted);
+            let has = |pred: &dyn Fn(&str) -> bool| {
+                of_type().find(|t| t.locale.as_deref().is_some_and(pred))
+            };
+            has(&|l| l.eq_ignore_ascii_case(wanted))
+                .or_else(|| has(&|l| l.eq_ignore_ascii_case(primary)))
+                .or_else(|| has(&|l| primary_language(l).eq_ignore_ascii_case(primary)))
+        });
+        localized.or_else(|| of_type().find(|t| t.locale.is_none()))
     }
 
     /// `from_json` behind a small process-wide cache. Logto hands the config to every send, so
@@ -133,23 +200,25 @@ impl Config {
         };
         let host = optional_host(object, &mut issues);
         let account_sid = required_string(object, "accountSID", &mut issues);
-        let auth_token = required_string(object, "authToken", &mut issues);
-        let from_sid = required_string(object, "fromMessagingServiceSID", &mut issues);
+        let (auth_token, api_key) = credentials(object, &mut issues);
+        let (from_sid, from_number) = sender(object, &mut issues);
         let disable_risk_check = optional_bool(object, "disableRiskCheck", &mut issues);
+        let validity_period = optional_validity_period(object, &mut issues);
+        let smart_encoded = new_optional_bool(object, "smartEncoded", &mut issues);
         let templates = templates(object, &mut issues);
-        match (account_sid, auth_token, from_sid, templates) {
-            (Some(account_sid), Some(auth_token), Some(from_sid), Some(templates))
-                if issues.is_empty() =>
-            {
-                Ok(Config {
-                    host,
-                    account_sid,
-                    auth_token: Secret(auth_token),
-                    from_messaging_service_sid: from_sid,
-                    disable_risk_check: disable_risk_check.unwrap_or(false),
-                    templates,
-                })
-            }
+        match (account_sid, templates) {
+            (Some(account_sid), Some(templates)) if issues.is_empty() => Ok(Config {
+                host,
+                account_sid,
+                auth_token: auth_token.map(Secret),
+                api_key,
+                from_messaging_service_sid: from_sid,
+                from_phone_number: from_number,
+                disable_risk_check: disable_risk_check.unwrap_or(false),
+                validity_period,
+                smart_encoded,
+                templates,
+            }),
             _ => Err(issues.into_error()),
         }
     }
@@ -198,6 +267,193 @@ pub fn replace_lone_surrogates(json: &str) -> std::borrow::Cow<'_, str> {
         Some(mut out) => {
             out.push_str(&json[copied..]);
             std::borrow::Cow::Owned(out)
+        }
+    }
+}
+
+static EMPTY_SECRET: Secret = Secret(String::new());
+
+/// The language subtag of a BCP 47 tag: `pt` for `pt-BR`.
+pub fn primary_language(tag: &str) -> &str {
+    tag.split('-').next().unwrap_or(tag)
+}
+
+/// Loose BCP 47: a 2-8 letter language, then `-`-separated 1-8 character alphanumeric subtags.
+/// Enough to catch `pt_BR`, `fr,en` or a stray space without a full registry of subtags.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let language = parts.next().unwrap_or_default();
+    (2..=8).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// E.164: `+`, a non-zero digit, then 1 to 14 more digits (`^\+[1-9]\d{1,14}$`).
+pub fn is_e164(number: &str) -> bool {
+    let Some(digits) = number.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// An optional field added beyond the JS connector: `null` and `''` count as not set, because
+/// that is what a cleared Console field saves, and clearing a field should turn it off.
+fn new_optional<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    match object.get(key)? {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        value => Some(value),
+    }
+}
+
+fn new_optional_bool(object: &Map<String, Value>, key: &str, issues: &mut Issues) -> Option<bool> {
+    match new_optional(object, key)? {
+        Value::Bool(b) => Some(*b),
+        other => {
+            issues.type_mismatch(vec![key.into()], "boolean", other);
+            None
+        }
+    }
+}
+
+fn new_optional_string(
+    object: &Map<String, Value>,
+    key: &str,
+    issues: &mut Issues,
+) -> Option<String> {
+    match new_optional(object, key)? {
+        Value::String(s) => Some(s.clone()),
+        other => {
+            issues.type_mismatch(vec![key.into()], "string", other);
+            None
+        }
+    }
+}
+
+/// `authToken`, or the `apiKeySID` + `apiKeySecret` pair (which wins when both are set). A
+/// half-set pair is always an error: it is a credential someone meant to use.
+fn credentials(
+    object: &Map<String, Value>,
+    issues: &mut Issues,
+) -> (Option<String>, Option<ApiKey>) {
+    let before = issues.len();
+    let key_sid = new_optional_string(object, "apiKeySID", issues);
+    let key_secret = new_optional_string(object, "apiKeySecret", issues);
+    if key_sid.as_deref().is_some_and(|sid| !sid.starts_with("SK")) {
+        issues.push(
+            vec!["apiKeySID".into()],
+            "invalid_string",
+            "Must be an API Key SID, which starts with SK (Twilio Console → API keys & tokens); \
+             the Account SID (AC…) belongs in accountSID",
+        );
+    }
+    let api_key = match (key_sid, key_secret) {
+        (Some(sid), Some(secret)) => Some(ApiKey {
+            sid,
+            secret: Secret(secret),
+        }),
+        // A present but wrong-typed half already has its issue; "required" would only add noise.
+        (Some(_), None) if new_optional(object, "apiKeySecret").is_some() => None,
+        (None, Some(_)) if new_optional(object, "apiKeySID").is_some() => None,
+        (Some(_), None) => {
+            issues.push(
+                vec!["apiKeySecret".into()],
+                "invalid_type",
+                "Required when apiKeySID is set: the API key's secret",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            issues.push(
+                vec!["apiKeySID".into()],
+                "invalid_type",
+                "Required when apiKeySecret is set: the API key's SID (SK…)",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    let key_problem = issues.len() > before;
+    // The JS connector's rule (a string, the empty one too) when no API key is configured.
+    let auth_token = match object.get("authToken") {
+        Some(Value::String(token)) => Some(token.clone()),
+        Some(other) => {
+            issues.type_mismatch(vec!["authToken".into()], "string", other);
+            None
+        }
+        None if api_key.is_some() || key_problem => None,
+        None => {
+            issues.push(
+                vec!["authToken".into()],
+                "invalid_type",
+                "Required: expected a string (or set apiKeySID and apiKeySecret to authenticate \
+                 with an API key)",
+            );
+            None
+        }
+    };
+    (auth_token, api_key)
+}
+
+/// `fromMessagingServiceSID` (the JS connector's only sender) and/or `fromPhoneNumber`.
+fn sender(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, Option<String>) {
+    let number = new_optional_string(object, "fromPhoneNumber", issues);
+    let number_given = new_optional(object, "fromPhoneNumber").is_some();
+    let number = match number {
+        Some(number) if is_e164(&number) => Some(number),
+        Some(_) => {
+            issues.push(
+                vec!["fromPhoneNumber".into()],
+                "invalid_string",
+                "Must be a phone number in E.164 format: + and country code, digits only, \
+                 e.g. +15551234567",
+            );
+            None
+        }
+        None => None,
+    };
+    let service = match object.get("fromMessagingServiceSID") {
+        // With a sender number, an empty service SID is a cleared Console field, not a sender.
+        Some(Value::String(sid)) if sid.is_empty() && number_given => None,
+        Some(Value::String(sid)) => Some(sid.clone()),
+        Some(other) => {
+            issues.type_mismatch(vec!["fromMessagingServiceSID".into()], "string", other);
+            None
+        }
+        None if number_given => None,
+        None => {
+            issues.push(
+                vec!["fromMessagingServiceSID".into()],
+                "invalid_type",
+                "Required: expected a string (or set fromPhoneNumber to send from a phone number)",
+            );
+            None
+        }
+    };
+    (service, number)
+}
+
+fn optional_validity_period(object: &Map<String, Value>, issues: &mut Issues) -> Option<u32> {
+    let value = new_optional(object, "validityPeriod")?;
+    match value.as_u64().filter(|s| (1..=36_000).contains(s)) {
+        Some(seconds) => Some(seconds as u32),
+        None => {
+            // A number is no secret, so it is shown; other types are named, never printed.
+            let (code, found) = match value {
+                Value::Number(n) => ("custom", n.to_string()),
+                other => ("invalid_type", json_type(other).to_owned()),
+            };
+            issues.push(
+                vec!["validityPeriod".into()],
+                code,
+                format!(
+                    "Expected a whole number of seconds from 1 to 36000 (Twilio's limit), \
+                     received {found}"
+                ),
+            );
+            None
         }
     }
 }
@@ -279,33 +535,71 @@ fn templates(object: &Map<String, Value>, issues: &mut Issues) -> Option<Vec<Tem
         };
         let usage_type = field("usageType");
         let content = field("content");
-        if let (Some(usage_type), Some(content)) = (usage_type, content) {
+        let locale = template_locale(fields, path("locale"), issues);
+        if let (Some(usage_type), Some(content), Ok(locale)) = (usage_type, content, locale) {
             templates.push(Template {
                 usage_type,
                 content,
+                locale,
             });
         }
     }
     if issues.len() > before {
         return None;
     }
+    // Only templates without a locale count: every language then has something to fall back to.
     let missing: Vec<&str> = REQUIRED_USAGE_TYPES
         .into_iter()
-        .filter(|required| !templates.iter().any(|t| t.usage_type == *required))
+        .filter(|required| {
+            !templates
+                .iter()
+                .any(|t| t.usage_type == *required && t.locale.is_none())
+        })
         .collect();
     if !missing.is_empty() {
         // The JS connector's exact sentence: operators and their scripts already know it.
-        issues.push(
-            vec!["templates".into()],
-            "custom",
-            format!(
-                "Template with UsageType ({}) should be provided!",
-                missing.join(", ")
-            ),
+        let mut message = format!(
+            "Template with UsageType ({}) should be provided!",
+            missing.join(", ")
         );
+        if missing
+            .iter()
+            .any(|m| templates.iter().any(|t| t.usage_type == *m))
+        {
+            message.push_str(
+                " Templates with a locale do not count: add one without a locale as the fallback \
+                 for other languages.",
+            );
+        }
+        issues.push(vec!["templates".into()], "custom", message);
         return None;
     }
     Some(templates)
+}
+
+/// A template's optional `locale`: `Ok(None)` when absent (or `null` / `''`), `Err` when invalid.
+fn template_locale(
+    fields: &Map<String, Value>,
+    path: Vec<PathSegment>,
+    issues: &mut Issues,
+) -> Result<Option<String>, ()> {
+    match new_optional(fields, "locale") {
+        None => Ok(None),
+        Some(Value::String(tag)) if is_language_tag(tag) => Ok(Some(tag.clone())),
+        Some(Value::String(_)) => {
+            issues.push(
+                path,
+                "invalid_string",
+                "Must be a BCP 47 language tag such as fr, pt-BR or zh-Hant-TW (letters and \
+                 digits, parts joined with -), or left out for the fallback template",
+            );
+            Err(())
+        }
+        Some(other) => {
+            issues.type_mismatch(path, "string", other);
+            Err(())
+        }
+    }
 }
 
 /// `^api(?:\.[\da-z](?:[\da-z-]{0,61}[\da-z])?)*\.twilio\.com$`, case-insensitive, at most
@@ -579,8 +873,10 @@ mod tests {
             messages(&config),
             vec![
                 "accountSID: Expected string, received number",
-                "authToken: Required: expected a string",
-                "fromMessagingServiceSID: Required: expected a string",
+                "authToken: Required: expected a string (or set apiKeySID and apiKeySecret to \
+                 authenticate with an API key)",
+                "fromMessagingServiceSID: Required: expected a string (or set fromPhoneNumber to \
+                 send from a phone number)",
                 "disableRiskCheck: Expected boolean, received string",
                 "templates: Expected array, received string",
             ]
@@ -675,17 +971,20 @@ mod tests {
     fn template_selection_falls_back_to_generic() {
         let config = Config::from_value(&valid()).unwrap();
         assert_eq!(
-            config.template_for(Some("SignIn")).unwrap().content,
+            config.template_for(Some("SignIn"), None).unwrap().content,
             "s {{code}}"
         );
         assert_eq!(
             config
-                .template_for(Some("MfaVerification"))
+                .template_for(Some("MfaVerification"), None)
                 .unwrap()
                 .content,
             "g {{code}}"
         );
-        assert_eq!(config.template_for(None).unwrap().content, "g {{code}}");
+        assert_eq!(
+            config.template_for(None, None).unwrap().content,
+            "g {{code}}"
+        );
     }
 
     #[test]
@@ -693,7 +992,7 @@ mod tests {
         let config = Config::from_value(&valid()).unwrap();
         let text = format!("{config:?}");
         assert!(!text.contains("token-value-123"), "{text}");
-        assert_eq!(config.auth_token.to_string(), "[redacted]");
+        assert_eq!(config.auth_token.unwrap().to_string(), "[redacted]");
     }
 
     #[test]
@@ -728,5 +1027,298 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(config.templates[0].content, "x\u{fffd}");
+    }
+
+    fn content_for(config: &Config, usage_type: &str, locale: Option<&str>) -> String {
+        config
+            .template_for(Some(usage_type), locale)
+            .map(|t| t.content.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn api_key_pair_replaces_the_token() {
+        let mut value = valid();
+        value.as_object_mut().unwrap().remove("authToken");
+        value["apiKeySID"] = json!("SK123");
+        value["apiKeySecret"] = json!("key-secret-456");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.credentials().0, "SK123");
+        assert_eq!(config.credentials().1.expose(), "key-secret-456");
+        assert!(config.auth_token.is_none());
+        // Both present: the key wins, and both are redaction secrets.
+        value["authToken"] = json!("token-value-123");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.credentials().0, "SK123");
+        assert_eq!(config.secrets().len(), 2);
+        let text = format!("{config:?}");
+        assert!(
+            !text.contains("key-secret-456") && !text.contains("token-value-123"),
+            "{text}"
+        );
+        // Without a key: the account SID and the token, as the JS connector does.
+        let config = Config::from_value(&valid()).unwrap();
+        assert_eq!(config.credentials().0, "AC123");
+        assert_eq!(config.credentials().1.expose(), "token-value-123");
+    }
+
+    #[test]
+    fn credential_errors_name_the_missing_field() {
+        let without_token = |extra: Value| {
+            let mut value = valid();
+            value.as_object_mut().unwrap().remove("authToken");
+            for (k, v) in extra.as_object().unwrap() {
+                value[k] = v.clone();
+            }
+            messages(&value)
+        };
+        assert_eq!(
+            without_token(json!({ "apiKeySID": "SK1" })),
+            vec!["apiKeySecret: Required when apiKeySID is set: the API key's secret"]
+        );
+        assert_eq!(
+            without_token(json!({ "apiKeySecret": "s3cret-value" })),
+            vec!["apiKeySID: Required when apiKeySecret is set: the API key's SID (SK…)"]
+        );
+        assert!(without_token(json!({}))[0].starts_with("authToken: Required: expected a string"));
+        // Cleared Console fields (null, '') count as not set.
+        assert!(
+            without_token(json!({ "apiKeySID": "", "apiKeySecret": null }))[0]
+                .starts_with("authToken: Required")
+        );
+        // A half pair is an error even with a token: it was meant to be used.
+        assert_eq!(messages(&with("apiKeySID", json!("SK1"))).len(), 1);
+        let wrong = without_token(json!({ "apiKeySID": "AC1", "apiKeySecret": "s3cret-value" }));
+        assert_eq!(wrong.len(), 1);
+        assert!(wrong[0].starts_with("apiKeySID: Must be an API Key SID, which starts with SK"));
+        let typed = without_token(json!({ "apiKeySID": "SK1", "apiKeySecret": 5 }));
+        assert_eq!(
+            typed,
+            vec!["apiKeySecret: Expected string, received number"]
+        );
+    }
+
+    #[test]
+    fn a_sender_number_can_replace_the_messaging_service() {
+        let mut value = valid();
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove("fromMessagingServiceSID");
+        assert!(messages(&value)[0].starts_with("fromMessagingServiceSID: Required"));
+        value["fromPhoneNumber"] = json!("+15551234567");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.from_messaging_service_sid, None);
+        assert_eq!(config.from_phone_number.as_deref(), Some("+15551234567"));
+        // An empty service SID next to a number is a cleared field, not a sender.
+        value["fromMessagingServiceSID"] = json!("");
+        assert_eq!(
+            Config::from_value(&value)
+                .unwrap()
+                .from_messaging_service_sid,
+            None
+        );
+        // Both: both are sent (Twilio then wants the number in the service's sender pool).
+        value["fromMessagingServiceSID"] = json!("MG1");
+        assert_eq!(
+            Config::from_value(&value)
+                .unwrap()
+                .from_messaging_service_sid
+                .as_deref(),
+            Some("MG1")
+        );
+        for bad in [
+            "15551234567",
+            "+0123",
+            "+1",
+            "+1234567890123456",
+            "+1 555",
+            "+1-555-0100",
+            "++15",
+        ] {
+            let errors = messages(&with("fromPhoneNumber", json!(bad)));
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert!(
+                errors[0].starts_with("fromPhoneNumber: Must be a phone number in E.164"),
+                "{bad}"
+            );
+        }
+        for good in ["+12", "+123456789012345", "+4930123456"] {
+            assert!(is_e164(good), "{good}");
+        }
+        assert_eq!(
+            messages(&with("fromPhoneNumber", json!(15551234567u64))),
+            vec!["fromPhoneNumber: Expected string, received number"]
+        );
+    }
+
+    #[test]
+    fn validity_period_and_smart_encoded() {
+        let config = Config::from_value(&with("validityPeriod", json!(600))).unwrap();
+        assert_eq!(config.validity_period, Some(600));
+        for ok in [1, 36_000] {
+            assert!(Config::from_value(&with("validityPeriod", json!(ok))).is_ok());
+        }
+        for bad in [
+            json!(0),
+            json!(36_001),
+            json!(-5),
+            json!(1.5),
+            json!("600"),
+            json!(true),
+        ] {
+            let errors = messages(&with("validityPeriod", bad.clone()));
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert!(
+                errors[0].contains("whole number of seconds from 1 to 36000"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Config::from_value(&with("validityPeriod", json!(null)))
+                .unwrap()
+                .validity_period,
+            None
+        );
+        assert_eq!(
+            Config::from_value(&with("smartEncoded", json!(true)))
+                .unwrap()
+                .smart_encoded,
+            Some(true)
+        );
+        assert_eq!(
+            Config::from_value(&with("smartEncoded", json!(false)))
+                .unwrap()
+                .smart_encoded,
+            Some(false)
+        );
+        assert_eq!(Config::from_value(&valid()).unwrap().smart_encoded, None);
+        assert_eq!(
+            messages(&with("smartEncoded", json!("yes"))),
+            vec!["smartEncoded: Expected boolean, received string"]
+        );
+    }
+
+    fn localized() -> Config {
+        Config::from_value(&with(
+            "templates",
+            json!([
+                { "usageType": "Register", "content": "r" },
+                { "usageType": "SignIn", "content": "s-pt-br", "locale": "pt-BR" },
+                { "usageType": "SignIn", "content": "s-fr-fr", "locale": "fr-FR" },
+                { "usageType": "SignIn", "content": "s-fr", "locale": "fr" },
+                { "usageType": "SignIn", "content": "s" },
+                { "usageType": "ForgotPassword", "content": "f" },
+                { "usageType": "Generic", "content": "g-de", "locale": "de" },
+                { "usageType": "Generic", "content": "g" },
+                { "usageType": "BindMfa", "content": "b-es", "locale": "es" },
+            ]),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn locale_selection_chain() {
+        let c = localized();
+        // 1. exact, case-insensitive
+        assert_eq!(content_for(&c, "SignIn", Some("pt-BR")), "s-pt-br");
+        assert_eq!(content_for(&c, "SignIn", Some("PT-br")), "s-pt-br");
+        assert_eq!(content_for(&c, "SignIn", Some("fr-FR")), "s-fr-fr");
+        // 2. the bare primary language, before another region of it
+        assert_eq!(content_for(&c, "SignIn", Some("fr-CA")), "s-fr");
+        assert_eq!(content_for(&c, "SignIn", Some("fr")), "s-fr");
+        // 2b. another region of the same language
+        assert_eq!(content_for(&c, "SignIn", Some("pt")), "s-pt-br");
+        assert_eq!(content_for(&c, "SignIn", Some("pt-PT")), "s-pt-br");
+        // 3. the usage type without a locale
+        assert_eq!(content_for(&c, "SignIn", Some("ja")), "s");
+        assert_eq!(content_for(&c, "SignIn", None), "s");
+        assert_eq!(content_for(&c, "SignIn", Some("")), "s");
+        // 4. Generic through the same chain
+        assert_eq!(content_for(&c, "MfaVerification", Some("de-AT")), "g-de");
+        assert_eq!(content_for(&c, "MfaVerification", Some("fr")), "g");
+        // A localized-only type never serves another language: Generic does.
+        assert_eq!(content_for(&c, "BindMfa", Some("es-MX")), "b-es");
+        assert_eq!(content_for(&c, "BindMfa", Some("en")), "g");
+        assert_eq!(content_for(&c, "BindMfa", None), "g");
+        assert_eq!(content_for(&c, "Register", Some("fr")), "r");
+    }
+
+    #[test]
+    fn without_locales_selection_is_the_js_connectors() {
+        let c = Config::from_value(&with(
+            "templates",
+            json!([
+                { "usageType": "Generic", "content": "g1" },
+                { "usageType": "Register", "content": "r1" },
+                { "usageType": "SignIn", "content": "s1" },
+                { "usageType": "SignIn", "content": "s2" },
+                { "usageType": "ForgotPassword", "content": "f1" },
+                { "usageType": "Generic", "content": "g2" },
+            ]),
+        ))
+        .unwrap();
+        for locale in [None, Some("fr"), Some("en-US")] {
+            assert_eq!(content_for(&c, "SignIn", locale), "s1");
+            assert_eq!(content_for(&c, "BindMfa", locale), "g1");
+            assert_eq!(c.template_for(None, locale).unwrap().content, "g1");
+        }
+    }
+
+    #[test]
+    fn locale_rules() {
+        for good in ["fr", "pt-BR", "zh-Hant-TW", "es-419", "EN", "yue"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "f",
+            "pt_BR",
+            "fr,en",
+            " fr",
+            "fr-",
+            "-fr",
+            "fr--CA",
+            "123",
+            "en-toolongsubtag",
+            "français",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+        let templates = |locale: Value| {
+            let mut t = valid()["templates"].clone();
+            t.as_array_mut()
+                .unwrap()
+                .push(json!({ "usageType": "SignIn", "content": "x", "locale": locale }));
+            messages(&with("templates", t))
+        };
+        assert!(templates(json!("pt_BR"))[0]
+            .starts_with("templates[4].locale: Must be a BCP 47 language tag"));
+        assert_eq!(
+            templates(json!(7)),
+            vec!["templates[4].locale: Expected string, received number"]
+        );
+        assert!(templates(json!(null)).is_empty());
+        assert!(templates(json!("")).is_empty());
+    }
+
+    #[test]
+    fn required_usage_types_need_a_template_without_locale() {
+        let config = with(
+            "templates",
+            json!([
+                { "usageType": "Register", "content": "r", "locale": "en" },
+                { "usageType": "SignIn", "content": "s" },
+                { "usageType": "ForgotPassword", "content": "f" },
+                { "usageType": "Generic", "content": "g" },
+            ]),
+        );
+        assert_eq!(
+            messages(&config),
+            vec![
+                "templates: Template with UsageType (Register) should be provided! Templates with \
+                  a locale do not count: add one without a locale as the fallback for other \
+                  languages."
+            ]
+        );
     }
 }

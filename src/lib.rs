@@ -1,12 +1,16 @@
-//! Native Twilio SMS connector for Logto: a Rust core (config, template, twilio, transport,
-//! error) usable and testable without Node, and N-API bindings behind the `node` feature.
+//! Native Twilio SMS connector for Logto: a Rust core (config, template, twilio, usage,
+//! segments, preview, transport, error) usable and testable without Node, and N-API bindings
+//! behind the `node` feature.
 
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod preview;
+pub mod segments;
 pub mod template;
 pub mod transport;
 pub mod twilio;
+pub mod usage;
 
 // Unit tests run the core without a Node process, where N-API symbols do not exist.
 #[cfg(all(feature = "node", not(test)))]

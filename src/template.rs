@@ -11,6 +11,9 @@ pub trait Payload {
     fn has_root(&self, key: &str) -> bool;
     /// `String(getValue(payload, path) ?? '')` for a dotted `path`.
     fn render_path(&self, path: &str) -> String;
+    /// `payload.locale` when it is a string: Logto's language for the recipient, which picks
+    /// a localized template. Anything else means "no locale".
+    fn locale(&self) -> Option<String>;
 }
 
 /// Renders `template`, replacing each `{{ key }}` whose root key the payload has.
@@ -77,6 +80,10 @@ fn is_js_whitespace(c: char) -> bool {
 }
 
 impl Payload for Value {
+    fn locale(&self) -> Option<String> {
+        self.get("locale")?.as_str().map(str::to_owned)
+    }
+
     fn has_root(&self, key: &str) -> bool {
         match self {
             Value::Object(map) => map.contains_key(key),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, Secret, Template};
 use crate::delivery::{self, Attempt, Phase, Policy};
 use crate::error::{ConnectorFailure, ErrorCode};
 use crate::template::{self, Payload};
@@ -163,12 +163,7 @@ pub fn prepare(
     type_label: &str,
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
-    let template = config.template_for(usage_type).ok_or_else(|| {
-        ConnectorFailure::new(
-            ErrorCode::TemplateNotFound,
-            format!("Cannot find template for type: {type_label}"),
-        )
-    })?;
+    let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
     let body = template::render(&template.content, payload);
     let to = if to.starts_with('+') {
         to.to_owned()
@@ -180,20 +175,30 @@ pub fn prepare(
     } else {
         "enable"
     };
-    let mut form = String::with_capacity(body.len() + 128);
-    for (i, (key, value)) in [
-        ("To", to.as_str()),
+    // The JS connector's four fields in its order, then the optional ones (absent by default),
+    // so a config without them produces the JS connector's bytes.
+    let validity_period = config.validity_period.map(|s| s.to_string());
+    let fields = [
+        ("To", Some(to.as_str())),
         (
             "MessagingServiceSid",
-            config.from_messaging_service_sid.as_str(),
+            config.from_messaging_service_sid.as_deref(),
         ),
-        ("Body", body.as_str()),
-        ("RiskCheck", risk_check),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if i > 0 {
+        ("Body", Some(body.as_str())),
+        ("RiskCheck", Some(risk_check)),
+        ("From", config.from_phone_number.as_deref()),
+        ("ValidityPeriod", validity_period.as_deref()),
+        (
+            "SmartEncoded",
+            config
+                .smart_encoded
+                .map(|on| if on { "true" } else { "false" }),
+        ),
+    ];
+    let mut form = String::with_capacity(body.len() + 128);
+    for (key, value) in fields {
+        let Some(value) = value else { continue };
+        if !form.is_empty() {
             form.push('&');
         }
         form_encode_into(&mut form, key);
@@ -201,10 +206,7 @@ pub fn prepare(
         form_encode_into(&mut form, value);
     }
 
-    let origin = match &options.base_url {
-        Some(origin) => origin.clone(),
-        None => format!("https://{}", config.host()),
-    };
+    let origin = origin(config, options);
     let url = format!(
         "{origin}/2010-04-01/Accounts/{}/Messages.json",
         path_segment_encode(&config.account_sid)
@@ -219,16 +221,48 @@ pub fn prepare(
             ),
         ));
     }
-    let credentials =
-        base64(format!("{}:{}", config.account_sid, config.auth_token.expose()).as_bytes());
+    let (authorization, secrets) = basic_authorization(config);
     Ok(Outgoing {
         url,
-        authorization: Secret::new(format!("Basic {credentials}")),
+        authorization,
         form,
-        secrets: vec![config.auth_token.clone(), Secret::new(credentials)],
+        secrets,
         account_key: format!("{origin} {}", config.account_sid),
         target: origin,
     })
+}
+
+/// The template for a send or a preview, or the JS connector's `template_not_found` error.
+pub fn select<'c>(
+    config: &'c Config,
+    usage_type: Option<&str>,
+    type_label: &str,
+    locale: Option<&str>,
+) -> Result<&'c Template, ConnectorFailure> {
+    config.template_for(usage_type, locale).ok_or_else(|| {
+        ConnectorFailure::new(
+            ErrorCode::TemplateNotFound,
+            format!("Cannot find template for type: {type_label}"),
+        )
+    })
+}
+
+/// `https://<host>`, or the embedder's base URL.
+pub(crate) fn origin(config: &Config, options: &SendOptions) -> String {
+    match &options.base_url {
+        Some(origin) => origin.clone(),
+        None => format!("https://{}", config.host()),
+    }
+}
+
+/// The `Authorization` header value, and every secret an error must never show: each configured
+/// credential (used or not) and the encoded Basic credential.
+pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
+    let (user, password) = config.credentials();
+    let credentials = base64(format!("{user}:{}", password.expose()).as_bytes());
+    let mut secrets = config.secrets();
+    secrets.push(Secret::new(credentials.clone()));
+    (Secret::new(format!("Basic {credentials}")), secrets)
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
@@ -334,7 +368,7 @@ fn never_written(err: &reqwest::Error) -> bool {
     err.is_connect()
 }
 
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     target: &str,
 ) -> Result<String, ConnectorFailure> {
@@ -382,7 +416,7 @@ pub fn classify(
     }
 }
 
-fn transport_failure(target: &str, err: &reqwest::Error) -> ConnectorFailure {
+pub(crate) fn transport_failure(target: &str, err: &reqwest::Error) -> ConnectorFailure {
     let mut causes = String::new();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
@@ -425,7 +459,7 @@ pub fn form_encode_into(out: &mut String, value: &str) {
 
 /// Keeps a path segment a single segment: an account SID with `/`, `?` or `#` cannot point
 /// the authenticated request at another path.
-fn path_segment_encode(value: &str) -> String {
+pub(crate) fn path_segment_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
@@ -678,5 +712,107 @@ mod tests {
         assert_eq!(base64(b"f"), "Zg==");
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
+    }
+
+    #[test]
+    fn optional_fields_are_appended_after_the_js_ones() {
+        let cfg = config(json!({
+            "fromPhoneNumber": "+15550001111",
+            "validityPeriod": 300,
+            "smartEncoded": true,
+        }));
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "9" }),
+        )
+        .unwrap();
+        assert_eq!(
+            out.form,
+            "To=%2B1&MessagingServiceSid=MG99&Body=Your+code%3A+9+%26+more&RiskCheck=enable\
+             &From=%2B15550001111&ValidityPeriod=300&SmartEncoded=true"
+        );
+        let cfg = config(
+            json!({ "fromMessagingServiceSID": "", "fromPhoneNumber": "+15550001111", "smartEncoded": false }),
+        );
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "9" }),
+        )
+        .unwrap();
+        assert_eq!(
+            out.form,
+            "To=%2B1&Body=Your+code%3A+9+%26+more&RiskCheck=enable&From=%2B15550001111&SmartEncoded=false"
+        );
+    }
+
+    #[test]
+    fn an_api_key_authenticates_while_the_url_keeps_the_account() {
+        let cfg = config(json!({ "apiKeySID": "SK77", "apiKeySecret": "key-secret-abc" }));
+        let out = prepare(
+            &cfg,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            out.url,
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
+        );
+        assert_eq!(
+            out.authorization.expose(),
+            format!("Basic {}", base64(b"SK77:key-secret-abc"))
+        );
+        let exposed: Vec<&str> = out.secrets.iter().map(Secret::expose).collect();
+        assert!(exposed.contains(&"key-secret-abc") && exposed.contains(&"secret-token-xyz"));
+        assert!(!format!("{out:?}").contains("key-secret-abc"));
+    }
+
+    #[test]
+    fn payload_locale_picks_the_localized_template() {
+        let mut cfg = config(json!({}));
+        cfg.templates.push(crate::config::Template {
+            usage_type: "SignIn".into(),
+            content: "Code {{code}} (fr)".into(),
+            locale: Some("fr".into()),
+        });
+        let body = |payload: Value| {
+            let out = prepare(
+                &cfg,
+                &SendOptions::default(),
+                "1",
+                Some("SignIn"),
+                "SignIn",
+                &payload,
+            )
+            .unwrap();
+            out.form
+                .split('&')
+                .find(|f| f.starts_with("Body="))
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            body(json!({ "code": "1", "locale": "fr-CA" })),
+            "Body=Code+1+%28fr%29"
+        );
+        assert_eq!(
+            body(json!({ "code": "1", "locale": "en" })),
+            "Body=Your+code%3A+1+%26+more"
+        );
+        assert_eq!(
+            body(json!({ "code": "1", "locale": 5 })),
+            "Body=Your+code%3A+1+%26+more"
+        );
     }
 }

@@ -28,7 +28,7 @@ fn json_value() -> impl Strategy<Value = Value> {
             prop::collection::vec(
                 (
                     prop_oneof![
-                        "(host|accountSID|authToken|fromMessagingServiceSID|disableRiskCheck|templates|usageType|content|__proto__|constructor)",
+                        "(host|accountSID|authToken|fromMessagingServiceSID|disableRiskCheck|templates|usageType|content|locale|apiKeySID|apiKeySecret|fromPhoneNumber|validityPeriod|smartEncoded|__proto__|constructor)",
                         any::<String>(),
                     ],
                     inner
@@ -64,7 +64,7 @@ proptest! {
     #[test]
     fn config_values_never_panic_and_valid_ones_keep_their_promises(
         value in json_value(),
-        field in "(host|accountSID|authToken|fromMessagingServiceSID|disableRiskCheck|templates|extra)",
+        field in "(host|accountSID|authToken|fromMessagingServiceSID|disableRiskCheck|templates|apiKeySID|apiKeySecret|fromPhoneNumber|validityPeriod|smartEncoded|extra)",
         whole in any::<bool>(),
     ) {
         let candidate = if whole { value } else { config_with(&field, value) };
@@ -72,7 +72,7 @@ proptest! {
             for required in REQUIRED_USAGE_TYPES {
                 prop_assert!(config.templates.iter().any(|t| t.usage_type == required));
             }
-            prop_assert!(config.template_for(Some("anything")).is_some());
+            prop_assert!(config.template_for(Some("anything"), Some("fr-CA")).is_some());
             prop_assert!(config.host().ends_with(".twilio.com"));
         }
     }

@@ -4,7 +4,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { authToken, basicAuth, validConfig } from '../fixtures.js';
+import { apiKeySecret, apiKeySID, authToken, basicAuth, validConfig } from '../fixtures.js';
 import { makePki } from './certs.js';
 import { startTwilioServer } from './twilio-server.js';
 
@@ -15,7 +15,9 @@ const echo = await startTwilioServer({
     const headers = { 'content-type': 'text/plain' };
     if (status >= 300 && status < 400) headers.location = `http://127.0.0.1:9/?token=${authToken}`;
     res.writeHead(status, headers);
-    res.end(`echo: ${record.headers.authorization} ${authToken} ${decodeURIComponent(record.body)}`);
+    // Echoes the decoded Basic credential too (user:password, the API key secret when one is used).
+    const decoded = Buffer.from(String(record.headers.authorization).slice(6), 'base64').toString();
+    res.end(`echo: ${record.headers.authorization} ${decoded} ${authToken} ${decodeURIComponent(record.body)}`);
     return true;
   },
 });
@@ -44,6 +46,15 @@ const cases = [
   ['refused', (c) => c('1', 'SignIn', {}, validConfig(), false, 'http://127.0.0.1:1')],
   ['timeout', (c) => c('1', 'SignIn', {}, validConfig(), false, `http://127.0.0.1:${silent.address().port}`, 300)],
   ['unknown CA', (c) => c('1', 'SignIn', {}, validConfig(), false, unknownCa.url)],
+  // The API key secret (issue 6) gets the token's protection.
+  ['400 echo, API key', (c) => c('1', 'T', {}, { ...templated('status=400'), apiKeySID, apiKeySecret })],
+  ['302, API key', (c) => c('1', 'T', {}, { ...templated('status=302'), apiKeySID, apiKeySecret })],
+  ['key secret as the key SID', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID: apiKeySecret, apiKeySecret }))],
+  ['key secret without its SID', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySecret }))],
+  ['key secret as a wrong-typed field', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID, apiKeySecret: { apiKeySecret } }))],
+  ['key secret as a sender number', (c) => c('1', 'SignIn', {}, validConfig({ fromPhoneNumber: apiKeySecret }))],
+  ['key secret as a locale', (c) => c('1', 'SignIn', {}, validConfig({ templates: [...validConfig().templates, { usageType: 'X', content: '', locale: apiKeySecret }] }))],
+  ['refused, API key', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID, apiKeySecret }), false, 'http://127.0.0.1:1')],
 ];
 
 const describe = (name, via, error) => ({
@@ -70,6 +81,31 @@ for (const [name, run] of cases) {
   // ...and through the Logto module (its base URL is the echo server).
   try {
     await run(async (to, type, payload, config) => logto.sendMessage({ to, type, payload }, config));
+    outcomes.push({ name, via: 'logto', code: 'resolved' });
+  } catch (error) {
+    outcomes.push(describe(name, 'logto', error));
+  }
+}
+// getUsage: the echo server answers the GET with 400 and every credential it saw.
+const usageCases = [
+  ['usage echo, token', validConfig(), undefined],
+  ['usage echo, API key', validConfig({ apiKeySID, apiKeySecret }), undefined],
+  ['usage timeout, API key', validConfig({ apiKeySID, apiKeySecret }), `http://127.0.0.1:${silent.address().port}`],
+  ['usage invalid config', validConfig({ apiKeySID: 'AC1', apiKeySecret }), undefined],
+];
+const usageLogto = await createConnector({ getConfig: async () => usageConfig });
+let usageConfig;
+for (const [name, config, baseUrl] of usageCases) {
+  try {
+    await new TwilioSmsConnector(config, { baseUrl: baseUrl ?? echo.url, timeoutMs: 300 }).getUsage();
+    outcomes.push({ name, via: 'class', code: 'resolved' });
+  } catch (error) {
+    outcomes.push(describe(name, 'class', error));
+  }
+  if (baseUrl) continue;
+  usageConfig = config;
+  try {
+    await usageLogto.getUsage();
     outcomes.push({ name, via: 'logto', code: 'resolved' });
   } catch (error) {
     outcomes.push(describe(name, 'logto', error));

@@ -1,0 +1,106 @@
+//! What a send would look like, without sending: the chosen template, the rendered body and
+//! what it costs in SMS segments. No network, no credentials involved.
+
+use crate::config::{Config, Template};
+use crate::error::ConnectorFailure;
+use crate::segments::{self, Segmentation};
+use crate::template::{self, Payload};
+use crate::twilio;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview<'c> {
+    pub template: &'c Template,
+    pub body: String,
+    pub segmentation: Segmentation,
+}
+
+/// Selects and renders exactly as a send would. `locale` overrides `payload.locale`, so a
+/// template can be previewed for a language without building a payload for it.
+pub fn preview<'c>(
+    config: &'c Config,
+    usage_type: Option<&str>,
+    type_label: &str,
+    payload: &dyn Payload,
+    locale: Option<&str>,
+) -> Result<Preview<'c>, ConnectorFailure> {
+    let locale = locale.map(str::to_owned).or_else(|| payload.locale());
+    let template = twilio::select(config, usage_type, type_label, locale.as_deref())?;
+    let body = template::render(&template.content, payload);
+    let segmentation = segments::segment(&body);
+    Ok(Preview {
+        template,
+        body,
+        segmentation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::segments::Encoding;
+    use serde_json::json;
+
+    fn config() -> Config {
+        Config::from_value(&json!({
+            "accountSID": "AC1",
+            "authToken": "t",
+            "fromMessagingServiceSID": "MG1",
+            "templates": [
+                { "usageType": "Register", "content": "r {{code}}" },
+                { "usageType": "SignIn", "content": "s {{code}}" },
+                { "usageType": "SignIn", "content": "Votre code : {{code}} — à bientôt", "locale": "fr" },
+                { "usageType": "ForgotPassword", "content": "f" },
+                { "usageType": "Generic", "content": "g {{code}}" },
+            ],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn renders_and_counts_like_a_send() {
+        let config = config();
+        let p = preview(
+            &config,
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "123456" }),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.body.as_str(), p.template.locale.as_deref()),
+            ("s 123456", None)
+        );
+        assert_eq!(
+            (p.segmentation.encoding, p.segmentation.segments),
+            (Encoding::Gsm7, 1)
+        );
+    }
+
+    #[test]
+    fn explicit_locale_wins_over_the_payload_one() {
+        let config = config();
+        let payload = json!({ "code": "1", "locale": "en" });
+        let p = preview(&config, Some("SignIn"), "SignIn", &payload, Some("fr-CA")).unwrap();
+        assert_eq!(p.template.locale.as_deref(), Some("fr"));
+        assert_eq!(p.segmentation.encoding, Encoding::Ucs2, "— is not GSM-7");
+        let p = preview(
+            &config,
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "locale": "FR" }),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.template.locale.as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn missing_template_is_template_not_found() {
+        let mut config = config();
+        config.templates.retain(|t| t.usage_type != "Generic");
+        let err = preview(&config, Some("BindMfa"), "BindMfa", &json!({}), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::TemplateNotFound);
+    }
+}
