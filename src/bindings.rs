@@ -354,30 +354,61 @@ fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Arc<Config>, 
     Config::cached_from_json(&text).map_err(|err| err.to_failure())
 }
 
-/// Builds what `JSON.stringify` serializes in place of each value: an object becomes a copy
-/// holding only the keys the validator reads (read by property access, as the JS guard reads
-/// them, so unknown keys are never touched: a throwing getter, a cycle or a BigInt there cannot
-/// fail the config), and a function, symbol or BigInt, which JSON has no form for, becomes a
-/// marker so the validator can name it.
-const REPLACER: &str = r#"((keys, marker) => function (key, value) {
-  const type = typeof value;
-  if (type === 'function' || type === 'symbol' || type === 'bigint') return { [marker]: type };
-  if (value === null || type !== 'object' || Array.isArray(value) || value[marker] !== undefined) return value;
-  const known = {};
-  for (const name of keys) if (value[name] !== undefined) known[name] = value[name];
-  return known;
+/// The config serializer: `JSON.stringify` with a replacer. An object becomes a copy holding
+/// only the keys the validator reads (read by property access, as the JS guard reads them, so
+/// unknown keys are never touched: a throwing getter, a cycle or a BigInt there cannot fail
+/// the config), and a function, symbol or BigInt, which JSON has no form for, becomes a marker
+/// so the validator can name it.
+const SERIALIZER: &str = r#"((keys, marker) => {
+  const stringify = JSON.stringify;
+  const replacer = function (key, value) {
+    const type = typeof value;
+    if (type === 'function' || type === 'symbol' || type === 'bigint') return { [marker]: type };
+    if (value === null || type !== 'object' || Array.isArray(value) || value[marker] !== undefined) return value;
+    const known = {};
+    for (const name of keys) if (value[name] !== undefined) known[name] = value[name];
+    return known;
+  };
+  return (config) => stringify(config, replacer);
 })"#;
 
+/// The serializer of the calling thread's JS environment, compiled once per environment:
+/// compiling it on every send would cost more than the rest of the validation.
+fn serializer(env: &Env) -> Result<Function<'_, Unknown<'_>, Unknown<'_>>> {
+    thread_local! {
+        // (environment, reference): a worker thread has its own environment and its own entry.
+        static CACHED: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+    }
+    let raw_env = env.raw();
+    if let Some((cached_env, reference)) = CACHED.get() {
+        if cached_env == raw_env as usize {
+            let mut value = std::ptr::null_mut();
+            let status = unsafe {
+                napi::sys::napi_get_reference_value(
+                    raw_env,
+                    reference as napi::sys::napi_ref,
+                    &mut value,
+                )
+            };
+            if status == napi::sys::Status::napi_ok && !value.is_null() {
+                return unsafe { Function::from_napi_value(raw_env, value) };
+            }
+        }
+    }
+    let make: Function<FnArgs<(Vec<&str>, &str)>, Unknown> = env.run_script(SERIALIZER)?;
+    let serialize = make.call(FnArgs::from((KNOWN_KEYS.to_vec(), JS_TYPE_MARKER)))?;
+    let mut reference = std::ptr::null_mut();
+    // Held for the environment's lifetime; it goes away with the environment.
+    let status =
+        unsafe { napi::sys::napi_create_reference(raw_env, serialize.raw(), 1, &mut reference) };
+    if status == napi::sys::Status::napi_ok {
+        CACHED.set(Some((raw_env as usize, reference as usize)));
+    }
+    unsafe { Function::from_napi_value(raw_env, serialize.raw()) }
+}
+
 fn json_stringify(env: &Env, value: Unknown) -> std::result::Result<String, String> {
-    let stringify = || -> Result<Unknown> {
-        let json: Object = env.get_global()?.get_named_property("JSON")?;
-        let stringify: Function<FnArgs<(Unknown, Unknown)>, Unknown> =
-            json.get_named_property("stringify")?;
-        let make_replacer: Function<FnArgs<(Vec<&str>, &str)>, Unknown> =
-            env.run_script(REPLACER)?;
-        let replacer = make_replacer.call(FnArgs::from((KNOWN_KEYS.to_vec(), JS_TYPE_MARKER)))?;
-        stringify.apply(json, FnArgs::from((value, replacer)))
-    };
+    let stringify = || -> Result<Unknown> { serializer(env)?.call(value) };
     match stringify() {
         Ok(out) if matches!(out.get_type(), Ok(ValueType::String)) => {
             js_to_string(out).map_err(|err| err.reason)
