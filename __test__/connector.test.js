@@ -3,22 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { TwilioSmsConnector, validateConfig } from '../index.js';
-import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, validConfig } from './fixtures.js';
+import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
 import { startTwilioServer, twilioError } from './support/twilio-server.js';
 
 let server;
 let answer; // per-test override: (record, res) => void
 const connect = (config = validConfig(), options = {}) =>
   new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
-
-const rejection = async (promise) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-};
 
 before(async () => {
   server = await startTwilioServer({

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { TwilioSmsConnector, validateConfig } from '../index.js';
-import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, validConfig } from './fixtures.js';
+import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
 import { startTwilioServer, twilioError } from './support/twilio-server.js';
 
 const apiKeySID = 'SK0123456789abcdef0123456789abcdef';
@@ -23,15 +23,6 @@ const withoutKeys = (config, ...keys) => {
   return copy;
 };
 const form = (fields) => new URLSearchParams(fields).toString();
-
-const rejection = async (promise) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-};
 
 const invalid = (config, pattern) => {
   assert.throws(

@@ -1,4 +1,6 @@
 // Shared test data: configs shaped like the ones Logto saves.
+import assert from 'node:assert/strict';
+
 export const authToken = 'f3c2a1b0-test-auth-token-9d8e7f6a';
 export const accountSID = 'AC0123456789abcdef0123456789abcdef';
 export const messagingServiceSID = 'MG0123456789abcdef0123456789abcdef';
@@ -26,3 +28,13 @@ export const basicAuth = (sid = accountSID, token = authToken) =>
 /** Every string reachable from an error: message, stack, code and data, to scan for secrets. */
 export const errorText = (error) =>
   [String(error?.message), String(error?.stack), String(error?.code), JSON.stringify(error?.data)].join('\n');
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+export const rejection = async (promise) => {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail('expected a rejection');
+};

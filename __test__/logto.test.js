@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { accountSID, authToken, basicAuth, errorText, validConfig } from './fixtures.js';
+import { accountSID, authToken, basicAuth, errorText, rejection, validConfig } from './fixtures.js';
 import { startTwilioServer, twilioError } from './support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -62,15 +62,6 @@ const build = async (getConfig = async () => validConfig()) => {
   const { buildRawConnector } = await import('@logto/cli/lib/connector/index.js');
   const { rawConnector } = await buildRawConnector(factory, getConfig);
   return rawConnector;
-};
-
-const rejection = async (promise) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
 };
 
 test('the tarball is self-contained and named the way Logto scans for', () => {
