@@ -183,6 +183,8 @@ const scenarios = {
       }
     }
     const delivered = outcomes.filter((o) => o.status === 'fulfilled').length;
+    // run.mjs resets the server before each child, so this peak belongs to this process.
+    server.maxInFlight = (await serverStats()).maxInFlight;
     return { delivered, failed: job.total - delivered, failures, wallMs, server };
   },
 

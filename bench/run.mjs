@@ -101,6 +101,7 @@ try {
         continue;
       }
       for (const connector of CONNECTORS) {
+        await server.reset();
         const result = await measure(connector, step.params.scenario, step.params);
         record(step.key, connector, result);
         log(`rep ${rep} ${step.key} ${connector}: ${JSON.stringify(result).slice(0, 160)}`);
