@@ -193,15 +193,22 @@ const scenarios = {
     await drive(send, job.warmup, job.concurrency, { record: false });
     globalThis.gc?.();
     const before = memory();
-    let peakRss = before.rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
-    const { done, failures } = await drive(send, job.total, job.concurrency, { record: false });
-    clearInterval(sampler);
+    // RSS after every tenth of the sends: a plateau (allocator high-water mark) and a leak
+    // (a steady climb) look the same in a before/after pair.
+    const rssTrace = [];
+    let failures = {};
+    let done = 0;
+    for (let tenth = 0; tenth < 10; tenth += 1) {
+      const part = await drive(send, job.total / 10, job.concurrency, { record: false });
+      done += part.done;
+      for (const [code, n] of Object.entries(part.failures)) failures[code] = (failures[code] ?? 0) + n;
+      rssTrace.push(process.memoryUsage.rss());
+    }
     globalThis.gc?.();
     await new Promise((resolve) => setTimeout(resolve, 100));
     globalThis.gc?.();
     const after = memory();
-    return { sends: done, failures, before, after, peakRss };
+    return { sends: done, failures, before, after, peakRss: Math.max(before.rss, ...rssTrace), rssTrace };
   },
 };
 

@@ -50,7 +50,9 @@ const FIGURES = [
   { group: 'f. memory over many sends (16 in flight, after gc)', label: 'peak RSS during the sends', unit: 'MB', key: 'memory', get: (r) => mb(r.peakRss), better: 'lower' },
   { group: 'f. memory over many sends (16 in flight, after gc)', label: 'heap used before', unit: 'MB', key: 'memory', get: (r) => mb(r.before.heapUsed), better: 'lower' },
   { group: 'f. memory over many sends (16 in flight, after gc)', label: 'heap used after', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapUsed), better: 'lower', chart: 'heap after sends' },
-  { group: 'f. memory over many sends (16 in flight, after gc)', label: 'heap growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapUsed - r.before.heapUsed), better: 'lower' },
+  { group: 'f. memory over many sends (16 in flight, after gc)', label: 'heap used growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapUsed - r.before.heapUsed), better: 'lower' },
+  { group: 'f. memory over many sends (16 in flight, after gc)', label: 'V8 heap size (heapTotal) growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapTotal - r.before.heapTotal), better: 'lower' },
+  { group: 'f. memory over many sends (16 in flight, after gc)', label: 'RSS growth beyond V8 heap size growth (native)', unit: 'MB', key: 'memory', get: (r) => mb(r.after.rss - r.before.rss - (r.after.heapTotal - r.before.heapTotal)), better: 'lower' },
 ];
 
 /** Per-figure medians (min, max) for both connectors, the ratio, and the target verdict. */
@@ -147,6 +149,7 @@ export function renderMarkdown(meta, summary) {
     '- CPU time is `process.cpuUsage()` of the whole Node process: for ours it includes the Rust tokio worker threads.',
     '- Event-loop delay is `perf_hooks.monitorEventLoopDelay({ resolution: 1 })` during the measured sends, minus the 1 ms resolution (Node records the whole timer interval). The idle row is the same process with nothing to do: on this shared 2-core machine that floor is not zero.',
     '- At 50 ms and 64 in flight no client can exceed 64 / 0.05 s = 1,280 sends/s (Little\'s law); the ceiling row shows what the server allows.',
+    '- Memory: RSS can grow while live JS memory (heap used) does not, when V8 enlarges its heap (heapTotal, mostly the young generation sizing up under a high allocation rate); the last memory row is what remains once that is taken off, i.e. native memory. `results.json` has RSS after every tenth of the sends.',
     '- Burst: a 429 from the server is Twilio\'s error 20429 JSON; the server answers it after the same 50 ms.',
     ''
   );
