@@ -88,7 +88,8 @@ async fn read_request<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Option<Request>> {
-    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
@@ -99,7 +100,11 @@ async fn read_request<S: AsyncRead + Unpin>(
         let mut chunk = [0u8; 16 * 1024];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return if buf.is_empty() { Ok(None) } else { Err(invalid("truncated head")) };
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(invalid("truncated head"))
+            };
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -111,7 +116,9 @@ async fn read_request<S: AsyncRead + Unpin>(
     let mut length = 0usize;
     let mut close = false;
     for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             length = value.parse().map_err(|_| invalid("bad content-length"))?;
@@ -129,7 +136,12 @@ async fn read_request<S: AsyncRead + Unpin>(
     }
     let body = buf[head_end..head_end + length].to_vec();
     buf.drain(..head_end + length);
-    Ok(Some(Request { method, target, body, close }))
+    Ok(Some(Request {
+        method,
+        target,
+        body,
+        close,
+    }))
 }
 
 fn response(status: &str, body: &str, close: bool) -> Vec<u8> {
@@ -228,9 +240,17 @@ async fn answer_twilio(state: &State, request: &Request) -> Vec<u8> {
     let ok = request.method == "POST" && request.target.ends_with("/Messages.json");
     let out = if ok {
         c.created.fetch_add(1, Relaxed);
-        response("201 Created", &message_json(&request.target, &request.body, serial), request.close)
+        response(
+            "201 Created",
+            &message_json(&request.target, &request.body, serial),
+            request.close,
+        )
     } else {
-        response("404 Not Found", r#"{"code":20404,"message":"Not Found","status":404}"#, request.close)
+        response(
+            "404 Not Found",
+            r#"{"code":20404,"message":"Not Found","status":404}"#,
+            request.close,
+        )
     };
     c.in_flight.fetch_sub(1, Relaxed);
     out
@@ -250,7 +270,10 @@ async fn serve_twilio<S: AsyncRead + AsyncWrite + Unpin>(state: Arc<State>, mut 
 async fn serve_control(state: Arc<State>, mut stream: tokio::net::TcpStream) {
     let mut buf = Vec::new();
     while let Ok(Some(request)) = read_request(&mut stream, &mut buf).await {
-        let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
+        let (path, query) = request
+            .target
+            .split_once('?')
+            .unwrap_or((&request.target, ""));
         let body = match (request.method.as_str(), path) {
             ("GET", "/stats") => state.stats_json(),
             ("POST", "/reset") => {
@@ -270,14 +293,21 @@ async fn serve_control(state: Arc<State>, mut stream: tokio::net::TcpStream) {
             }
             _ => "{\"error\":\"unknown\"}".to_owned(),
         };
-        if stream.write_all(&response("200 OK", &body, request.close)).await.is_err() || request.close {
+        if stream
+            .write_all(&response("200 OK", &body, request.close))
+            .await
+            .is_err()
+            || request.close
+        {
             break;
         }
     }
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 #[tokio::main]

@@ -98,7 +98,9 @@ async fn run(
     )
     .unwrap();
     let client = transport::build_client(options.connect_timeout).unwrap();
-    let result = send(&client, request, &options).await;
+    let result = send(&client, request, &options)
+        .await
+        .map(|delivered| delivered.message());
     let received = if result.is_ok() || !server.is_finished() {
         tokio::time::timeout(Duration::from_millis(200), server)
             .await
@@ -261,7 +263,7 @@ async fn a_429_is_retried_until_twilio_accepts() {
     )
     .unwrap();
     let client = transport::build_client(options.connect_timeout).unwrap();
-    let message = send(&client, request, &options).await.unwrap();
+    let message = send(&client, request, &options).await.unwrap().message();
     assert_eq!(message["sid"], "SM9");
     assert_eq!(server.await.unwrap(), 3);
 }
