@@ -1,7 +1,7 @@
 // The Logto path for real: pack the package, extract it the way `logto connector add` does
 // (no node_modules of its own), load it with @logto/cli's loader and drive it like Logto.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -221,4 +221,27 @@ test('getUsage through the loaded connector: saved config, exact request, Connec
   assert.equal(error.code, 'general');
   assert.ok(!errorText(error).includes(authToken));
   answers = [];
+});
+
+test('operators tune the Logto module through TWILIO_SMS_NATIVE_* variables, checked natively', async () => {
+  const { stdout, status, stderr } = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+      const { default: createConnector } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
+      const { validConfig } = await import(${JSON.stringify(new URL('./fixtures.js', import.meta.url).href)});
+      const connector = await createConnector({ getConfig: async () => validConfig() });
+      const error = await connector.sendMessage({ to: '1', type: 'SignIn', payload: {} }).catch((e) => e);
+      console.log(JSON.stringify({ code: error.code, message: error.data?.message }));
+      `,
+    ],
+    { encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: 'http://127.0.0.1:9', TWILIO_SMS_NATIVE_MAX_CONCURRENCY: '0' } }
+  );
+  assert.equal(status, 0, stderr);
+  assert.deepEqual(JSON.parse(stdout), {
+    code: 'invalid_config',
+    message: 'options.maxConcurrency must be an integer between 1 and 1000',
+  });
 });

@@ -55,7 +55,10 @@ const memory = () => {
 async function loadConnector() {
   const { default: createConnector } = await import(MODULES[job.connector]);
   // As Logto calls it: createConnector once, then sendMessage(data) reads the config itself.
-  const connector = await createConnector({ getConfig: async () => config });
+  // Logto's getConfig reads the connector's row from the database on every call, so each
+  // send gets a fresh config object: parsed from JSON text here, for both connectors.
+  const configText = JSON.stringify(config);
+  const connector = await createConnector({ getConfig: async () => JSON.parse(configText) });
   let serial = 0;
   return () => {
     serial += 1;

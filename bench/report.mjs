@@ -71,10 +71,10 @@ export function summarizeRuns(runs) {
     return { ...figure, get: undefined, ours, js, ratio, met: verdict(figure.target, ours.median, ratio) };
   });
   const ceilings = Object.fromEntries(
-    ['ceiling0', 'ceiling50'].map((key) => [key, summarize((runs[key]?.ceiling ?? []).map((r) => r.sendsPerSec))])
+    ['ceiling0', 'ceiling50', 'ceilingSeq'].map((key) => [key, summarize((runs[key]?.ceiling ?? []).map((r) => r.sendsPerSec))])
   );
   const ceilingLatency = Object.fromEntries(
-    ['ceiling0', 'ceiling50'].map((key) => [key, { p50Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p50Ms)), p99Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p99Ms)) }])
+    ['ceiling0', 'ceiling50', 'ceilingSeq'].map((key) => [key, { p50Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p50Ms)), p99Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p99Ms)) }])
   );
   return { figures, ceilings, ceilingLatency };
 }
@@ -143,10 +143,21 @@ export function renderMarkdown(meta, summary) {
     const lat = summary.ceilingLatency[key];
     lines.push(`| sends/s @${label} (p50 ${fmt(lat.p50Ms.median)} ms, p99 ${fmt(lat.p99Ms.median)} ms) | ${cell(summary.ceilings[key], '/s')} | | | | |`);
   }
+  const floor = summary.ceilingLatency.ceilingSeq;
+  const jsSeq = summary.figures.find((f) => f.key === 'sequential' && f.label === 'p50 latency')?.js.median;
+  if (floor?.p50Ms.median) {
+    lines.push(
+      `| sequential, 1 in flight: p50 latency (the floor for a.; floor/JS = ${ratioText(floor.p50Ms.median / jsSeq)}) | ${cell(floor.p50Ms, 'ms')} | | | | |`,
+      `| sequential, 1 in flight: p99 latency | ${cell(floor.p99Ms, 'ms')} | | | | |`
+    );
+  }
   lines.push(
     '',
     'Notes:',
-    '- CPU time is `process.cpuUsage()` of the whole Node process: for ours it includes the Rust tokio worker threads.',
+    '- CPU time is `process.cpuUsage()` of the whole Node process: for ours it includes the Rust I/O thread.',
+    '- Both connectors are called as Logto calls them: `sendMessage(data)` with `getConfig` returning a fresh config object each time (Logto reads the connector row from its database on every call).',
+    '- Ours caps each Twilio account at 50 requests in flight by default; for b. and c. it runs with `TWILIO_SMS_NATIVE_MAX_CONCURRENCY=64`, so both connectors have the same 64 in flight. The burst (d.) uses the default.',
+    '- The sequential floor row is the minimal Rust client (one thread pool, no JS) sending one request at a time to the same server: no connector called from Node can beat it, so floor/JS bounds the best ratio a. can reach on this machine.',
     '- Event-loop delay is `perf_hooks.monitorEventLoopDelay({ resolution: 1 })` during the measured sends, minus the 1 ms resolution (Node records the whole timer interval). The idle row is the same process with nothing to do: on this shared 2-core machine that floor is not zero.',
     '- At 50 ms and 64 in flight no client can exceed 64 / 0.05 s = 1,280 sends/s (Little\'s law); the ceiling row shows what the server allows.',
     '- Memory: RSS can grow while live JS memory (heap used) does not, when V8 enlarges its heap (heapTotal, mostly the young generation sizing up under a high allocation rate); the last memory row is what remains once that is taken off, i.e. native memory. `results.json` has RSS after every tenth of the sends.',

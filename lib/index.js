@@ -172,10 +172,24 @@ export const configGuard = Object.freeze({
   },
 });
 
-// A test- and staging-only override of `https://<host>`: it points every send at a
-// Twilio-compatible server (see README, "Environment variables").
-const baseUrl = process.env.TWILIO_SMS_NATIVE_BASE_URL || undefined;
-const options = baseUrl ? { baseUrl } : undefined;
+// Logto has no way to pass options to a connector, so operators tune it through the
+// environment, read once at import (see README, "Environment variables"; BASE_URL is for
+// testing and staging only). The native side checks each value: an invalid one fails every
+// send with an invalid_config error naming the option.
+const fromEnv = (name, parse = Number) => {
+  const value = process.env[`TWILIO_SMS_NATIVE_${name}`];
+  return value === undefined || value === '' ? undefined : parse(value);
+};
+const tuned = Object.fromEntries(
+  Object.entries({
+    baseUrl: fromEnv('BASE_URL', String),
+    timeoutMs: fromEnv('TIMEOUT_MS'),
+    connectTimeoutMs: fromEnv('CONNECT_TIMEOUT_MS'),
+    maxConcurrency: fromEnv('MAX_CONCURRENCY'),
+    maxRetries: fromEnv('MAX_RETRIES'),
+  }).filter(([, value]) => value !== undefined)
+);
+const options = Object.keys(tuned).length > 0 ? tuned : undefined;
 
 /** Native errors carry `code` and `data`; connector-kit wraps a plain string as `{ message }`. */
 const toConnectorError = (error) => {
