@@ -94,6 +94,14 @@ export interface MessageResource {
   price?: string
 }
 
+/**
+ * One send with a config given per call, as Logto hands it to the connector: the same as
+ * `new TwilioSmsConnector(config, options).sendMessage(to, usageType, payload)` without an
+ * object to build and collect for every send. Never throws synchronously: an invalid config
+ * rejects with `invalid_config`. Validated configs are cached by content.
+ */
+export declare function sendMessage(config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions): Promise<MessageResource>
+
 /** One SMS template: `content` may hold `{{code}}` and other payload placeholders. */
 export interface SmsTemplate {
   usageType: string

@@ -773,8 +773,9 @@ if (
   }
 }
 
-const { TwilioSmsConnector, ConnectorErrorCode, validateConfig } = nativeBinding
+const { TwilioSmsConnector, ConnectorErrorCode, sendMessage, validateConfig } = nativeBinding
 export { TwilioSmsConnector }
 export { ConnectorErrorCode }
+export { sendMessage }
 export { validateConfig }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { TwilioSmsConnector, validateConfig } from '../index.js';
+import { sendMessage, TwilioSmsConnector, validateConfig } from '../index.js';
 import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
 import { startTwilioServer, twilioError } from './support/twilio-server.js';
 
@@ -325,4 +325,32 @@ test('instances share one keep-alive pool', async () => {
     await b.sendMessage('1', 'SignIn', { code: String(i) });
   }
   assert.ok(server.connections - before <= 1, `opened ${server.connections - before} connections`);
+});
+
+describe('sendMessage(config, …), the per-call form the Logto module uses', () => {
+  test('sends exactly what the class sends', async () => {
+    answer = undefined;
+    const message = await sendMessage(validConfig(), '15551234567', 'SignIn', { code: '77' }, { baseUrl: server.url });
+    assert.equal(message.body, 'Sign in code 77');
+    const viaFunction = last();
+    await connect().sendMessage('15551234567', 'SignIn', { code: '77' });
+    assert.equal(viaFunction.body, last().body);
+    assert.equal(viaFunction.headers.authorization, last().headers.authorization);
+    assert.equal(viaFunction.url, last().url);
+  });
+
+  test('an invalid config or options reject with invalid_config instead of throwing', async () => {
+    for (const [config, options, pattern] of [
+      [validConfig({ templates: 'nope' }), { baseUrl: server.url }, /templates/],
+      [null, { baseUrl: server.url }, /config/],
+      [validConfig(), { baseUrl: server.url, maxRetries: 99 }, /maxRetries/],
+    ]) {
+      const pending = sendMessage(config, '1', 'SignIn', {}, options);
+      assert.ok(pending instanceof Promise);
+      const error = await rejection(pending);
+      assert.equal(error.code, 'invalid_config');
+      assert.match(error.message, pattern);
+      assert.ok(!errorText(error).includes(authToken));
+    }
+  });
 });

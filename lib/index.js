@@ -8,7 +8,7 @@ import {
   ConnectorType,
 } from '@logto/connector-kit';
 
-import { TwilioSmsConnector, validateConfig } from './native.js';
+import { TwilioSmsConnector, sendMessage as sendNative, validateConfig } from './native.js';
 
 const defaultContent = (what) =>
   `Your Logto ${what} code is {{code}}. The code will remain active for 10 minutes.`;
@@ -206,29 +206,28 @@ const toConnectorError = (error) => {
   return new ConnectorError(code, isMessageOnly ? data.message : data ?? String(error?.message));
 };
 
-/** Runs `call` on a connector for `config`; native failures become connector-kit errors. */
-const withConnector = async (config, call) => {
-  try {
-    // Cheap per call: the native side caches validated configs by content.
-    return await call(new TwilioSmsConnector(config, options));
-  } catch (error) {
-    throw toConnectorError(error);
-  }
-};
-
 const sendMessage =
   (getConfig) =>
   async (data, inputConfig) => {
     const { to, type, payload } = data ?? {};
     // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
     const config = inputConfig ?? (await getConfig(defaultMetadata.id));
-    return withConnector(config, (connector) => connector.sendMessage(to, type, payload));
+    try {
+      // Cheap per send: the native side caches validated configs by content.
+      return await sendNative(config, to, type, payload, options);
+    } catch (error) {
+      throw toConnectorError(error);
+    }
   };
 
 /** Outbound SMS since `startFrom` (default: the first of this month, UTC); Logto allows 3 s. */
 const getUsage = (getConfig) => async (startFrom) => {
   const config = await getConfig(defaultMetadata.id);
-  return withConnector(config, (connector) => connector.getUsage(startFrom));
+  try {
+    return await new TwilioSmsConnector(config, options).getUsage(startFrom);
+  } catch (error) {
+    throw toConnectorError(error);
+  }
 };
 
 /** Logto calls this at start-up and per tenant: cheap, and it never calls `getConfig`. */

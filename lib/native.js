@@ -38,4 +38,4 @@ try {
   throw failure;
 }
 
-export const { TwilioSmsConnector, validateConfig, ConnectorErrorCode } = binding;
+export const { TwilioSmsConnector, validateConfig, sendMessage, ConnectorErrorCode } = binding;

@@ -174,21 +174,8 @@ impl TwilioSmsConnector {
         usage_type: Unknown,
         payload: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared = self.prepare(to, usage_type, payload);
-        let options = self.options.clone();
-        let fut = async move {
-            let request = prepared?;
-            let client = transport::shared_client(options.connect_timeout)
-                .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
-            twilio::send(&client, request, &options).await
-        };
-        env.spawn_future_with_callback(
-            async move { Ok(fut.await) },
-            |env, outcome: std::result::Result<twilio::Delivered, ConnectorFailure>| match outcome {
-                Ok(delivered) => message_object(env, &delivered),
-                Err(failure) => Err(throwable(env, &failure)),
-            },
-        )
+        let prepared = prepare(&self.config, &self.options, to, usage_type, payload);
+        spawn_send(env, prepared, self.options.clone())
     }
 
     /// Outbound SMS since `startFrom` (default: the first of the current month, UTC), from
@@ -269,33 +256,81 @@ impl TwilioSmsConnector {
     }
 }
 
-impl TwilioSmsConnector {
-    fn prepare(
-        &self,
-        to: Unknown,
-        usage_type: Unknown,
-        payload: Option<Unknown>,
-    ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
-        let to = match to.get_type() {
-            Ok(ValueType::String) => js_to_string(to).unwrap_or_default(),
-            _ => {
-                return Err(ConnectorFailure::new(
-                    ErrorCode::InvalidRequestParameters,
-                    "`to` must be a phone number string, e.g. +15551234567",
-                ))
-            }
-        };
-        let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
-        let type_label = js_to_string(usage_type).unwrap_or_default();
-        let payload = JsPayload(payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))));
-        twilio::prepare(
-            &self.config,
-            &self.options,
-            &to,
-            is_string.then_some(type_label.as_str()),
-            &type_label,
-            &payload,
-        )
+/// Reads the message arguments and builds the request, without touching the network.
+fn prepare(
+    config: &Config,
+    options: &twilio::SendOptions,
+    to: Unknown,
+    usage_type: Unknown,
+    payload: Option<Unknown>,
+) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
+    let to = match to.get_type() {
+        Ok(ValueType::String) => js_to_string(to).unwrap_or_default(),
+        _ => {
+            return Err(ConnectorFailure::new(
+                ErrorCode::InvalidRequestParameters,
+                "`to` must be a phone number string, e.g. +15551234567",
+            ))
+        }
+    };
+    let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
+    let type_label = js_to_string(usage_type).unwrap_or_default();
+    let payload = JsPayload(payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))));
+    twilio::prepare(
+        config,
+        options,
+        &to,
+        is_string.then_some(type_label.as_str()),
+        &type_label,
+        &payload,
+    )
+}
+
+/// Runs a prepared send on the runtime; the promise settles on the JS thread.
+fn spawn_send<'env>(
+    env: &'env Env,
+    prepared: std::result::Result<twilio::Outgoing, ConnectorFailure>,
+    options: twilio::SendOptions,
+) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+    let fut = async move {
+        let request = prepared?;
+        let client = transport::shared_client(options.connect_timeout)
+            .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
+        twilio::send(&client, request, &options).await
+    };
+    env.spawn_future_with_callback(
+        async move { Ok(fut.await) },
+        |env, outcome: std::result::Result<twilio::Delivered, ConnectorFailure>| match outcome {
+            Ok(delivered) => message_object(env, &delivered),
+            Err(failure) => Err(throwable(env, &failure)),
+        },
+    )
+}
+
+/// One send with a config given per call, as Logto hands it to the connector: the same as
+/// `new TwilioSmsConnector(config, options).sendMessage(to, usageType, payload)` without an
+/// object to build and collect for every send. Never throws synchronously: an invalid config
+/// rejects with `invalid_config`. Validated configs are cached by content.
+#[napi(
+    js_name = "sendMessage",
+    ts_args_type = "config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions",
+    ts_return_type = "Promise<MessageResource>"
+)]
+pub fn send_message_with<'env>(
+    env: &'env Env,
+    config: Unknown,
+    to: Unknown,
+    usage_type: Unknown,
+    payload: Option<Unknown>,
+    options: Option<Unknown>,
+) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+    let built = parse_config(env, config).and_then(|config| Ok((config, parse_options(options)?)));
+    match built {
+        Ok((config, options)) => {
+            let prepared = prepare(&config, &options, to, usage_type, payload);
+            spawn_send(env, prepared, options)
+        }
+        Err(failure) => spawn_send(env, Err(failure), twilio::SendOptions::default()),
     }
 }
 
