@@ -27,7 +27,8 @@ const plan = quick
   ? { reps: 1, seq: 1_000, sustained: 5_000, memory: 10_000, burst: 1_000, coldReps: 2 }
   : { reps: 3, seq: 3_000, sustained: 20_000, memory: 100_000, burst: 1_000, coldReps: 5 };
 const CONCURRENCY = 64;
-const MEMORY_CONCURRENCY = 16;
+// One send at a time, so the figure is memory over time rather than memory per concurrent send.
+const MEMORY_CONCURRENCY = 1;
 const CHILD_TIMEOUT_MS = 180_000;
 const CONNECTORS = ['ours', 'js'];
 
