@@ -62,6 +62,19 @@ async fn serve_once(response: Option<String>) -> (String, tokio::task::JoinHandl
     (url, handle)
 }
 
+/// A SignIn code to +1, with an empty payload.
+fn sign_in(options: &SendOptions) -> connector_twilio_sms_native::Outgoing {
+    prepare(
+        &config(),
+        options,
+        "1",
+        Some("SignIn"),
+        "SignIn",
+        &json!({}),
+    )
+    .unwrap()
+}
+
 fn options(base_url: String) -> SendOptions {
     SendOptions::new(RawOptions {
         base_url: Some(base_url),
@@ -197,15 +210,7 @@ async fn a_refused_connection_is_retried_then_named() {
         max_retries: 2,
         ..options(url)
     };
-    let request = prepare(
-        &config(),
-        &options,
-        "1",
-        Some("SignIn"),
-        "SignIn",
-        &json!({}),
-    )
-    .unwrap();
+    let request = sign_in(&options);
     let started = std::time::Instant::now();
     let failure = send(
         &transport::build_client(options.connect_timeout).unwrap(),
@@ -253,15 +258,7 @@ async fn a_429_is_retried_until_twilio_accepts() {
         }
     });
     let options = options(url);
-    let request = prepare(
-        &config(),
-        &options,
-        "1",
-        Some("SignIn"),
-        "SignIn",
-        &json!({}),
-    )
-    .unwrap();
+    let request = sign_in(&options);
     let client = transport::build_client(options.connect_timeout).unwrap();
     let message = send(&client, request, &options).await.unwrap().message();
     assert_eq!(message["sid"], "SM9");
