@@ -410,7 +410,7 @@ const SERIALIZER: &str = r#"((keys, marker) => {
 /// A JS function created once per JS environment (the main thread and each worker have their
 /// own) and kept alive by a reference for that environment's lifetime: rebuilding it for every
 /// send would cost more than the work it does.
-type CachedFunction = std::thread::LocalKey<std::cell::Cell<Option<(usize, usize)>>>;
+type CachedFunction = std::thread::LocalKey<std::cell::RefCell<Vec<(usize, usize)>>>;
 
 fn cached_function<'env>(
     env: &'env Env,
@@ -418,19 +418,23 @@ fn cached_function<'env>(
     create: impl FnOnce(&Env) -> Result<Unknown<'env>>,
 ) -> Result<Function<'env, Unknown<'env>, Unknown<'env>>> {
     let raw_env = env.raw();
-    if let Some((cached_env, reference)) = cache.get() {
-        if cached_env == raw_env as usize {
-            let mut value = std::ptr::null_mut();
-            let status = unsafe {
-                napi::sys::napi_get_reference_value(
-                    raw_env,
-                    reference as napi::sys::napi_ref,
-                    &mut value,
-                )
-            };
-            if status == napi::sys::Status::napi_ok && !value.is_null() {
-                return unsafe { Function::from_napi_value(raw_env, value) };
-            }
+    let cached = cache.with_borrow(|entries| {
+        entries
+            .iter()
+            .find(|(cached_env, _)| *cached_env == raw_env as usize)
+            .map(|&(_, reference)| reference)
+    });
+    if let Some(reference) = cached {
+        let mut value = std::ptr::null_mut();
+        let status = unsafe {
+            napi::sys::napi_get_reference_value(
+                raw_env,
+                reference as napi::sys::napi_ref,
+                &mut value,
+            )
+        };
+        if status == napi::sys::Status::napi_ok && !value.is_null() {
+            return unsafe { Function::from_napi_value(raw_env, value) };
         }
     }
     let function = create(env)?;
@@ -438,15 +442,19 @@ fn cached_function<'env>(
     let status =
         unsafe { napi::sys::napi_create_reference(raw_env, function.raw(), 1, &mut reference) };
     if status == napi::sys::Status::napi_ok {
-        cache.set(Some((raw_env as usize, reference as usize)));
+        cache.with_borrow_mut(|entries| {
+            entries.retain(|(cached_env, _)| *cached_env != raw_env as usize);
+            entries.push((raw_env as usize, reference as usize));
+        });
     }
     unsafe { Function::from_napi_value(raw_env, function.raw()) }
 }
 
 thread_local! {
-    // (environment, reference) per thread: a worker thread has its own environment.
-    static SERIALIZE: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
-    static PARSE: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+    // (environment, reference) pairs of this thread: a worker thread has its own environment,
+    // and each instance of the module loaded into one environment has its own N-API handle.
+    static SERIALIZE: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PARSE: std::cell::RefCell<Vec<(usize, usize)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn serializer(env: &Env) -> Result<Function<'_, Unknown<'_>, Unknown<'_>>> {
