@@ -28,8 +28,8 @@ pub enum ConnectorErrorCode {
     RateLimitExceeded,
 }
 
-// The next four structs (and the config shape's new fields) are never built in Rust: they exist so the generated index.d.ts
-// types what crosses the boundary as plain JS values.
+// The template, config, options and message structs below are never built in Rust: they exist
+// so the generated index.d.ts types what crosses the boundary as plain JS values.
 
 /// One SMS template: `content` may hold `{{code}}` and other payload placeholders.
 #[allow(dead_code)]
