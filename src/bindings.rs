@@ -192,8 +192,7 @@ impl TwilioSmsConnector {
         let connect_timeout = self.options.connect_timeout;
         let fut = async move {
             let request = prepared?;
-            let client = transport::shared_client(connect_timeout)
-                .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
+            let client = transport::shared_client(connect_timeout)?;
             usage::fetch(&client, request, timeout).await
         };
         env.spawn_future_with_callback(
@@ -294,8 +293,7 @@ fn spawn_send<'env>(
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
     let fut = async move {
         let request = prepared?;
-        let client = transport::shared_client(options.connect_timeout)
-            .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
+        let client = transport::shared_client(options.connect_timeout)?;
         twilio::send(&client, request, &options).await
     };
     env.spawn_future_with_callback(

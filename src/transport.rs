@@ -9,6 +9,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
+use crate::error::{ConnectorFailure, ErrorCode};
+
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Twilio's edge closes idle keep-alive connections after about a minute and a half.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,7 +19,7 @@ const USER_AGENT: &str = concat!("connector-twilio-sms-native/", env!("CARGO_PKG
 /// The process-wide client that every connector instance shares, so a Logto server with many
 /// tenants keeps one warm pool instead of one per tenant. reqwest fixes the connect timeout per
 /// client, so an embedder that sets its own gets a pool of its own.
-pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
+pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, ConnectorFailure> {
     static CLIENTS: OnceLock<Mutex<HashMap<Duration, reqwest::Client>>> = OnceLock::new();
     let mut clients = CLIENTS
         .get_or_init(Default::default)
@@ -26,7 +28,8 @@ pub fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, Strin
     if let Some(client) = clients.get(&connect_timeout) {
         return Ok(client.clone());
     }
-    let client = build_client(connect_timeout)?;
+    let client = build_client(connect_timeout)
+        .map_err(|reason| ConnectorFailure::new(ErrorCode::General, reason))?;
     clients.insert(connect_timeout, client.clone());
     Ok(client)
 }

@@ -327,15 +327,8 @@ async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Attempt<Deliv
         }
     };
     let status = response.status().as_u16();
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let location = header(reqwest::header::LOCATION);
-    let retry_after = header(reqwest::header::RETRY_AFTER)
+    let location = header(&response, reqwest::header::LOCATION);
+    let retry_after = header(&response, reqwest::header::RETRY_AFTER)
         .and_then(|v| delivery::parse_retry_after(&v, std::time::SystemTime::now()));
     let outcome = match read_capped(response, &request.target).await {
         Ok(body) => classify(status, location.as_deref(), body, &request.target),
@@ -366,6 +359,18 @@ fn never_written(err: &reqwest::Error) -> bool {
         source = cause.source();
     }
     err.is_connect()
+}
+
+/// A response header as text, when it is present and printable.
+pub(crate) fn header(
+    response: &reqwest::Response,
+    name: reqwest::header::HeaderName,
+) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 pub(crate) async fn read_capped(

@@ -174,20 +174,11 @@ async fn get(
         .await
         .map_err(|err| twilio::transport_failure(&request.origin, &err))?;
     let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let location = twilio::header(&response, reqwest::header::LOCATION);
     let body = twilio::read_capped(response, &request.origin).await?;
-    if (200..300).contains(&status) {
-        return Ok(body);
-    }
-    // Same mapping as a send: 3xx not followed, 429 rate limited, else general with the body.
-    match twilio::classify(status, location.as_deref(), body, &request.origin) {
-        Err(failure) => Err(failure),
-        Ok(_) => unreachable!("classify only succeeds on 2xx"),
-    }
+    // Same mapping as a send: 2xx answers, 3xx not followed, 429 rate limited, else general.
+    twilio::classify(status, location.as_deref(), body, &request.origin)
+        .map(|delivered| delivered.body)
 }
 
 /// One page's `count` sum and its `next_page_uri`. Twilio prints `count` as a string.
