@@ -535,6 +535,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A SignIn code to +1 with the default options.
+    fn sign_in(config: &Config, payload: &Value) -> Outgoing {
+        prepare(
+            config,
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            payload,
+        )
+        .unwrap()
+    }
+
     fn config(extra: Value) -> Config {
         let mut value = json!({
             "accountSID": "AC0123",
@@ -744,15 +757,7 @@ mod tests {
             "validityPeriod": 300,
             "smartEncoded": true,
         }));
-        let out = prepare(
-            &cfg,
-            &SendOptions::default(),
-            "1",
-            Some("SignIn"),
-            "SignIn",
-            &json!({ "code": "9" }),
-        )
-        .unwrap();
+        let out = sign_in(&cfg, &json!({ "code": "9" }));
         assert_eq!(
             out.form,
             "To=%2B1&MessagingServiceSid=MG99&Body=Your+code%3A+9+%26+more&RiskCheck=enable\
@@ -761,15 +766,7 @@ mod tests {
         let cfg = config(
             json!({ "fromMessagingServiceSID": "", "fromPhoneNumber": "+15550001111", "smartEncoded": false }),
         );
-        let out = prepare(
-            &cfg,
-            &SendOptions::default(),
-            "1",
-            Some("SignIn"),
-            "SignIn",
-            &json!({ "code": "9" }),
-        )
-        .unwrap();
+        let out = sign_in(&cfg, &json!({ "code": "9" }));
         assert_eq!(
             out.form,
             "To=%2B1&Body=Your+code%3A+9+%26+more&RiskCheck=enable&From=%2B15550001111&SmartEncoded=false"
@@ -779,15 +776,7 @@ mod tests {
     #[test]
     fn an_api_key_authenticates_while_the_url_keeps_the_account() {
         let cfg = config(json!({ "apiKeySID": "SK77", "apiKeySecret": "key-secret-abc" }));
-        let out = prepare(
-            &cfg,
-            &SendOptions::default(),
-            "1",
-            Some("SignIn"),
-            "SignIn",
-            &json!({}),
-        )
-        .unwrap();
+        let out = sign_in(&cfg, &json!({}));
         assert_eq!(
             out.url,
             "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json"
@@ -810,15 +799,7 @@ mod tests {
             locale: Some("fr".into()),
         });
         let body = |payload: Value| {
-            let out = prepare(
-                &cfg,
-                &SendOptions::default(),
-                "1",
-                Some("SignIn"),
-                "SignIn",
-                &payload,
-            )
-            .unwrap();
+            let out = sign_in(&cfg, &payload);
             out.form
                 .split('&')
                 .find(|f| f.starts_with("Body="))
