@@ -29,16 +29,27 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 ///
 /// tokio's semaphore is fair: waiting sends are admitted in the order they arrived.
 pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Semaphore> {
-    type Limiters = HashMap<(String, usize), Arc<Semaphore>>;
+    // Looked up by `&str`, so a send finds its account's limiter without allocating.
+    type Limiters = HashMap<String, Vec<(usize, Arc<Semaphore>)>>;
     static LIMITERS: OnceLock<Mutex<Limiters>> = OnceLock::new();
     let mut limiters = LIMITERS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    limiters
-        .entry((account_key.to_owned(), max_concurrency))
-        .or_insert_with(|| Arc::new(Semaphore::new(max_concurrency)))
-        .clone()
+    let known = limiters.get(account_key).and_then(|by_limit| {
+        by_limit
+            .iter()
+            .find(|(limit, _)| *limit == max_concurrency)
+            .map(|(_, semaphore)| semaphore.clone())
+    });
+    known.unwrap_or_else(|| {
+        let semaphore = Arc::new(Semaphore::new(max_concurrency));
+        limiters
+            .entry(account_key.to_owned())
+            .or_default()
+            .push((max_concurrency, semaphore.clone()));
+        semaphore
+    })
 }
 
 /// What one attempt ended with, as far as retrying is concerned.
