@@ -1,5 +1,7 @@
-// The linux-arm64-gnu binary, run for real: Debian's arm64 Node.js under qemu-user runs the
-// class test suite against the arm64 `.node` (the loader picks it by architecture).
+// The arm64 binaries, run for real under qemu-user: Debian's arm64 Node.js (glibc) and the
+// musl Node 22 of Alpine on arm64 (scripts/node-runtime.sh node22-musl-arm64) each run the
+// class test suite, and the shipped loader picks the matching `.node` by architecture and libc.
+// Outside CI a missing prerequisite skips with the reason; in CI it fails.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -8,22 +10,27 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const binary = join(root, 'connector-twilio-sms-native.linux-arm64-gnu.node');
-const skip =
+
+const missing = (platform) =>
   process.platform !== 'linux' || process.arch !== 'x64'
     ? 'needs a linux-x64 host'
-    : !existsSync(binary)
-      ? 'linux-arm64-gnu binary not built (npm run build:release)'
+    : !existsSync(join(root, `connector-twilio-sms-native.${platform}.node`))
+      ? `${platform} binary not built (npm run build:release)`
       : process.getuid?.() !== 0
-        ? 'needs root to fetch Debian arm64 packages'
+        ? 'needs root to fetch the arm64 runtimes'
         : false;
 
-test('the arm64 binary passes the class tests under qemu-user with Debian arm64 Node', { skip, timeout: 600_000 }, async () => {
-  const node = execFileSync(join(root, 'scripts', 'arm64-node.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-    .trim()
-    .split('\n')
-    .at(-1);
-  assert.equal(execFileSync(node, ['-p', 'process.arch'], { encoding: 'utf8' }).trim(), 'arm64');
+const lastLine = (text) => text.trim().split('\n').at(-1);
+
+// Runs the class tests with an arm64 `node` (a wrapper around qemu-aarch64) and checks that the
+// loader picked `platform`'s binary.
+const runClassTests = async (node, platform) => {
+  const loaded = execFileSync(
+    node,
+    ['-e', 'import("./lib/native.js").then(() => console.log(process.arch, process.report.getReport().sharedObjects.find((file) => file.endsWith(".node"))))'],
+    { cwd: root, encoding: 'utf8' }
+  );
+  assert.equal(lastLine(loaded), `arm64 ${join(root, `connector-twilio-sms-native.${platform}.node`)}`);
   // Without the runner's own marker, the child reports plain TAP instead of to a parent runner.
   const { NODE_TEST_CONTEXT, ...childEnv } = process.env;
   // Run the file directly (not with --test): the test runner would spawn children with the
@@ -37,4 +44,23 @@ test('the arm64 binary passes the class tests under qemu-user with Debian arm64 
   assert.equal(status, 0, stdout.split('\n').filter((line) => line.includes('not ok')).join('\n'));
   assert.ok(summary.tests >= 70, `ran ${summary.tests} tests`);
   assert.equal(summary.fail, 0);
-});
+};
+
+const arm64Test = (name, platform, setup) => {
+  const reason = missing(platform);
+  test(name, { skip: !process.env.CI && reason, timeout: 600_000 }, async () => {
+    assert.equal(reason, false, `cannot run: ${reason}`);
+    const node = lastLine(execFileSync(setup[0], setup.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    await runClassTests(node, platform);
+  });
+};
+
+arm64Test('linux-arm64-gnu: the class tests pass under qemu-user on Debian arm64 Node', 'linux-arm64-gnu', [
+  join(root, 'scripts', 'arm64-node.sh'),
+]);
+
+arm64Test('linux-arm64-musl: the class tests pass under qemu-user on a musl Node 22 (Alpine arm64)', 'linux-arm64-musl', [
+  join(root, 'scripts', 'node-runtime.sh'),
+  'node22-musl-arm64',
+  '--path',
+]);

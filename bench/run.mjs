@@ -1,12 +1,13 @@
-// `npm run bench [-- --quick]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
+// `npm run bench [-- --quick] [-- --runtime node22-gnu|node22-musl]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
 // on one local Twilio-compatible HTTPS server, in one run. Each measurement runs in a fresh
 // child process; connectors alternate (ours, JS, ours, JS…) within every repetition so slow
 // drift on this shared machine hits both alike. Figures are medians with min and max.
 //
 // A full run writes bench/RESULTS.md, bench/results.json and bench/ratios.svg; --quick
 // writes the same files under bench/out/quick/ so a smoke run never replaces the committed
-// results.
-import { execFileSync, spawn } from 'node:child_process';
+// results. --runtime runs the whole bench (every child too) on one of the test command's Node
+// runtimes (scripts/node-runtime.sh); its full results go to bench/<runtime>/.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,18 @@ import { startServer } from './server.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const quick = process.argv.includes('--quick');
-const command = `npm run bench${quick ? ' -- --quick' : ''}`;
+const runtimeAt = process.argv.indexOf('--runtime');
+const runtime = runtimeAt === -1 ? 'system' : process.argv[runtimeAt + 1];
+// Children run on process.execPath, so starting this script on the runtime moves all of it.
+if (runtime !== 'system' && process.env.BENCH_RUNTIME !== runtime) {
+  const { status } = spawnSync(
+    join(root, 'scripts', 'node-runtime.sh'),
+    [runtime, 'node', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, BENCH_RUNTIME: runtime } }
+  );
+  process.exit(status ?? 1);
+}
+const command = `npm run bench${quick || runtime !== 'system' ? ' --' : ''}${quick ? ' --quick' : ''}${runtime !== 'system' ? ` --runtime ${runtime}` : ''}`;
 const startedAt = Date.now();
 
 // Sizes: the issue's figures for a full run; --quick keeps every scenario but cuts counts.
@@ -140,7 +152,7 @@ const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
   cores: os.availableParallelism?.() ?? os.cpus().length,
   memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-  node: process.version,
+  node: `${process.version} (${process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl'})`,
   os: `${os.type()} ${os.release()} (${os.arch()})`,
   distro: (() => {
     try {
@@ -154,7 +166,7 @@ const machine = {
 const meta = { date: new Date().toISOString(), command, quick, wallSeconds, machine, plan, concurrency: CONCURRENCY, memoryConcurrency: MEMORY_CONCURRENCY };
 const summary = summarizeRuns(runs);
 
-const outDir = quick ? join(root, 'bench', 'out', 'quick') : join(root, 'bench');
+const outDir = join(root, 'bench', ...(quick ? ['out', 'quick'] : []), ...(runtime === 'system' ? [] : [runtime]));
 mkdirSync(outDir, { recursive: true });
 const markdown = renderMarkdown(meta, summary);
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ meta, summary, runs }, null, 2)}\n`);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The Node test suite on one runtime (see scripts/node-runtime.sh):
+#
+#   scripts/test-suite.sh <system|node22-gnu|node22-musl> [test files...]
+#
+# Without files: every __test__/*.test.js, except that arm64.test.js (which runs its own
+# arm64 runtimes under qemu-user) runs only on the system runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runtime=${1:?usage: scripts/test-suite.sh <runtime> [files...]}
+shift
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+  for file in __test__/*.test.js; do
+    if [ "$runtime" != system ] && [ "$file" = __test__/arm64.test.js ]; then
+      continue
+    fi
+    files+=("$file")
+  done
+fi
+node=$(scripts/node-runtime.sh "$runtime" --path)
+echo "# test suite on $runtime (${#files[@]} files)"
+exec scripts/node-runtime.sh "$runtime" node --test --test-concurrency=2 "${files[@]}"
