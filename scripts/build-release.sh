@@ -5,41 +5,36 @@
 #
 #   scripts/build-release.sh [rust-target ...]
 #
+# Targets are those of package.json `napi.targets` (scripts/targets.mjs).
+#
 # Linux targets build with cargo-zigbuild: glibc ones against glibc 2.17, musl ones linked
 # dynamically to musl (see .cargo/config.toml). macOS and Windows build natively on their own
-# runners (the release workflow calls this same script there).
+# runners (the release workflow calls this same script there); Windows links the C runtime
+# statically (.cargo/config.toml), so the binary needs no VCRUNTIME140.dll.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 name=connector-twilio-sms-native
 lib=connector_twilio_sms_native
+# Pinned: a new zig or cargo-zigbuild can change what the binaries link against.
+ZIGLANG_VERSION=0.17.1
+CARGO_ZIGBUILD_VERSION=0.24.1
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(x86_64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-gnu aarch64-unknown-linux-musl)
+  mapfile -t targets < <(node scripts/targets.mjs linux)
+  [ ${#targets[@]} -gt 0 ] || { echo "no Linux targets in package.json napi.targets" >&2; exit 1; }
 fi
 
-platform_of() {
-  case "$1" in
-    x86_64-unknown-linux-gnu) echo linux-x64-gnu ;;
-    x86_64-unknown-linux-musl) echo linux-x64-musl ;;
-    aarch64-unknown-linux-gnu) echo linux-arm64-gnu ;;
-    aarch64-unknown-linux-musl) echo linux-arm64-musl ;;
-    x86_64-apple-darwin) echo darwin-x64 ;;
-    aarch64-apple-darwin) echo darwin-arm64 ;;
-    x86_64-pc-windows-msvc) echo win32-x64-msvc ;;
-    *) echo "unsupported target: $1" >&2; return 1 ;;
-  esac
-}
-
 ensure_zigbuild() {
-  if ! command -v cargo-zigbuild >/dev/null 2>&1; then
-    python3 -m pip install --quiet ziglang cargo-zigbuild
+  if [ "$(cargo-zigbuild --version 2>/dev/null)" != "cargo-zigbuild $CARGO_ZIGBUILD_VERSION" ] ||
+    [ "$(python3 -m ziglang version 2>/dev/null)" != "$ZIGLANG_VERSION" ]; then
+    python3 -m pip install --quiet "ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
     hash -r
   fi
 }
 
 for target in "${targets[@]}"; do
-  platform=$(platform_of "$target")
+  platform=$(node scripts/targets.mjs platform "$target")
   if command -v rustup >/dev/null 2>&1; then
     rustup target add "$target" >/dev/null 2>&1 || true
   fi
@@ -55,6 +50,11 @@ for target in "${targets[@]}"; do
       artifact="target/$target/release/lib$lib.so"
       ;;
     *-apple-darwin)
+      # The oldest macOS each binary runs on (Rust's own minimums); check-binaries.mjs reads it back.
+      case "$target" in
+        x86_64-*) export MACOSX_DEPLOYMENT_TARGET=10.13 ;;
+        *) export MACOSX_DEPLOYMENT_TARGET=11.0 ;;
+      esac
       cargo build --release --locked --target "$target"
       artifact="target/$target/release/lib$lib.dylib"
       ;;

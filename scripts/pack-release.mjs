@@ -29,7 +29,11 @@ const platforms = readdirSync(join(root, 'npm'));
 const built = platforms.filter((platform) =>
   existsSync(join(root, 'npm', platform, `${pkg.napi.binaryName}.${platform}.node`))
 );
-const tarballs = built.map((platform) => pack(join(root, 'npm', platform)));
+// Every tarball carries the license; npm packs a LICENSE file whatever `files` says.
+const tarballs = built.map((platform) => {
+  cpSync(join(root, 'LICENSE'), join(root, 'npm', platform, 'LICENSE'));
+  return pack(join(root, 'npm', platform));
+});
 
 // The main package, staged so that the repo's package.json stays untouched.
 const stage = join(out, '.stage');
