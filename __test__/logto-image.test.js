@@ -159,6 +159,9 @@ test('the swap, step by step: link, add (refused), remove (ours alone loads and 
     assert.match(removed.stdout + removed.stderr, /Removed 1 connectors/);
     assert.deepEqual(connectorsOf(instance), [OURS]);
     assert.ok(existsSync(join(instance, 'packages', 'connectors', 'connector-twilio-sms', 'package.json')), 'the linked package itself stays');
+    const listed = await logtoConnector(instance, 'list');
+    assert.doesNotMatch(listed.stdout, /@logto\/connector-twilio-sms/);
+    assert.match(listed.stdout, /3RD-PARTY\s+connector-twilio-sms-native/);
 
     const before = server.requests.length;
     const core = await startCore(instance, { config: validConfig(), data: sendData });
