@@ -37,8 +37,10 @@ before(async () => {
   process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
 
   mkdirSync(connectorDir, { recursive: true });
+  // --ignore-scripts: this tarball is never published, so it may carry only the binaries
+  // built here (a release test job has just its own); `prepack` guards the published one.
   const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', workDir], {
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', workDir], {
       cwd: root,
       encoding: 'utf8',
       shell: process.platform === 'win32', // npm is npm.cmd there

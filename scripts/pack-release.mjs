@@ -13,7 +13,11 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, read
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { requireLinuxBinaries } from './require-linux-binaries.mjs';
+
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+// The staged main package has no scripts, so the repo's `prepack` guard would not run there.
+requireLinuxBinaries(root);
 const out = resolve(process.argv[2] ?? join(root, 'dist'));
 mkdirSync(out, { recursive: true });
 
