@@ -4,7 +4,7 @@
 // of the right machine, so this runs whatever has been built.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -34,9 +34,11 @@ function packageWith(name, binaries) {
   const dir = join(work, name);
   mkdirSync(join(dir, 'scripts'), { recursive: true });
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
-  for (const script of ['require-linux-binaries.mjs', 'pack-release.mjs']) {
+  for (const script of ['require-linux-binaries.mjs', 'pack-release.mjs', 'targets.mjs']) {
     copyFileSync(join(root, 'scripts', script), join(dir, 'scripts', script));
   }
+  // The target list is parsed with napi's own tooling, a dev dependency.
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   mkdirSync(join(dir, 'lib'));
   writeFileSync(join(dir, 'lib', 'index.js'), 'export default null;\n');
   for (const [platform, machine] of Object.entries(binaries)) {

@@ -125,6 +125,7 @@ setup_node22_musl_arm64() {
 
 # Runs "$@" inside the Alpine-like mount namespace of the musl runtime.
 in_alpine_namespace() {
+  # shellcheck disable=SC2016 # expanded by the inner bash, inside the namespace
   unshare --mount --propagation private bash -c '
     set -e
     alpine=$1
@@ -160,7 +161,8 @@ if [ "$1" = --path ]; then
   exit 0
 fi
 
-export PATH="$(dirname "$node"):$PATH"
+PATH="$(dirname "$node"):$PATH"
+export PATH
 if [ "$runtime" != node22-musl ]; then
   exec "$@"
 fi

@@ -11,18 +11,19 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ARCH = { x86_64: 'x64', aarch64: 'arm64' };
+import { targets } from './targets.mjs';
+
 // ELF e_machine of each architecture, to catch a file copied under the wrong name.
 const MACHINE = { x64: 62, arm64: 183 };
 
 /** `linux-<arch>-<abi>` for every Linux triple in `napi.targets`, e.g. linux-x64-musl. */
 export function linuxPlatforms(pkg) {
-  return pkg.napi.targets.flatMap((triple) => {
-    const match = /^(\w+)-unknown-linux-(gnu|musl)$/.exec(triple);
-    if (!match) return [];
-    if (!ARCH[match[1]]) throw new Error(`napi.targets: no platform name known for ${triple}`);
-    return [`linux-${ARCH[match[1]]}-${match[2]}`];
-  });
+  return targets(pkg)
+    .filter(({ os }) => os === 'linux')
+    .map(({ platform, arch }) => {
+      if (!MACHINE[arch]) throw new Error(`napi.targets: no ELF machine known for ${platform}`);
+      return platform;
+    });
 }
 
 /** What is wrong with the binary of `platform` in `dir`, or null when it is there and right. */

@@ -55,7 +55,8 @@ const consumer = `
 const server = await startTwilioServer();
 let failure;
 try {
-  const platformFlags = consumerNode === process.execPath ? [] : [`--os=${os}`, `--cpu=${cpu}`, ...(libc ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])];
+  // A foreign platform's package: npm refuses it by `os`/`cpu`/`libc` unless forced.
+  const platformFlags = consumerNode === process.execPath ? [] : ['--force', `--os=${os}`, `--cpu=${cpu}`, ...(libc ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])];
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...platformFlags, join(resolve(dist), mainTarball), join(resolve(dist), platformTarball)], {
     cwd: project,
     stdio: ['ignore', 'ignore', 'pipe'],

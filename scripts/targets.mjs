@@ -31,15 +31,15 @@ const RUNNERS = {
   'win32-x64': { build: 'windows-2025', verify: 'windows-2025' },
 };
 
-/** Every target of `napi.targets`, with what the scripts and the workflow need to know. */
-export function targets() {
-  return pkg.napi.targets.map((triple) => {
+/** Every target of `napi.targets` (of `manifest`, default ours), with what the scripts and the workflow need to know. */
+export function targets(manifest = pkg) {
+  return manifest.napi.targets.map((triple) => {
     const { platformArchABI: platform, platform: os, arch, abi } = parseTriple(triple);
     const runners = RUNNERS[`${os}-${arch}`];
     if (!runners) {
       throw new Error(`scripts/targets.mjs: no CI runner known for ${triple}; add ${os}-${arch} to RUNNERS`);
     }
-    return { triple, platform, os, arch, abi, binary: `${pkg.napi.binaryName}.${platform}.node`, ...runners };
+    return { triple, platform, os, arch, abi, binary: `${manifest.napi.binaryName}.${platform}.node`, ...runners };
   });
 }
 
