@@ -336,7 +336,7 @@ async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Attempt<Deliv
     };
     match outcome {
         // Twilio did not process a 429 (error 20429): safe to try again.
-        Err(failure) if status == 429 => Attempt::Retriable {
+        Err(failure) if status == 429 => Attempt::Throttled {
             failure,
             retry_after,
         },
