@@ -59,10 +59,13 @@ for (const [processes, codes] of [
     const outcomes = await Promise.all(replicas.map(({ done }) => done));
     const { stats } = server;
     const drainMs = Math.round(stats.lastAnswerAt - stats.firstRequestAt);
+    // The server answers on one event loop, so its peak in flight is the requests being
+    // processed plus the one being refused: what it shows is the limit held, not the load.
     t.diagnostic(
       `${processes} x ${codes}: ${stats.delivered.size} delivered, ${stats.rejected} answered 429 ` +
-        `(${stats.requests} requests), drained in ${drainMs} ms, peak in flight ${stats.peakInFlight} ` +
-        `(per process ${Math.max(...stats.peakBySender.values())}, processing ${stats.peakProcessing})`
+        `(${stats.requests} requests), drained in ${drainMs} ms, peak in flight at the server ` +
+        `${stats.peakInFlight} (${stats.peakProcessing} processing), ` +
+        `peak of one process ${Math.max(...stats.peakBySender.values())}`
     );
 
     for (const [p, { code, stderr, result }] of outcomes.entries()) {
@@ -86,5 +89,8 @@ for (const [processes, codes] of [
     }
     // Each answered 429 is a retry, and each code is accepted once.
     assert.equal(stats.requests, stats.rejected + processes * codes);
+    // The limits adapted: a fixed 50 per process drew 2,125 429s at 8 x 500 and 3,883 at
+    // 16 x 250 (about one per code) from this server; the adaptive limit, well under half that.
+    assert.ok(stats.rejected < (processes * codes) / 2, `${stats.rejected} answers of 429`);
   });
 }
