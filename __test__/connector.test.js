@@ -254,12 +254,15 @@ describe('answers and errors', () => {
     });
   }
 
-  test('HTTP 429 is rate_limit_exceeded (listed deviation)', async () => {
+  test('HTTP 429 is retried until the deadline, then rate_limit_exceeded (listed deviation)', async () => {
     const raw = JSON.stringify(twilioError(429, 20429, 'Too Many Requests'));
     respondWith(429, raw);
-    const error = await rejection(connect().sendMessage('1', 'SignIn', {}));
+    const before = server.requests.length;
+    // A short deadline: a 429 is retried for as long as the deadline leaves room.
+    const error = await rejection(connect(validConfig(), { timeoutMs: 1000 }).sendMessage('1', 'SignIn', {}));
     assert.equal(error.code, 'rate_limit_exceeded');
     assert.deepEqual(error.data, { message: raw });
+    assert.ok(server.requests.length - before >= 2, 'the 429 was retried');
   });
 
   for (const status of [301, 302, 307, 308]) {

@@ -82,9 +82,9 @@ pub struct ConnectorOptions {
     pub timeout_ms: Option<f64>,
     /// Time to open a connection (TCP and TLS). Default 5000, range 1..=600000.
     pub connect_timeout_ms: Option<f64>,
-    /// Requests in flight per Twilio account; the rest wait in order. Default 50, range 1..=1000.
+    /// Ceiling of requests in flight per Twilio account (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000.
     pub max_concurrency: Option<f64>,
-    /// Retries of a 429 or of a connection that failed before sending. Default 3, range 0..=10.
+    /// Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10.
     pub max_retries: Option<f64>,
 }
 

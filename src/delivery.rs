@@ -5,6 +5,13 @@
 //! (error 20429), stating those requests were not processed. So a 429, and a connection that
 //! failed before the request was written, are the only outcomes retried: anything else may
 //! have sent an SMS, and a verification code must never be sent twice by us.
+//!
+//! A 429 is retried until the send's deadline leaves no room for another wait, however many
+//! it takes: the account's limit is shared with other processes, so a burst may take several
+//! rounds to drain, and each retry is safe. The in-flight limit adapts to the 429s
+//! (`limiter`), so the retries do not keep the account overloaded.
+
+mod limiter;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -12,25 +19,28 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::ConnectorFailure;
+
+pub use limiter::{Limiter, Place, Slot};
 
 /// Half of Twilio's common per-account limit of 100, leaving room for other clients of the
-/// same account (a second Logto instance, a back-office tool).
+/// same account (a second Logto instance, a back-office tool). The ceiling of the adaptive
+/// limit: a process never has more in flight, and fewer while Twilio answers 429.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
+/// Retries of attempts that were never written (connection failures); 429s are bounded by
+/// the deadline instead.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// The in-flight limit for one account on one host. Keyed with the limit itself, so an
-/// embedder that asks for a different limit gets exactly what it asked for.
-///
-/// tokio's semaphore is fair: waiting sends are admitted in the order they arrived.
-pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Semaphore> {
+/// The in-flight limit for one account on one host, shared by every send of this process.
+/// Keyed with the ceiling too, so an embedder that asks for a different limit gets exactly
+/// what it asked for.
+pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Limiter> {
     // Looked up by `&str`, so a send finds its account's limiter without allocating.
-    type Limiters = HashMap<String, Vec<(usize, Arc<Semaphore>)>>;
+    type Limiters = HashMap<String, Vec<(usize, Arc<Limiter>)>>;
     static LIMITERS: OnceLock<Mutex<Limiters>> = OnceLock::new();
     let mut limiters = LIMITERS
         .get_or_init(Default::default)
@@ -40,23 +50,29 @@ pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Semaphore> {
         by_limit
             .iter()
             .find(|(limit, _)| *limit == max_concurrency)
-            .map(|(_, semaphore)| semaphore.clone())
+            .map(|(_, limiter)| limiter.clone())
     });
     known.unwrap_or_else(|| {
-        let semaphore = Arc::new(Semaphore::new(max_concurrency));
+        let limiter = Arc::new(Limiter::new(max_concurrency));
         limiters
             .entry(account_key.to_owned())
             .or_default()
-            .push((max_concurrency, semaphore.clone()));
-        semaphore
+            .push((max_concurrency, limiter.clone()));
+        limiter
     })
 }
 
 /// What one attempt ended with, as far as retrying is concerned.
 pub enum Attempt<T> {
     Done(Result<T, ConnectorFailure>),
-    /// Not processed by Twilio (429, or no request written); `retry_after` is the server's wish.
+    /// No request was written (the connection failed): retried at most `max_retries` times.
     Retriable {
+        failure: ConnectorFailure,
+        retry_after: Option<Duration>,
+    },
+    /// Twilio answered 429, did not process the request, and asks to slow down: retried until
+    /// the deadline; `retry_after` is the server's wish, honoured as a floor.
+    Throttled {
         failure: ConnectorFailure,
         retry_after: Option<Duration>,
     },
@@ -95,7 +111,7 @@ pub struct Policy {
 /// success, a final failure, the retry budget or the deadline. The caller bounds the whole
 /// future by the same deadline; this only avoids sleeping past it.
 pub async fn run<T, F, Fut>(
-    limiter: &Semaphore,
+    limiter: &Limiter,
     policy: Policy,
     phase: &Phase,
     mut attempt: F,
@@ -104,32 +120,59 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Attempt<T>>,
 {
-    // Held across retries: a request that is backing off keeps its place instead of going to
-    // the back of the queue, and the account's load drops while it waits.
-    let _permit = limiter.acquire().await.map_err(|_| {
-        ConnectorFailure::new(ErrorCode::General, "the request limiter was shut down")
-    })?;
-    let mut retries = 0;
+    // One place in line for the whole send: a retry goes back in before later arrivals.
+    let place = limiter.enqueue();
+    let mut slot = limiter.admit(place).await;
+    // How many times this send backed off (the backoff grows with it), and how many of those
+    // were for a connection failure (bounded by `max_retries`).
+    let (mut retries, mut unwritten) = (0, 0);
     loop {
         phase.set(Phase::IN_FLIGHT);
         let (failure, retry_after) = match attempt().await {
-            Attempt::Done(outcome) => return outcome,
+            Attempt::Done(Ok(delivered)) => {
+                slot.delivered();
+                return Ok(delivered);
+            }
+            Attempt::Done(Err(failure)) => return Err(failure),
             Attempt::Retriable {
                 failure,
                 retry_after,
-            } => (failure, retry_after),
+            } => {
+                if unwritten >= policy.max_retries {
+                    return Err(failure);
+                }
+                unwritten += 1;
+                drop(slot);
+                (failure, retry_after)
+            }
+            Attempt::Throttled {
+                failure,
+                retry_after,
+            } => {
+                slot.throttled();
+                (failure, retry_after)
+            }
         };
-        if retries >= policy.max_retries {
-            return Err(failure);
-        }
+        // The slot is given back while this send sleeps (see `limiter`): `failure` is what
+        // the caller gets if the deadline leaves no room to try again.
         let wait = backoff(retries, retry_after);
-        // Sleeping past the deadline only to time out would waste the caller's time: answer now.
-        if Instant::now() + wait >= policy.deadline {
+        retries += 1;
+        // Sleeping past the deadline only to time out would waste the caller's time: answer
+        // now. A wait too large to add to a clock (a hostile Retry-After) is past it too.
+        if Instant::now()
+            .checked_add(wait)
+            .is_none_or(|wake| wake >= policy.deadline)
+        {
             return Err(failure);
         }
         phase.set(Phase::BACKING_OFF);
         tokio::time::sleep(wait).await;
-        retries += 1;
+        phase.set(Phase::QUEUED);
+        slot = match tokio::time::timeout_at(policy.deadline, limiter.admit(place)).await {
+            Ok(slot) => slot,
+            // Still no room at the deadline: Twilio's refusal is the reason, not the queue.
+            Err(_) => return Err(failure),
+        };
     }
 }
 
@@ -153,11 +196,13 @@ fn random_unit() -> f64 {
     (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// `Retry-After` is either delta-seconds or an HTTP-date (RFC 9110 §10.2.3). A value too
+/// large to represent means "much later than any deadline", not an error; the caller compares
+/// it with the deadline without overflowing.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let at = parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -180,6 +225,10 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
     if zone != "GMT" || parts.next().is_some() {
         return None;
     }
+    // IMF-fixdate's year is exactly four digits; that also keeps the arithmetic below small.
+    if year.len() != 4 {
+        return None;
+    }
     let day: u64 = day.parse().ok()?;
     let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
     let year: u64 = year.parse().ok()?;
@@ -189,7 +238,7 @@ fn parse_http_date(value: &str) -> Option<SystemTime> {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(days * 86_400 + h * 3600 + m * 60 + s))
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(days * 86_400 + h * 3600 + m * 60 + s))
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's algorithm), for years from 1970 on.
@@ -206,6 +255,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn retry_after_in_both_forms() {
@@ -238,59 +288,203 @@ mod tests {
         assert!(samples.len() > 1, "no jitter");
     }
 
-    #[tokio::test]
-    async fn retries_only_what_is_retriable_and_stops_at_the_budget() {
-        let limiter = Semaphore::new(1);
+    fn refused() -> ConnectorFailure {
+        ConnectorFailure::new(ErrorCode::General, "could not connect")
+    }
+
+    fn too_many() -> ConnectorFailure {
+        ConnectorFailure::new(ErrorCode::RateLimitExceeded, "429")
+    }
+
+    fn policy(deadline: Duration, max_retries: u32) -> Policy {
+        Policy {
+            deadline: Instant::now() + deadline,
+            max_retries,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn connection_failures_stop_at_the_budget_other_failures_at_once() {
+        let limiter = Limiter::new(1);
         let phase = Phase::default();
-        let policy = || Policy {
-            deadline: Instant::now() + Duration::from_secs(30),
-            max_retries: 2,
-        };
         let mut calls = 0;
-        let outcome: Result<(), _> = run(&limiter, policy(), &phase, || {
+        let outcome: Result<(), _> =
+            run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
+                calls += 1;
+                async {
+                    Attempt::Retriable {
+                        failure: refused(),
+                        retry_after: None,
+                    }
+                }
+            })
+            .await;
+        assert_eq!(outcome.unwrap_err().message, "could not connect");
+        assert_eq!(calls, 3);
+
+        let mut calls = 0;
+        let outcome: Result<(), _> =
+            run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
+                calls += 1;
+                async { Attempt::Done(Err(ConnectorFailure::new(ErrorCode::General, "500"))) }
+            })
+            .await;
+        assert_eq!(outcome.unwrap_err().code, ErrorCode::General);
+        assert_eq!(calls, 1);
+        assert_eq!(limiter.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_is_retried_until_the_deadline_whatever_max_retries_says() {
+        let limiter = Limiter::new(50);
+        let started = Instant::now();
+        let deadline = Duration::from_secs(10);
+        let mut calls = 0;
+        let outcome: Result<(), _> = run(&limiter, policy(deadline, 0), &Phase::default(), || {
             calls += 1;
             async {
-                Attempt::Retriable {
-                    failure: ConnectorFailure::new(ErrorCode::RateLimitExceeded, "429"),
-                    retry_after: Some(Duration::from_millis(1)),
+                Attempt::Throttled {
+                    failure: too_many(),
+                    retry_after: None,
                 }
             }
         })
         .await;
         assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
-        assert_eq!(calls, 3);
+        // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
+        assert!(calls >= 6, "{calls} attempts");
+        assert!(started.elapsed() < deadline, "slept past the deadline");
+        // Each refusal came in a new round, so each one cut the window, down to its floor.
+        assert_eq!(limiter.window(), 1);
 
+        // Then a delivery: the 429s were retried, and the window grows back.
         let mut calls = 0;
-        let outcome: Result<(), _> = run(&limiter, policy(), &phase, || {
+        let outcome = run(&limiter, policy(deadline, 0), &Phase::default(), || {
             calls += 1;
-            async { Attempt::Done(Err(ConnectorFailure::new(ErrorCode::General, "500"))) }
+            let answer = if calls < 3 {
+                Attempt::Throttled {
+                    failure: too_many(),
+                    retry_after: None,
+                }
+            } else {
+                Attempt::Done(Ok("delivered"))
+            };
+            async { answer }
         })
         .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::General);
-        assert_eq!(calls, 1);
+        assert_eq!((outcome.unwrap(), calls), ("delivered", 3));
+        assert_eq!(limiter.window(), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_send_gives_its_slot_back_while_it_sleeps() {
+        let limiter = Arc::new(Limiter::new(2));
+        let sleeper = tokio::spawn({
+            let limiter = limiter.clone();
+            async move {
+                let mut calls = 0;
+                run(
+                    &limiter,
+                    policy(Duration::from_secs(10), 0),
+                    &Phase::default(),
+                    || {
+                        calls += 1;
+                        let answer = if calls == 1 {
+                            Attempt::Throttled {
+                                failure: too_many(),
+                                retry_after: Some(Duration::from_secs(1)),
+                            }
+                        } else {
+                            Attempt::Done(Ok(calls))
+                        };
+                        async { answer }
+                    },
+                )
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!((limiter.in_flight(), limiter.window()), (0, 1));
+        assert_eq!(sleeper.await.unwrap().unwrap(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_wait_past_the_deadline_fails_at_once() {
-        let limiter = Semaphore::new(1);
+        let limiter = Limiter::new(1);
         let started = Instant::now();
+        let mut calls = 0;
         let outcome: Result<(), _> = run(
             &limiter,
-            Policy {
-                deadline: started + Duration::from_secs(1),
-                max_retries: 5,
-            },
+            policy(Duration::from_secs(1), 5),
             &Phase::default(),
-            || async {
-                Attempt::Retriable {
-                    failure: ConnectorFailure::new(ErrorCode::RateLimitExceeded, "429"),
-                    retry_after: Some(Duration::from_secs(60)),
+            || {
+                calls += 1;
+                async {
+                    Attempt::Throttled {
+                        failure: too_many(),
+                        retry_after: Some(Duration::from_secs(60)),
+                    }
                 }
             },
         )
         .await;
-        assert!(outcome.is_err());
-        assert!(started.elapsed() < Duration::from_millis(500));
+        assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
+        assert_eq!((calls, started.elapsed()), (1, Duration::ZERO));
+    }
+
+    /// Values a hostile or broken server may send. None may panic (overflowing `Instant +
+    /// Duration` did), and each ends as Twilio's 429 within the deadline.
+    #[tokio::test(start_paused = true)]
+    async fn hostile_retry_after_values_never_panic() {
+        let now = SystemTime::now();
+        let far = Some(Duration::from_secs(u64::MAX));
+        // 9999-12-31T23:59:59Z, the last second an IMF-fixdate can name.
+        let until_9999 = (SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799))
+            .duration_since(now)
+            .unwrap();
+        let table: [(&str, Option<Duration>); 12] = [
+            ("18446744073709551615", far),
+            ("18446744073709551616", far),
+            ("99999999999999999999999999999999", far),
+            (
+                "9223372036854775807",
+                Some(Duration::from_secs(i64::MAX as u64)),
+            ),
+            ("1e19", None),
+            ("-1", None),
+            ("0x10", None),
+            ("NaN", None),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(until_9999)),
+            ("Sat, 01 Jan 99999 00:00:00 GMT", None),
+            ("Mon, 01 Jan 584554051223 00:00:00 GMT", None),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", Some(Duration::ZERO)),
+        ];
+        for (value, expected) in table {
+            let parsed = parse_retry_after(value, now);
+            assert_eq!(parsed, expected, "{value}");
+            let started = Instant::now();
+            let limiter = Limiter::new(4);
+            let outcome: Result<(), _> = run(
+                &limiter,
+                policy(Duration::from_secs(2), 3),
+                &Phase::default(),
+                || async move {
+                    Attempt::Throttled {
+                        failure: too_many(),
+                        retry_after: parsed,
+                    }
+                },
+            )
+            .await;
+            assert_eq!(
+                outcome.unwrap_err().code,
+                ErrorCode::RateLimitExceeded,
+                "{value}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(2), "{value}");
+            assert_eq!(limiter.in_flight(), 0);
+        }
+        assert!(backoff(u32::MAX, Some(Duration::MAX)) == Duration::MAX);
     }
 
     #[test]
@@ -298,6 +492,6 @@ mod tests {
         let a = limiter("https://h AC1", 5);
         assert!(Arc::ptr_eq(&a, &limiter("https://h AC1", 5)));
         assert!(!Arc::ptr_eq(&a, &limiter("https://h AC2", 5)));
-        assert_eq!(limiter("https://h AC1", 7).available_permits(), 7);
+        assert_eq!(limiter("https://h AC1", 7).ceiling(), 7);
     }
 }

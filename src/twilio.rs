@@ -27,9 +27,10 @@ pub struct SendOptions {
     /// The whole call: queueing, every attempt and every backoff.
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Requests in flight per Twilio account; the rest wait in order.
+    /// The ceiling of requests in flight per Twilio account (the limit adapts below it on
+    /// 429s); the rest wait in order.
     pub max_concurrency: usize,
-    /// Retries of attempts Twilio cannot have processed (429, nothing written).
+    /// Retries of attempts that were never written; a 429 is retried until the deadline.
     pub max_retries: u32,
 }
 
@@ -336,7 +337,7 @@ async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Attempt<Deliv
     };
     match outcome {
         // Twilio did not process a 429 (error 20429): safe to try again.
-        Err(failure) if status == 429 => Attempt::Retriable {
+        Err(failure) if status == 429 => Attempt::Throttled {
             failure,
             retry_after,
         },

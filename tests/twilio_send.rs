@@ -1,5 +1,7 @@
 //! The core's send path against a real local HTTP server, no Node involved.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use connector_twilio_sms_native::twilio::{prepare, send, RawOptions, SendOptions};
@@ -154,8 +156,13 @@ async fn sends_the_exact_request_and_parses_the_message() {
 
 #[tokio::test]
 async fn maps_429_and_errors_and_never_leaks_the_token() {
+    // A Retry-After past the deadline: no room to retry, so the 429 itself is the answer.
     let (result, _) = run(
-        Some(http("429 Too Many Requests", "", r#"{"code":20429}"#)),
+        Some(http(
+            "429 Too Many Requests",
+            "retry-after: 60\r\n",
+            r#"{"code":20429}"#,
+        )),
         Duration::from_secs(5),
     )
     .await;
@@ -263,4 +270,69 @@ async fn a_429_is_retried_until_twilio_accepts() {
     let message = send(&client, request, &options).await.unwrap().message();
     assert_eq!(message["sid"], "SM9");
     assert_eq!(server.await.unwrap(), 3);
+}
+
+/// Answers every request with 429 and `retry_after`, one connection after another, counting.
+async fn always_429(retry_after: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                if socket.read(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let extra = format!("retry-after: {retry_after}\r\nconnection: close\r\n");
+                let answer = http("429 Too Many Requests", &extra, r#"{"code":20429}"#);
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// A 429 is retried until the deadline leaves no room, not `max_retries` times.
+#[tokio::test]
+async fn a_persistent_429_is_retried_until_the_deadline() {
+    let (url, seen) = always_429("0").await;
+    let options = SendOptions {
+        timeout: Duration::from_millis(1500),
+        max_retries: 0,
+        ..options(url)
+    };
+    let request = sign_in(&options);
+    let client = transport::build_client(options.connect_timeout).unwrap();
+    let failure = send(&client, request, &options).await.unwrap_err();
+    assert_eq!(failure.code, ErrorCode::RateLimitExceeded);
+    assert_eq!(failure.data, json!(r#"{"code":20429}"#));
+    // Backoffs of at most 200, 400 and 800 ms fit in 1.5 s: three retries at least.
+    assert!(seen.load(Ordering::SeqCst) >= 4, "{seen:?} requests");
+}
+
+/// A `Retry-After` no clock can add (it overflowed `Instant + Duration` once, a panic) or
+/// beyond the deadline ends the send at once with the 429.
+#[tokio::test]
+async fn a_hostile_retry_after_is_a_clean_429() {
+    for value in [
+        "18446744073709551615",
+        "1e19",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Sat, 01 Jan 99999 00:00:00 GMT",
+    ] {
+        let (url, seen) = always_429(value).await;
+        let options = SendOptions {
+            timeout: Duration::from_millis(800),
+            ..options(url)
+        };
+        let request = sign_in(&options);
+        let client = transport::build_client(options.connect_timeout).unwrap();
+        let failure = send(&client, request, &options).await.unwrap_err();
+        assert_eq!(failure.code, ErrorCode::RateLimitExceeded, "{value}");
+        assert!(seen.load(Ordering::SeqCst) >= 1, "{value}");
+    }
 }
