@@ -168,5 +168,20 @@ export interface TwilioSmsConfig {
   templates: Array<SmsTemplate>
 }
 
+/**
+ * What the constructor throws and every promise rejects with: an `Error` carrying these
+ * fields (`error instanceof Error` holds; cast to this type to read `code` and `data`).
+ */
+export interface TwilioSmsError {
+  name: string
+  message: string
+  code: ConnectorErrorCode
+  /**
+   * `{ message }` (Twilio's raw answer for an HTTP error), or for `invalid_config` from the
+   * config `{ name: 'ConfigError', issues }` with issues in zod's shape.
+   */
+  data: { message: string } | { name: 'ConfigError'; issues: Array<{ code: string; path: Array<string | number>; message: string; expected?: string; received?: string }> }
+}
+
 /** Checks a config without building a connector (backs the Logto module's `configGuard`). */
 export declare function validateConfig(config: unknown): ConfigCheck

@@ -151,6 +151,23 @@ pub struct ConfigCheck {
     pub issues: Option<serde_json::Value>,
 }
 
+/// What the constructor throws and every promise rejects with: an `Error` carrying these
+/// fields (`error instanceof Error` holds; cast to this type to read `code` and `data`).
+#[allow(dead_code)]
+#[napi(object, js_name = "TwilioSmsError")]
+pub struct TwilioSmsErrorShape {
+    pub name: String,
+    pub message: String,
+    #[napi(ts_type = "ConnectorErrorCode")]
+    pub code: String,
+    /// `{ message }` (Twilio's raw answer for an HTTP error), or for `invalid_config` from the
+    /// config `{ name: 'ConfigError', issues }` with issues in zod's shape.
+    #[napi(
+        ts_type = "{ message: string } | { name: 'ConfigError'; issues: Array<{ code: string; path: Array<string | number>; message: string; expected?: string; received?: string }> }"
+    )]
+    pub data: serde_json::Value,
+}
+
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
 #[napi]
 pub struct TwilioSmsConnector {
