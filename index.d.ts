@@ -37,12 +37,15 @@ export interface ConfigCheck {
   success: boolean
   /** Every problem, one per line, when `success` is false. */
   message?: string
-  /** `{ code, path, message }` per problem (zod issue shape). */
+  /**
+   * `{ code, path, message }` per problem, with `expected` and `received` for
+   * `invalid_type` (zod issue shape).
+   */
   issues?: any
 }
 
 /** Connector-kit error codes this connector rejects with (`error.code`). */
-export declare const enum ConnectorErrorCode {
+export declare enum ConnectorErrorCode {
   General = 'general',
   InvalidConfig = 'invalid_config',
   InvalidRequestParameters = 'invalid_request_parameters',
@@ -125,7 +128,15 @@ export interface TwilioSmsConfig {
   /** `api.twilio.com` (default) or a regional host such as `api.dublin.ie1.twilio.com`. */
   host?: string
   accountSID: string
-  /** Required unless `apiKeySID` and `apiKeySecret` are set. */
+  /**
+   * Which credential authenticates (the Console's Select). Without it: the API key pair when
+   * both halves are set, else `authToken`.
+   */
+  authMethod?: 'authToken' | 'apiKey'
+  /**
+   * Required when `authMethod` is `authToken`, or (without `authMethod`) unless `apiKeySID`
+   * and `apiKeySecret` are set.
+   */
   authToken?: string
   /**
    * API Key SID (`SK…`): with `apiKeySecret`, the Basic-auth credential instead of
@@ -133,18 +144,43 @@ export interface TwilioSmsConfig {
    */
   apiKeySID?: string
   apiKeySecret?: string
+  /**
+   * Which sender to use (the Console's Select). Without it: `fromMessagingServiceSID` and/or
+   * `fromPhoneNumber`, whichever are set.
+   */
+  senderType?: 'messagingService' | 'phoneNumber'
   /** Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set. */
   fromMessagingServiceSID?: string
   /** Sender number in E.164 (`+15551234567`), sent as `From`. */
   fromPhoneNumber?: string
   /** Sends `RiskCheck=disable` when true. */
   disableRiskCheck?: boolean
+  /** `twilioDefault` ignores `validityPeriod`; `custom` requires it. Without it: used when set. */
+  validityPeriodMode?: 'twilioDefault' | 'custom'
   /** Seconds (1 to 36000) Twilio may queue the message before dropping it (`ValidityPeriod`). */
   validityPeriod?: number
-  /** Sends `SmartEncoded`: Twilio replaces Unicode look-alikes with GSM-7 characters. */
-  smartEncoded?: boolean
+  /**
+   * Sends `SmartEncoded`: Twilio replaces Unicode look-alikes with GSM-7 characters. `on` /
+   * `off` (the Console's Select) are `true` / `false`; `default` sends nothing.
+   */
+  smartEncoded?: boolean | 'on' | 'off' | 'default'
   /** Must include the usage types Register, SignIn, ForgotPassword and Generic. */
   templates: Array<SmsTemplate>
+}
+
+/**
+ * What the constructor throws and every promise rejects with: an `Error` carrying these
+ * fields (`error instanceof Error` holds; cast to this type to read `code` and `data`).
+ */
+export interface TwilioSmsError {
+  name: string
+  message: string
+  code: ConnectorErrorCode
+  /**
+   * `{ message }` (Twilio's raw answer for an HTTP error), or for `invalid_config` from the
+   * config `{ name: 'ConfigError', issues }` with issues in zod's shape.
+   */
+  data: { message: string } | { name: 'ConfigError'; issues: Array<{ code: string; path: Array<string | number>; message: string; expected?: string; received?: string }> }
 }
 
 /** Checks a config without building a connector (backs the Logto module's `configGuard`). */

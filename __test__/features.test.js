@@ -166,7 +166,7 @@ describe('OTP-aware delivery', () => {
     for (const bad of [0, 36_001, 1.5, -1, '600']) {
       invalid(validConfig({ validityPeriod: bad }), /validityPeriod: Expected a whole number of seconds from 1 to 36000/);
     }
-    invalid(validConfig({ smartEncoded: 'true' }), /smartEncoded: Expected boolean, received string/);
+    invalid(validConfig({ smartEncoded: 'true' }), /smartEncoded: Expected 'on', 'off' or 'default' \(or a boolean\)/);
     assert.equal(validateConfig(validConfig({ validityPeriod: 1, smartEncoded: false, fromPhoneNumber: '+12' })).success, true);
   });
 });

@@ -86,14 +86,13 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
   assert.equal(metadata.id, js.metadata.id);
   assert.equal(metadata.target, js.metadata.target);
   assert.equal(metadata.platform, null);
-  // Issue 6: an API key pair can replace authToken and fromPhoneNumber the Messaging Service,
-  // so the form no longer forces them; the native guard still requires one of each.
-  const relaxed = new Set(['authToken', 'fromMessagingServiceSID']);
+  // The JS connector's items keep their type, default and required flag; authToken and
+  // fromMessagingServiceSID are shown (and required) when their explicit choice is made.
   for (const item of js.metadata.formItems) {
     const ours = metadata.formItems.find((candidate) => candidate.key === item.key);
     assert.ok(ours, `form item ${item.key}`);
     assert.equal(ours.type, item.type);
-    assert.equal(ours.required, relaxed.has(item.key) ? false : item.required, item.key);
+    assert.equal(ours.required, item.required, item.key);
     assert.deepEqual(ours.defaultValue, item.defaultValue);
   }
   const added = metadata.formItems.filter(
@@ -102,15 +101,18 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
   assert.deepEqual(
     added.map((item) => [item.key, item.type, item.required]),
     [
-      ['apiKeySID', 'Text', false],
-      ['apiKeySecret', 'Text', false],
-      ['fromPhoneNumber', 'Text', false],
-      ['validityPeriod', 'Number', false],
-      ['smartEncoded', 'Switch', false],
+      ['authMethod', 'Select', true],
+      ['apiKeySID', 'Text', true],
+      ['apiKeySecret', 'Text', true],
+      ['senderType', 'Select', true],
+      ['fromPhoneNumber', 'Text', true],
+      ['validityPeriodMode', 'Select', false],
+      ['validityPeriod', 'Number', true],
+      ['smartEncoded', 'Select', false],
     ]
   );
   const host = metadata.formItems.find((item) => item.key === 'host');
-  assert.deepEqual([host.type, host.required, host.placeholder, host.isDevFeature], ['Text', false, 'api.twilio.com', true]);
+  assert.deepEqual([host.type, host.required, host.placeholder, host.isDevFeature], ['Text', false, 'api.twilio.com', undefined]);
   for (const locale of ['en', 'zh-CN', 'tr-TR', 'ko']) {
     assert.ok(metadata.name[locale] && metadata.description[locale], locale);
   }
@@ -132,7 +134,7 @@ test("connector-kit's validateConfig accepts a valid config and rejects a bad on
   assert.equal(error.code, 'invalid_config');
   assert.deepEqual(error.data.issues.map((issue) => issue.path.join('.')), ['authToken', 'templates']);
   assert.match(error.message, /Template with UsageType \(Register, SignIn, ForgotPassword, Generic\) should be provided!/);
-  assert.throws(() => connector.configGuard.parse(null), { name: 'ConfigError' });
+  assert.throws(() => connector.configGuard.parse(null), { name: 'ZodError' });
 });
 
 test('sendMessage reads the saved config on every send and sends the exact request', async () => {

@@ -1,6 +1,11 @@
 // The Logto connector module: Logto imports this file and calls its default export.
 // A thin adapter: config rules, rendering, HTTP and error mapping all live in the Rust core;
 // this file only reshapes what Logto passes and turns native errors into connector-kit's.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 import {
   ConnectorConfigFormItemType,
   ConnectorError,
@@ -41,33 +46,93 @@ export const defaultMetadata = Object.freeze({
       required: false,
       placeholder: 'api.twilio.com',
       description:
-        'Twilio REST API host. Leave empty for api.twilio.com, or use a regional host such as api.dublin.ie1.twilio.com.',
-      isDevFeature: true,
+        'The Twilio REST API host requests go to: api.twilio.com when empty, or a regional one such as api.dublin.ie1.twilio.com (host name only: no https://, port or path). To go back to the default after setting one, enter api.twilio.com: a cleared field keeps the saved value.',
     },
     {
       key: 'accountSID',
       label: 'Account SID',
       type: ConnectorConfigFormItemType.Text,
       required: true,
-      placeholder: '<account-sid>',
+      placeholder: 'ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      description:
+        'Your Twilio account (AC…, on the Twilio Console home page). Every request goes to this account.',
+    },
+    // The Console saves `{ ...savedConfig, ...form }` without '' and false values, so a
+    // cleared field keeps its saved value. An explicit choice (a Select, whose string value is
+    // always saved) decides which fields count; the fields of the other choice are hidden,
+    // not validated by the form, and ignored by the connector.
+    {
+      key: 'authMethod',
+      label: 'Authenticate with',
+      type: ConnectorConfigFormItemType.Select,
+      required: true,
+      defaultValue: 'authToken',
+      selectItems: [
+        { value: 'authToken', title: 'Auth Token' },
+        { value: 'apiKey', title: 'API key' },
+      ],
+      description:
+        "Which credential signs the requests to Twilio: the account's Auth Token, or an API key (which you can revoke on its own).",
     },
     {
       key: 'authToken',
       label: 'Auth Token',
       type: ConnectorConfigFormItemType.Text,
-      // Not required by the form: an API key pair can replace it. The native guard still
-      // requires one complete credential and names the missing field.
-      required: false,
+      required: true,
+      isConfidential: true,
       placeholder: '<auth-token>',
-      description: 'Required unless you fill in API Key SID and API Key Secret below.',
+      description: "The account's Auth Token (Twilio Console → Account info). Used as the password with the Account SID.",
+      showConditions: [{ targetKey: 'authMethod', expectValue: 'authToken' }],
+    },
+    {
+      key: 'apiKeySID',
+      label: 'API Key SID',
+      type: ConnectorConfigFormItemType.Text,
+      required: true,
+      placeholder: 'SKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      description: 'A Twilio API key (SK…, Twilio Console → API keys & tokens), used instead of the Auth Token.',
+      showConditions: [{ targetKey: 'authMethod', expectValue: 'apiKey' }],
+    },
+    {
+      key: 'apiKeySecret',
+      label: 'API Key Secret',
+      type: ConnectorConfigFormItemType.Text,
+      required: true,
+      isConfidential: true,
+      placeholder: '<api-key-secret>',
+      description: "The API key's secret, shown once when the key is created.",
+      showConditions: [{ targetKey: 'authMethod', expectValue: 'apiKey' }],
+    },
+    {
+      key: 'senderType',
+      label: 'Send from',
+      type: ConnectorConfigFormItemType.Select,
+      required: true,
+      defaultValue: 'messagingService',
+      selectItems: [
+        { value: 'messagingService', title: 'Messaging Service' },
+        { value: 'phoneNumber', title: 'Phone number' },
+      ],
+      description:
+        'What Twilio sends the SMS from: a Messaging Service (its sender pool picks the number), or one Twilio phone number.',
     },
     {
       key: 'fromMessagingServiceSID',
       label: 'From Messaging Service SID',
       type: ConnectorConfigFormItemType.Text,
-      required: false,
-      placeholder: '<from-messaging-service-sid>',
-      description: 'Required unless you fill in From Phone Number below.',
+      required: true,
+      placeholder: 'MGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      description: 'The Messaging Service (MG…) Twilio sends from, sent as MessagingServiceSid.',
+      showConditions: [{ targetKey: 'senderType', expectValue: 'messagingService' }],
+    },
+    {
+      key: 'fromPhoneNumber',
+      label: 'From Phone Number',
+      type: ConnectorConfigFormItemType.Text,
+      required: true,
+      placeholder: '+15551234567',
+      description: 'A Twilio number of this account in E.164 format (+ and country code, digits only), sent as From.',
+      showConditions: [{ targetKey: 'senderType', expectValue: 'phoneNumber' }],
     },
     {
       key: 'disableRiskCheck',
@@ -79,53 +144,48 @@ export const defaultMetadata = Object.freeze({
         'Whether to disable Twilio built-in risk check. Enabled by default. More details: https://www.twilio.com/docs/messaging/api/message-resource',
     },
     {
-      key: 'apiKeySID',
-      label: 'API Key SID',
-      type: ConnectorConfigFormItemType.Text,
+      key: 'validityPeriodMode',
+      label: 'Validity period',
+      type: ConnectorConfigFormItemType.Select,
       required: false,
-      placeholder: 'SKxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+      defaultValue: 'twilioDefault',
+      selectItems: [
+        { value: 'twilioDefault', title: "Twilio's default (10 hours)" },
+        { value: 'custom', title: 'Custom' },
+      ],
       description:
-        'Optional. A Twilio API key (SK…) to authenticate with instead of the Auth Token; needs API Key Secret too. When both an API key and an Auth Token are set, the API key is used.',
-    },
-    {
-      key: 'apiKeySecret',
-      label: 'API Key Secret',
-      type: ConnectorConfigFormItemType.Text,
-      required: false,
-      placeholder: '<api-key-secret>',
-      description: "Optional. The API key's secret, shown once when the key is created in the Twilio Console.",
-    },
-    {
-      key: 'fromPhoneNumber',
-      label: 'From Phone Number',
-      type: ConnectorConfigFormItemType.Text,
-      required: false,
-      placeholder: '+15551234567',
-      description:
-        'Optional. A Twilio number (E.164) to send from, sent as From. Lets you send without a Messaging Service.',
+        'How long Twilio may hold a queued message before dropping it. A custom period matching how long your codes stay valid keeps stale codes from being delivered.',
     },
     {
       key: 'validityPeriod',
       label: 'Validity period (seconds)',
       type: ConnectorConfigFormItemType.Number,
-      required: false,
+      required: true,
       placeholder: '600',
-      description:
-        'Optional. How long (1 to 36000 seconds) Twilio may hold a queued message before dropping it. Match it to how long your codes stay valid so stale codes are not delivered.',
+      description: 'Seconds, 1 to 36000, sent as ValidityPeriod.',
+      showConditions: [{ targetKey: 'validityPeriodMode', expectValue: 'custom' }],
     },
     {
       key: 'smartEncoded',
       label: 'Smart encoding',
-      type: ConnectorConfigFormItemType.Switch,
+      type: ConnectorConfigFormItemType.Select,
       required: false,
+      defaultValue: 'default',
+      selectItems: [
+        { value: 'default', title: "Twilio's setting (not sent)" },
+        { value: 'on', title: 'On' },
+        { value: 'off', title: 'Off' },
+      ],
       description:
-        'Optional. When on, Twilio replaces Unicode look-alike characters (curly quotes, long dashes) with GSM-7 ones, so a message costs fewer segments.',
+        'On: Twilio replaces Unicode look-alike characters (curly quotes, long dashes) with GSM-7 ones, so a message costs fewer segments. Off: sent as written.',
     },
     {
       key: 'templates',
       label: 'Templates',
       type: ConnectorConfigFormItemType.Json,
       required: true,
+      description:
+        'The SMS text per usage type (SignIn, Register, ForgotPassword, Generic are required; Generic also serves any type without its own). {{code}} is the verification code; an optional "locale" (fr, pt-BR) picks a template by the user\'s language.',
       defaultValue: [
         ['SignIn', 'sign-in verification'],
         ['Register', 'sign-up verification'],
@@ -141,11 +201,37 @@ export const defaultMetadata = Object.freeze({
   ],
 });
 
-/** A failed config check, shaped like zod's ZodError (`issues: [{ code, path, message }]`). */
-export class ConfigError extends Error {
-  constructor(message, issues) {
-    super(message);
-    this.name = 'ConfigError';
+/**
+ * zod's `ZodError`, the class Logto core checks with `instanceof` before it shows an
+ * `invalid_config` error's key paths to the admin (core's RequestError `details`). It must be
+ * the module instance core has: the `zod` an import from this folder resolves to (in Logto,
+ * core's own node_modules, as for connector-kit), else the one connector-kit depends on.
+ * `null` only when neither exists; the issues then travel in a look-alike.
+ */
+const loadZodError = async () => {
+  try {
+    return (await import('zod')).ZodError;
+  } catch {
+    // Not reachable from this folder (e.g. a strict pnpm tree): try connector-kit's.
+  }
+  try {
+    const kit = import.meta.resolve('@logto/connector-kit');
+    const manifest = createRequire(kit).resolve('zod/package.json');
+    const { exports } = JSON.parse(readFileSync(manifest, 'utf8'));
+    // The ESM entry, as an `import` gets it: zod's CommonJS build has another ZodError class.
+    const entry = exports?.['.']?.import?.default ?? exports?.['.']?.import;
+    return (await import(pathToFileURL(join(dirname(manifest), entry)).href)).ZodError;
+  } catch {
+    return null;
+  }
+};
+const ZodError = await loadZodError();
+
+/** Without zod: the same `name`, `issues` and `message` as a ZodError. */
+class ConfigError extends Error {
+  constructor(issues) {
+    super(JSON.stringify(issues, null, 2));
+    this.name = 'ZodError';
     this.issues = issues;
   }
 
@@ -154,14 +240,16 @@ export class ConfigError extends Error {
   }
 }
 
-const toConfigError = (message, issues) =>
-  new ConfigError(message, issues ?? [{ code: 'custom', path: [], message }]);
+/** The native validator's issues (zod's shape: code, path, message, expected/received). */
+const toConfigError = (issues) => (ZodError ? new ZodError(issues) : new ConfigError(issues));
 
 /** zod-compatible guard backed by the native validator (Logto calls `safeParse`). */
 export const configGuard = Object.freeze({
   safeParse(config) {
     const { success, message, issues } = validateConfig(config);
-    return success ? { success, data: config } : { success, error: toConfigError(message, issues) };
+    return success
+      ? { success, data: config }
+      : { success, error: toConfigError(issues ?? [{ code: 'custom', path: [], message }]) };
   },
   parse(config) {
     const result = configGuard.safeParse(config);
@@ -199,7 +287,7 @@ const toConnectorError = (error) => {
   const code = typeof error?.code === 'string' ? error.code : ConnectorErrorCodes.General;
   const data = error?.data;
   if (code === ConnectorErrorCodes.InvalidConfig && Array.isArray(data?.issues)) {
-    return new ConnectorError(code, toConfigError(error.message, data.issues));
+    return new ConnectorError(code, toConfigError(data.issues));
   }
   const isMessageOnly =
     data && typeof data.message === 'string' && Object.keys(data).length === 1;

@@ -38,4 +38,5 @@ try {
   throw failure;
 }
 
-export const { TwilioSmsConnector, validateConfig, sendMessage, ConnectorErrorCode } = binding;
+export const { TwilioSmsConnector, validateConfig, sendMessage, ConnectorErrorCode, __napiBindingTarget } =
+  binding;

@@ -50,13 +50,22 @@ pub struct TwilioSmsConfigShape {
     pub host: Option<String>,
     #[napi(js_name = "accountSID")]
     pub account_sid: String,
-    /// Required unless `apiKeySID` and `apiKeySecret` are set.
+    /// Which credential authenticates (the Console's Select). Without it: the API key pair when
+    /// both halves are set, else `authToken`.
+    #[napi(ts_type = "'authToken' | 'apiKey'")]
+    pub auth_method: Option<String>,
+    /// Required when `authMethod` is `authToken`, or (without `authMethod`) unless `apiKeySID`
+    /// and `apiKeySecret` are set.
     pub auth_token: Option<String>,
     /// API Key SID (`SK…`): with `apiKeySecret`, the Basic-auth credential instead of
     /// `accountSID:authToken` (the API key wins when both are set).
     #[napi(js_name = "apiKeySID")]
     pub api_key_sid: Option<String>,
     pub api_key_secret: Option<String>,
+    /// Which sender to use (the Console's Select). Without it: `fromMessagingServiceSID` and/or
+    /// `fromPhoneNumber`, whichever are set.
+    #[napi(ts_type = "'messagingService' | 'phoneNumber'")]
+    pub sender_type: Option<String>,
     /// Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set.
     #[napi(js_name = "fromMessagingServiceSID")]
     pub from_messaging_service_sid: Option<String>,
@@ -64,9 +73,14 @@ pub struct TwilioSmsConfigShape {
     pub from_phone_number: Option<String>,
     /// Sends `RiskCheck=disable` when true.
     pub disable_risk_check: Option<bool>,
+    /// `twilioDefault` ignores `validityPeriod`; `custom` requires it. Without it: used when set.
+    #[napi(ts_type = "'twilioDefault' | 'custom'")]
+    pub validity_period_mode: Option<String>,
     /// Seconds (1 to 36000) Twilio may queue the message before dropping it (`ValidityPeriod`).
     pub validity_period: Option<u32>,
-    /// Sends `SmartEncoded`: Twilio replaces Unicode look-alikes with GSM-7 characters.
+    /// Sends `SmartEncoded`: Twilio replaces Unicode look-alikes with GSM-7 characters. `on` /
+    /// `off` (the Console's Select) are `true` / `false`; `default` sends nothing.
+    #[napi(ts_type = "boolean | 'on' | 'off' | 'default'")]
     pub smart_encoded: Option<bool>,
     /// Must include the usage types Register, SignIn, ForgotPassword and Generic.
     pub templates: Vec<SmsTemplate>,
@@ -132,8 +146,26 @@ pub struct ConfigCheck {
     pub success: bool,
     /// Every problem, one per line, when `success` is false.
     pub message: Option<String>,
-    /// `{ code, path, message }` per problem (zod issue shape).
+    /// `{ code, path, message }` per problem, with `expected` and `received` for
+    /// `invalid_type` (zod issue shape).
     pub issues: Option<serde_json::Value>,
+}
+
+/// What the constructor throws and every promise rejects with: an `Error` carrying these
+/// fields (`error instanceof Error` holds; cast to this type to read `code` and `data`).
+#[allow(dead_code)]
+#[napi(object, js_name = "TwilioSmsError")]
+pub struct TwilioSmsErrorShape {
+    pub name: String,
+    pub message: String,
+    #[napi(ts_type = "ConnectorErrorCode")]
+    pub code: String,
+    /// `{ message }` (Twilio's raw answer for an HTTP error), or for `invalid_config` from the
+    /// config `{ name: 'ConfigError', issues }` with issues in zod's shape.
+    #[napi(
+        ts_type = "{ message: string } | { name: 'ConfigError'; issues: Array<{ code: string; path: Array<string | number>; message: string; expected?: string; received?: string }> }"
+    )]
+    pub data: serde_json::Value,
 }
 
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.

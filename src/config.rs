@@ -32,6 +32,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "fromPhoneNumber",
     "validityPeriod",
     "smartEncoded",
+    "authMethod",
+    "senderType",
+    "validityPeriodMode",
 ];
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
@@ -186,7 +189,7 @@ impl Config {
             Ok(value) => Config::from_value(&value),
             Err(err) => Err(ConfigError::single(
                 Vec::new(),
-                "invalid_type",
+                "custom",
                 format!("Expected a JSON object (config could not be parsed: {err})"),
             )),
         }
@@ -204,7 +207,7 @@ impl Config {
         let (from_sid, from_number) = sender(object, &mut issues);
         let disable_risk_check = optional_bool(object, "disableRiskCheck", &mut issues);
         let validity_period = optional_validity_period(object, &mut issues);
-        let smart_encoded = new_optional_bool(object, "smartEncoded", &mut issues);
+        let smart_encoded = smart_encoded(object, &mut issues);
         let templates = templates(object, &mut issues);
         match (account_sid, templates) {
             (Some(account_sid), Some(templates)) if issues.is_empty() => Ok(Config {
@@ -308,14 +311,101 @@ fn new_optional<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Val
     }
 }
 
-fn new_optional_bool(object: &Map<String, Value>, key: &str, issues: &mut Issues) -> Option<bool> {
-    match new_optional(object, key)? {
+/// `smartEncoded`: a boolean, or the Console's Select value (`on`, `off`, `default`), since a
+/// Switch the Console saves as `false` is dropped before saving and cannot turn it off.
+fn smart_encoded(object: &Map<String, Value>, issues: &mut Issues) -> Option<bool> {
+    match new_optional(object, "smartEncoded")? {
         Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "on" => Some(true),
+        Value::String(s) if s == "off" => Some(false),
+        Value::String(s) if s == "default" => None,
+        Value::String(_) => {
+            issues.push(
+                vec!["smartEncoded".into()],
+                "invalid_enum_value",
+                "Expected 'on', 'off' or 'default' (or a boolean)",
+            );
+            None
+        }
         other => {
-            issues.type_mismatch(vec![key.into()], "boolean", other);
+            issues.type_mismatch(vec!["smartEncoded".into()], "boolean", other);
             None
         }
     }
+}
+
+/// An explicit choice between ways of configuring one thing (`authMethod`, `senderType`,
+/// `validityPeriodMode`): the Console's Select. `None` when absent (or cleared), so configs
+/// without it keep the rules by presence of fields; `Some(Err(()))` when invalid.
+fn choice<'a>(
+    object: &Map<String, Value>,
+    key: &str,
+    options: &[&'a str],
+    issues: &mut Issues,
+) -> Option<Result<&'a str, ()>> {
+    let found = match new_optional(object, key)? {
+        Value::String(s) => options
+            .iter()
+            .find(|option| **option == s.as_str())
+            .copied(),
+        other => {
+            issues.type_mismatch(vec![key.into()], "string", other);
+            return Some(Err(()));
+        }
+    };
+    Some(found.ok_or_else(|| {
+        let quoted: Vec<String> = options.iter().map(|o| format!("'{o}'")).collect();
+        issues.push(
+            vec![key.into()],
+            "invalid_enum_value",
+            format!("Expected {}", quoted.join(" or ")),
+        );
+    }))
+}
+
+/// A field the explicit choice `because` (e.g. `authMethod is apiKey`) makes required: a
+/// non-empty string. The other choice's fields are not read at all, so what the Console hides
+/// cannot fail or change the config.
+fn chosen_string(
+    object: &Map<String, Value>,
+    key: &str,
+    because: &str,
+    issues: &mut Issues,
+) -> Option<String> {
+    match object.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::String(_)) => {
+            issues.push(
+                vec![key.into()],
+                "too_small",
+                format!("Required when {because}: must not be empty"),
+            );
+            None
+        }
+        Some(Value::Null) | None => {
+            let received = object.get(key).map_or("undefined", json_type);
+            issues.required(
+                vec![key.into()],
+                "string",
+                received,
+                format!("Required when {because}"),
+            );
+            None
+        }
+        Some(other) => {
+            issues.type_mismatch(vec![key.into()], "string", other);
+            None
+        }
+    }
+}
+
+fn api_key_sid_issue(issues: &mut Issues) {
+    issues.push(
+        vec!["apiKeySID".into()],
+        "invalid_string",
+        "Must be an API Key SID, which starts with SK (Twilio Console → API keys & tokens); \
+         the Account SID (AC…) belongs in accountSID",
+    );
 }
 
 fn new_optional_string(
@@ -332,9 +422,43 @@ fn new_optional_string(
     }
 }
 
-/// `authToken`, or the `apiKeySID` + `apiKeySecret` pair (which wins when both are set). A
-/// half-set pair is always an error: it is a credential someone meant to use.
+/// `authMethod` picks the credential; without it, `authToken` or the `apiKeySID` +
+/// `apiKeySecret` pair (which wins when both are set).
 fn credentials(
+    object: &Map<String, Value>,
+    issues: &mut Issues,
+) -> (Option<String>, Option<ApiKey>) {
+    match choice(object, "authMethod", &["authToken", "apiKey"], issues) {
+        None => credentials_by_presence(object, issues),
+        Some(Err(())) => (None, None),
+        Some(Ok("authToken")) => {
+            let because = "authMethod is authToken";
+            (chosen_string(object, "authToken", because, issues), None)
+        }
+        Some(Ok(_)) => {
+            let because = "authMethod is apiKey";
+            let sid = chosen_string(object, "apiKeySID", because, issues);
+            let secret = chosen_string(object, "apiKeySecret", because, issues);
+            if sid.as_deref().is_some_and(|sid| !sid.starts_with("SK")) {
+                api_key_sid_issue(issues);
+            }
+            match (sid, secret) {
+                (Some(sid), Some(secret)) if sid.starts_with("SK") => (
+                    None,
+                    Some(ApiKey {
+                        sid,
+                        secret: Secret(secret),
+                    }),
+                ),
+                _ => (None, None),
+            }
+        }
+    }
+}
+
+/// Without `authMethod`: `authToken`, or the API key pair, which wins when both are set. A
+/// half-set pair is always an error: it is a credential someone meant to use.
+fn credentials_by_presence(
     object: &Map<String, Value>,
     issues: &mut Issues,
 ) -> (Option<String>, Option<ApiKey>) {
@@ -342,12 +466,7 @@ fn credentials(
     let key_sid = new_optional_string(object, "apiKeySID", issues);
     let key_secret = new_optional_string(object, "apiKeySecret", issues);
     if key_sid.as_deref().is_some_and(|sid| !sid.starts_with("SK")) {
-        issues.push(
-            vec!["apiKeySID".into()],
-            "invalid_string",
-            "Must be an API Key SID, which starts with SK (Twilio Console → API keys & tokens); \
-             the Account SID (AC…) belongs in accountSID",
-        );
+        api_key_sid_issue(issues);
     }
     let api_key = match (key_sid, key_secret) {
         (Some(sid), Some(secret)) => Some(ApiKey {
@@ -358,17 +477,19 @@ fn credentials(
         (Some(_), None) if new_optional(object, "apiKeySecret").is_some() => None,
         (None, Some(_)) if new_optional(object, "apiKeySID").is_some() => None,
         (Some(_), None) => {
-            issues.push(
+            issues.required(
                 vec!["apiKeySecret".into()],
-                "invalid_type",
+                "string",
+                "undefined",
                 "Required when apiKeySID is set: the API key's secret",
             );
             None
         }
         (None, Some(_)) => {
-            issues.push(
+            issues.required(
                 vec!["apiKeySID".into()],
-                "invalid_type",
+                "string",
+                "undefined",
                 "Required when apiKeySecret is set: the API key's SID (SK…)",
             );
             None
@@ -385,9 +506,10 @@ fn credentials(
         }
         None if api_key.is_some() || key_problem => None,
         None => {
-            issues.push(
+            issues.required(
                 vec!["authToken".into()],
-                "invalid_type",
+                "string",
+                "undefined",
                 "Required: expected a string (or set apiKeySID and apiKeySecret to authenticate \
                  with an API key)",
             );
@@ -397,23 +519,50 @@ fn credentials(
     (auth_token, api_key)
 }
 
-/// `fromMessagingServiceSID` (the JS connector's only sender) and/or `fromPhoneNumber`.
+/// `senderType` picks the sender; without it, `fromMessagingServiceSID` (the JS connector's
+/// only sender) and/or `fromPhoneNumber`.
 fn sender(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, Option<String>) {
+    match choice(
+        object,
+        "senderType",
+        &["messagingService", "phoneNumber"],
+        issues,
+    ) {
+        None => sender_by_presence(object, issues),
+        Some(Err(())) => (None, None),
+        Some(Ok("messagingService")) => {
+            let because = "senderType is messagingService";
+            let sid = chosen_string(object, "fromMessagingServiceSID", because, issues);
+            (sid, None)
+        }
+        Some(Ok(_)) => {
+            let because = "senderType is phoneNumber";
+            let number = chosen_string(object, "fromPhoneNumber", because, issues);
+            (None, number.and_then(|number| e164(number, issues)))
+        }
+    }
+}
+
+fn e164(number: String, issues: &mut Issues) -> Option<String> {
+    if is_e164(&number) {
+        return Some(number);
+    }
+    issues.push(
+        vec!["fromPhoneNumber".into()],
+        "invalid_string",
+        "Must be a phone number in E.164 format: + and country code, digits only, \
+         e.g. +15551234567",
+    );
+    None
+}
+
+fn sender_by_presence(
+    object: &Map<String, Value>,
+    issues: &mut Issues,
+) -> (Option<String>, Option<String>) {
     let number = new_optional_string(object, "fromPhoneNumber", issues);
     let number_given = new_optional(object, "fromPhoneNumber").is_some();
-    let number = match number {
-        Some(number) if is_e164(&number) => Some(number),
-        Some(_) => {
-            issues.push(
-                vec!["fromPhoneNumber".into()],
-                "invalid_string",
-                "Must be a phone number in E.164 format: + and country code, digits only, \
-                 e.g. +15551234567",
-            );
-            None
-        }
-        None => None,
-    };
+    let number = number.and_then(|number| e164(number, issues));
     let service = match object.get("fromMessagingServiceSID") {
         // With a sender number, an empty service SID is a cleared Console field, not a sender.
         Some(Value::String(sid)) if sid.is_empty() && number_given => None,
@@ -424,9 +573,10 @@ fn sender(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, 
         }
         None if number_given => None,
         None => {
-            issues.push(
+            issues.required(
                 vec!["fromMessagingServiceSID".into()],
-                "invalid_type",
+                "string",
+                "undefined",
                 "Required: expected a string (or set fromPhoneNumber to send from a phone number)",
             );
             None
@@ -435,24 +585,45 @@ fn sender(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, 
     (service, number)
 }
 
+/// `validityPeriodMode` `twilioDefault` turns the period off whatever `validityPeriod` holds
+/// (the Console cannot clear a number field), `custom` requires it; absent: used when set.
 fn optional_validity_period(object: &Map<String, Value>, issues: &mut Issues) -> Option<u32> {
-    let value = new_optional(object, "validityPeriod")?;
+    let modes = ["twilioDefault", "custom"];
+    let value = match choice(object, "validityPeriodMode", &modes, issues) {
+        Some(Err(())) | Some(Ok("twilioDefault")) => return None,
+        Some(Ok(_)) => match new_optional(object, "validityPeriod") {
+            Some(value) => value,
+            None => {
+                let received = object.get("validityPeriod").map_or("undefined", json_type);
+                issues.required(
+                    vec!["validityPeriod".into()],
+                    "number",
+                    received,
+                    "Required when validityPeriodMode is custom: seconds from 1 to 36000",
+                );
+                return None;
+            }
+        },
+        None => new_optional(object, "validityPeriod")?,
+    };
     match value.as_u64().filter(|s| (1..=36_000).contains(s)) {
         Some(seconds) => Some(seconds as u32),
         None => {
             // A number is no secret, so it is shown; other types are named, never printed.
-            let (code, found) = match value {
-                Value::Number(n) => ("custom", n.to_string()),
-                other => ("invalid_type", json_type(other).to_owned()),
-            };
-            issues.push(
-                vec!["validityPeriod".into()],
-                code,
+            let message = |found: &str| {
                 format!(
                     "Expected a whole number of seconds from 1 to 36000 (Twilio's limit), \
                      received {found}"
-                ),
-            );
+                )
+            };
+            let path = vec!["validityPeriod".into()];
+            match value {
+                Value::Number(n) => issues.push(path, "custom", message(&n.to_string())),
+                other => {
+                    let found = json_type(other);
+                    issues.required(path, "number", found, message(found));
+                }
+            }
             None
         }
     }
@@ -529,7 +700,12 @@ fn templates(object: &Map<String, Value>, issues: &mut Issues) -> Option<Vec<Tem
                 None
             }
             None => {
-                issues.push(path(key), "invalid_type", "Required: expected a string");
+                issues.required(
+                    path(key),
+                    "string",
+                    "undefined",
+                    "Required: expected a string",
+                );
                 None
             }
         };
@@ -656,9 +832,13 @@ impl From<usize> for PathSegment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub path: Vec<PathSegment>,
-    /// zod's issue code (`invalid_type`, `invalid_string`, `custom`).
+    /// zod's issue code (`invalid_type`, `invalid_string`, `invalid_enum_value`, `too_small`,
+    /// `custom`).
     pub code: &'static str,
     pub message: String,
+    /// zod's `expected` and `received` type names; set exactly for `invalid_type`, which
+    /// Logto core prints as "Expected <expected> but received <received>".
+    pub types: Option<(&'static str, &'static str)>,
 }
 
 impl Issue {
@@ -689,7 +869,7 @@ pub struct ConfigError {
 impl ConfigError {
     /// A problem with the config as a whole (not an object, not serializable).
     pub fn whole(message: impl Into<String>) -> Self {
-        ConfigError::single(Vec::new(), "invalid_type", message.into())
+        ConfigError::single(Vec::new(), "custom", message.into())
     }
 
     fn single(path: Vec<PathSegment>, code: &'static str, message: String) -> Self {
@@ -698,6 +878,7 @@ impl ConfigError {
                 path,
                 code,
                 message,
+                types: None,
             }],
         }
     }
@@ -717,7 +898,13 @@ impl ConfigError {
                         PathSegment::Index(index) => Value::from(*index),
                     })
                     .collect();
-                serde_json::json!({ "code": issue.code, "path": path, "message": issue.message })
+                let mut json =
+                    serde_json::json!({ "code": issue.code, "path": path, "message": issue.message });
+                if let Some((expected, received)) = issue.types {
+                    json["expected"] = expected.into();
+                    json["received"] = received.into();
+                }
+                json
             })
             .collect();
         ConnectorFailure::with_data(
@@ -747,28 +934,50 @@ impl std::error::Error for ConfigError {}
 struct Issues(Vec<Issue>);
 
 impl Issues {
+    /// Any issue but `invalid_type`, which carries its types: see [`Issues::required`].
     fn push(&mut self, path: Vec<PathSegment>, code: &'static str, message: impl Into<String>) {
+        debug_assert_ne!(code, "invalid_type");
         self.0.push(Issue {
             path,
             code,
             message: message.into(),
+            types: None,
         });
     }
 
-    fn missing(&mut self, key: &str, expected: &str) {
-        self.push(
+    /// An `invalid_type` issue: `received` is `undefined` for a missing key, as in zod.
+    fn required(
+        &mut self,
+        path: Vec<PathSegment>,
+        expected: &'static str,
+        received: &'static str,
+        message: impl Into<String>,
+    ) {
+        self.0.push(Issue {
+            path,
+            code: "invalid_type",
+            message: message.into(),
+            types: Some((expected, received)),
+        });
+    }
+
+    fn missing(&mut self, key: &str, expected: &'static str) {
+        self.required(
             vec![key.into()],
-            "invalid_type",
+            expected,
+            "undefined",
             format!("Required: expected {} {expected}", article(expected)),
         );
     }
 
     /// Names the type found, never the value: a misplaced secret must not end up in an error.
-    fn type_mismatch(&mut self, path: Vec<PathSegment>, expected: &str, found: &Value) {
-        self.push(
+    fn type_mismatch(&mut self, path: Vec<PathSegment>, expected: &'static str, found: &Value) {
+        let received = json_type(found);
+        self.required(
             path,
-            "invalid_type",
-            format!("Expected {expected}, received {}", json_type(found)),
+            expected,
+            received,
+            format!("Expected {expected}, received {received}"),
         );
     }
 
@@ -1194,8 +1403,8 @@ mod tests {
         );
         assert_eq!(Config::from_value(&valid()).unwrap().smart_encoded, None);
         assert_eq!(
-            messages(&with("smartEncoded", json!("yes"))),
-            vec!["smartEncoded: Expected boolean, received string"]
+            messages(&with("smartEncoded", json!(5))),
+            vec!["smartEncoded: Expected boolean, received number"]
         );
     }
 
@@ -1320,5 +1529,103 @@ mod tests {
                   languages."
             ]
         );
+    }
+
+    #[test]
+    fn explicit_choices_win_over_presence() {
+        let mut value = valid();
+        value["apiKeySID"] = json!("SK1");
+        value["apiKeySecret"] = json!("key-secret");
+        // Without a choice the key wins (unchanged); the choice picks the token instead.
+        assert_eq!(Config::from_value(&value).unwrap().credentials().0, "SK1");
+        value["authMethod"] = json!("authToken");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.credentials().0, "AC123");
+        assert!(config.api_key.is_none());
+        // The unchosen fields are not read: a stale, even broken, API key cannot fail the config.
+        value["apiKeySID"] = json!("AC-wrong");
+        assert!(Config::from_value(&value).is_ok());
+        value["authToken"] = json!("");
+        assert_eq!(
+            messages(&value),
+            vec!["authToken: Required when authMethod is authToken: must not be empty"]
+        );
+        value["authMethod"] = json!("apiKey");
+        assert!(messages(&value)[0].starts_with("apiKeySID: Must be an API Key SID"));
+        value["apiKeySID"] = json!("SK2");
+        assert_eq!(Config::from_value(&value).unwrap().credentials().0, "SK2");
+        value.as_object_mut().unwrap().remove("apiKeySecret");
+        assert_eq!(
+            messages(&value),
+            vec!["apiKeySecret: Required when authMethod is apiKey"]
+        );
+        value["authMethod"] = json!("password");
+        assert_eq!(
+            messages(&value),
+            vec!["authMethod: Expected 'authToken' or 'apiKey'"]
+        );
+
+        let mut value = with("fromPhoneNumber", json!("+15551234567"));
+        assert!(Config::from_value(&value)
+            .unwrap()
+            .from_messaging_service_sid
+            .is_some());
+        value["senderType"] = json!("phoneNumber");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.from_messaging_service_sid, None);
+        assert_eq!(config.from_phone_number.as_deref(), Some("+15551234567"));
+        value["senderType"] = json!("messagingService");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.from_messaging_service_sid.as_deref(), Some("MG123"));
+        assert_eq!(config.from_phone_number, None);
+        value["fromPhoneNumber"] = json!("not a number");
+        assert!(Config::from_value(&value).is_ok());
+        value["senderType"] = json!("phoneNumber");
+        assert!(messages(&value)[0].starts_with("fromPhoneNumber: Must be a phone number"));
+
+        let mut value = with("validityPeriod", json!(600));
+        value["validityPeriodMode"] = json!("twilioDefault");
+        assert_eq!(Config::from_value(&value).unwrap().validity_period, None);
+        value["validityPeriodMode"] = json!("custom");
+        assert_eq!(
+            Config::from_value(&value).unwrap().validity_period,
+            Some(600)
+        );
+        value.as_object_mut().unwrap().remove("validityPeriod");
+        assert!(messages(&value)[0].starts_with("validityPeriod: Required when validityPeriodMode"));
+
+        for (select, meaning) in [("on", Some(true)), ("off", Some(false)), ("default", None)] {
+            let config = Config::from_value(&with("smartEncoded", json!(select))).unwrap();
+            assert_eq!(config.smart_encoded, meaning, "{select}");
+        }
+        assert_eq!(
+            messages(&with("smartEncoded", json!("yes"))),
+            vec!["smartEncoded: Expected 'on', 'off' or 'default' (or a boolean)"]
+        );
+    }
+
+    #[test]
+    fn type_issues_carry_expected_and_received() {
+        let mut value = valid();
+        value.as_object_mut().unwrap().remove("authToken");
+        value["accountSID"] = json!(5);
+        let failure = Config::from_value(&value).unwrap_err().to_failure();
+        let issues = failure.data["issues"].as_array().unwrap();
+        assert_eq!(
+            issues[0],
+            json!({ "code": "invalid_type", "path": ["accountSID"], "expected": "string",
+                    "received": "number", "message": "Expected string, received number" })
+        );
+        assert_eq!(issues[1]["path"], json!(["authToken"]));
+        assert_eq!(issues[1]["received"], json!("undefined"));
+        // Every invalid_type issue has both; no other issue has them.
+        let all = Config::from_value(&json!({ "templates": [1, {}], "validityPeriod": "x" }))
+            .unwrap_err()
+            .to_failure();
+        for issue in all.data["issues"].as_array().unwrap() {
+            let typed = issue["code"] == "invalid_type";
+            assert_eq!(issue.get("expected").is_some(), typed, "{issue}");
+            assert_eq!(issue.get("received").is_some(), typed, "{issue}");
+        }
     }
 }
