@@ -90,8 +90,8 @@ pub const REDACTED: &str = "[redacted]";
 /// Removes every occurrence of `secrets` from `text`, also where the text carries them encoded.
 ///
 /// Each secret is searched in the text as it is and in the text decoded the ways a server may
-/// have encoded what it echoes: JSON string escapes (`\"`, `\\`, `\/`, `\uXXXX`), percent
-/// encoding (once or twice, `+` as space, any hex case) and line breaks inside a value (a
+/// have encoded what it echoes: JSON string escapes (`\"`, `\\`, `\/`, `\uXXXX`; once or
+/// twice), percent encoding (once or twice, `+` as space, any hex case) and line breaks inside a value (a
 /// wrapped base64 credential). A match in a decoded view redacts the span of the original text
 /// it came from. The caller passes the secrets in every form it sends them (raw, base64 and
 /// base64url, padded or not); see `twilio::basic_authorization`. Longest first, so a credential
@@ -154,9 +154,16 @@ struct View {
 
 type Step = fn(&[u8], usize) -> Option<(u8, usize)>;
 
-/// The decodings tried, in order; every subset of them is applied (16 views at most, only the
-/// ones that change something, at most 5 alive at once).
-const STEPS: [Step; 4] = [json_unescape, percent_decode, percent_decode, line_break];
+/// The decodings tried, in order; every subset of them is applied (32 views at most, only the
+/// ones that change something, at most 6 alive at once). Twice each: JSON in JSON and double
+/// percent-encoding are common in echoes.
+const STEPS: [Step; 5] = [
+    json_unescape,
+    json_unescape,
+    percent_decode,
+    percent_decode,
+    line_break,
+];
 
 /// Records the original span of every secret found in `view` and in its further decodings.
 fn search(

@@ -287,7 +287,7 @@ pub(crate) fn origin(config: &Config, options: &SendOptions) -> String {
 }
 
 /// The `Authorization` header value, and every secret an error must never show: each configured
-/// credential (used or not), the `user:secret` pairs they form, each pair's base64 and
+/// credential (used or not) and the `user:secret` pairs they form, each also as base64 and
 /// base64url (padded or not), and the proxy's credentials. `error::redact` also finds these
 /// JSON-escaped, percent-encoded or wrapped across lines.
 pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
@@ -296,7 +296,13 @@ pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
 
     let (user, password) = config.credentials();
     let credentials = STANDARD.encode(format!("{user}:{}", password.expose()));
-    let mut secrets = config.secrets();
+    let mut secrets = Vec::new();
+    for secret in config.secrets() {
+        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+            secrets.push(Secret::new(engine.encode(secret.expose())));
+        }
+        secrets.push(secret);
+    }
     let pairs = [
         config
             .auth_token
