@@ -110,7 +110,7 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     }
     let finders: Vec<memchr::memmem::Finder> = secrets
         .iter()
-        .map(|s| memchr::memmem::Finder::new(s))
+        .map(memchr::memmem::Finder::new)
         .collect();
     let original = View {
         bytes: text.as_bytes().to_vec(),

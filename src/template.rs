@@ -220,6 +220,39 @@ mod tests {
         render(template, &payload)
     }
 
+    /// Counts the values it renders, to show rendering stops at the cap.
+    struct Counting(std::cell::Cell<usize>);
+
+    impl Payload for Counting {
+        fn has_root(&self, _: &str) -> bool {
+            true
+        }
+        fn render_path(&self, _: &str) -> String {
+            self.0.set(self.0.get() + 1);
+            "x".repeat(1_000_000)
+        }
+        fn locale(&self) -> Option<String> {
+            None
+        }
+    }
+
+    #[test]
+    fn rendering_stops_at_the_cap() {
+        let payload = Counting(std::cell::Cell::new(0));
+        let template = "{{code}}".repeat(200);
+        assert_eq!(render_capped(&template, &payload, MAX_BODY_BYTES), None);
+        assert_eq!(payload.0.get(), 1);
+        assert_eq!(
+            render_capped(&"y".repeat(MAX_BODY_BYTES + 1), &payload, MAX_BODY_BYTES),
+            None
+        );
+        let at_cap = "y".repeat(MAX_BODY_BYTES);
+        assert_eq!(
+            render_capped(&at_cap, &json!({}), MAX_BODY_BYTES),
+            Some(at_cap)
+        );
+    }
+
     #[test]
     fn connector_kit_examples() {
         assert_eq!(r("{{code}}", json!({ "code": "123" })), "123");

@@ -771,6 +771,55 @@ mod tests {
     }
 
     #[test]
+    fn empty_error_bodies_name_the_status() {
+        for (status, code) in [
+            (502, ErrorCode::General),
+            (407, ErrorCode::General),
+            (429, ErrorCode::RateLimitExceeded),
+        ] {
+            let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
+            assert_eq!(err.code, code);
+            assert_eq!(
+                err.message,
+                format!("https://h answered HTTP {status} with an empty body")
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_past_the_cap_and_dot_account_sids_are_refused() {
+        let err = prepare(
+            &config(json!({})),
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRequestParameters);
+        for sid in [".", ".."] {
+            let err = prepare(
+                &config(json!({ "accountSID": sid })),
+                &SendOptions::default(),
+                "1",
+                Some("SignIn"),
+                "SignIn",
+                &json!({}),
+            )
+            .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidConfig);
+        }
+        // Other dots stay: `...` and `.x` are ordinary segments.
+        let out = sign_in(&config(json!({ "accountSID": "..." })), &json!({}));
+        assert!(
+            out.url.ends_with("/Accounts/.../Messages.json"),
+            "{}",
+            out.url
+        );
+    }
+
+    #[test]
     fn status_classes() {
         assert_eq!(
             classify(201, None, r#"{"sid":"SM1"}"#.into(), "t")
