@@ -151,9 +151,9 @@ impl TwilioSmsConnector {
         ts_args_type = "config: TwilioSmsConfig, options?: ConnectorOptions"
     )]
     pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> Result<Self> {
-        let built = parse_config(&env, config).and_then(|config| {
-            let options = parse_options(options)?;
-            Ok((config, options))
+        let built = guard::catch_sync(|| {
+            let config = parse_config(&env, config)?;
+            Ok((config, parse_options(options)?))
         });
         match built {
             Ok((config, options)) => Ok(TwilioSmsConnector { config, options }),
@@ -337,7 +337,7 @@ pub fn send_message_with<'env>(
     payload: Option<Unknown>,
     options: Option<Unknown>,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let built = parse_config(env, config).and_then(|config| Ok((config, parse_options(options)?)));
+    let built = guard::catch_sync(|| Ok((parse_config(env, config)?, parse_options(options)?)));
     match built {
         Ok((config, options)) => {
             let prepared =
@@ -372,7 +372,7 @@ fn start_day(start_from: Option<Unknown>) -> std::result::Result<usage::Day, Con
 /// Checks a config without building a connector (backs the Logto module's `configGuard`).
 #[napi(ts_args_type = "config: unknown")]
 pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
-    match parse_config(&env, config) {
+    match guard::catch_sync(|| parse_config(&env, config)) {
         Ok(_) => ConfigCheck {
             success: true,
             message: None,

@@ -92,26 +92,28 @@ pub const REDACTED: &str = "[redacted]";
 /// Each secret is searched in the text as it is and in the text decoded the ways a server may
 /// have encoded what it echoes: JSON string escapes (`\"`, `\\`, `\/`, `\uXXXX`; once or
 /// twice), percent encoding (once or twice, `+` as space, any hex case) and line breaks inside a value (a
-/// wrapped base64 credential). A match in a decoded view redacts the span of the original text
-/// it came from. The caller passes the secrets in every form it sends them (raw, base64 and
-/// base64url, padded or not); see `twilio::basic_authorization`. Longest first, so a credential
-/// that contains a shorter secret is redacted whole.
+/// wrapped base64 credential). Each secret is also searched as its base64 and base64url, padded
+/// or not, so passing a `user:secret` pair covers its Basic credential (see
+/// `twilio::basic_authorization`). A match in a decoded view redacts the span of the original
+/// text it came from; longest first, so a credential that contains a shorter secret is redacted
+/// whole.
 pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut secrets: Vec<&[u8]> = secrets
-        .iter()
-        .filter(|s| s.len() >= MIN_REDACTABLE_LEN)
-        .map(|s| s.as_bytes())
-        .collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
     // Spans are `u32` offsets; anything longer than 4 GiB never reaches an error.
-    if secrets.is_empty() || u32::try_from(text.len()).is_err() {
+    if u32::try_from(text.len()).is_err() {
         return text.to_owned();
     }
-    let finders: Vec<memchr::memmem::Finder> = secrets
+    let mut secrets: Vec<Vec<u8>> = secrets
         .iter()
-        .map(memchr::memmem::Finder::new)
+        .filter(|s| s.len() >= MIN_REDACTABLE_LEN)
+        .flat_map(|s| encoded_forms(s))
         .collect();
+    if secrets.is_empty() {
+        return text.to_owned();
+    }
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    secrets.dedup();
+    let finders: Vec<memchr::memmem::Finder> =
+        secrets.iter().map(memchr::memmem::Finder::new).collect();
     let original = View {
         bytes: text.as_bytes().to_vec(),
         starts: (0..text.len() as u32).collect(),
@@ -144,6 +146,19 @@ pub fn redact(text: &str, secrets: &[&str]) -> String {
     }
     out.push_str(&text[done..]);
     out
+}
+
+/// A secret as it is and as base64 and base64url, padded or not: a `user:secret` pair's base64
+/// is the Basic credential.
+fn encoded_forms(secret: &str) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+
+    let mut forms = vec![secret.as_bytes().to_vec()];
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(secret).into_bytes());
+    }
+    forms
 }
 
 /// The text, or a decoding of it, with where each byte starts in the original text.
@@ -309,7 +324,7 @@ mod tests {
         ];
         for echoed in cases {
             let text = format!("before {echoed} after é");
-            let out = redact(&text, &[secret, base]);
+            let out = redact(&text, &[secret, "AC1:to\"k\\e/n+x y"]);
             assert_eq!(out, format!("before {REDACTED} after é"), "{echoed}");
         }
         assert_eq!(redact("a%", &["abcd"]), "a%");

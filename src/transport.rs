@@ -173,6 +173,7 @@ fn env_proxies() -> Result<Vec<reqwest::Proxy>, ConnectorFailure> {
             continue;
         };
         let url = proxy_url(name, &value)?;
+        remember_proxy_secrets(&url);
         let made = if secure {
             reqwest::Proxy::https(url.as_str())
         } else {
@@ -189,30 +190,32 @@ fn env_proxies() -> Result<Vec<reqwest::Proxy>, ConnectorFailure> {
     Ok(proxies)
 }
 
-/// The proxies' passwords and `Proxy-Authorization` credentials (raw, base64, base64url), so a
-/// proxy that echoes them in an error body is redacted too.
-pub fn proxy_secrets() -> Vec<Secret> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    use base64::Engine as _;
+/// Every proxy password and `user:password` pair a client was built with, so a proxy that
+/// echoes them (its `Proxy-Authorization`) is redacted too. Collected when clients are built,
+/// so a send reads no environment variable.
+static PROXY_SECRETS: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
 
-    let mut secrets = Vec::new();
-    for (name, value) in proxy_settings().into_iter().flatten() {
-        let Ok(url) = proxy_url(name, &value) else {
-            continue;
-        };
-        let Some(password) = url.password() else {
-            continue;
-        };
-        let user = percent_decode(url.username());
-        let password = percent_decode(password);
-        let pair = format!("{user}:{password}");
-        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
-            secrets.push(Secret::new(engine.encode(&pair)));
+pub fn proxy_secrets() -> Vec<Secret> {
+    PROXY_SECRETS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+fn remember_proxy_secrets(url: &reqwest::Url) {
+    let Some(password) = url.password() else {
+        return;
+    };
+    let password = percent_decode(password);
+    let pair = format!("{}:{password}", percent_decode(url.username()));
+    let mut secrets = PROXY_SECRETS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for secret in [Secret::new(pair), Secret::new(password)] {
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
         }
-        secrets.push(Secret::new(pair));
-        secrets.push(Secret::new(password));
     }
-    secrets
 }
 
 fn percent_decode(text: &str) -> String {

@@ -287,22 +287,16 @@ pub(crate) fn origin(config: &Config, options: &SendOptions) -> String {
 }
 
 /// The `Authorization` header value, and every secret an error must never show: each configured
-/// credential (used or not) and the `user:secret` pairs they form, each also as base64 and
-/// base64url (padded or not), and the proxy's credentials. `error::redact` also finds these
+/// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
+/// `error::redact` also finds each as base64 and base64url (so the Basic credential), and
 /// JSON-escaped, percent-encoded or wrapped across lines.
 pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine as _;
 
     let (user, password) = config.credentials();
-    let credentials = STANDARD.encode(format!("{user}:{}", password.expose()));
-    let mut secrets = Vec::new();
-    for secret in config.secrets() {
-        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
-            secrets.push(Secret::new(engine.encode(secret.expose())));
-        }
-        secrets.push(secret);
-    }
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+    let mut secrets = config.secrets();
     let pairs = [
         config
             .auth_token
@@ -311,11 +305,7 @@ pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
         config.api_key.as_ref().map(|key| (&key.sid, &key.secret)),
     ];
     for (user, secret) in pairs.into_iter().flatten() {
-        let pair = format!("{user}:{}", secret.expose());
-        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
-            secrets.push(Secret::new(engine.encode(&pair)));
-        }
-        secrets.push(Secret::new(pair));
+        secrets.push(Secret::new(format!("{user}:{}", secret.expose())));
     }
     secrets.extend(transport::proxy_secrets());
     (Secret::new(format!("Basic {credentials}")), secrets)

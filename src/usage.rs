@@ -315,12 +315,7 @@ mod tests {
             format!("Basic {}", twilio_base64("SK1:key-secret-value"))
         );
         let exposed: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
-        for secret in [
-            "key-secret-value",
-            "SK1:key-secret-value",
-            twilio_base64("SK1:key-secret-value").as_str(),
-            twilio_base64("SK1:key-secret-value").trim_end_matches('='),
-        ] {
+        for secret in ["key-secret-value", "SK1:key-secret-value"] {
             assert!(exposed.contains(&secret), "{secret}");
         }
     }
