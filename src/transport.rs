@@ -192,10 +192,19 @@ fn env_proxies() -> Result<Vec<reqwest::Proxy>, ConnectorFailure> {
 
 /// Every proxy password and `user:password` pair a client was built with, so a proxy that
 /// echoes them (its `Proxy-Authorization`) is redacted too. Collected when clients are built,
-/// so a send reads no environment variable.
+/// so once the shared client exists a send reads no environment variable.
 static PROXY_SECRETS: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
 
 pub fn proxy_secrets() -> Vec<Secret> {
+    // A send prepares its request before its client exists: until one does, read the variables
+    // the client will read.
+    if CLIENTS.get().is_none() {
+        for (name, value) in proxy_settings().into_iter().flatten() {
+            if let Ok(url) = proxy_url(name, &value) {
+                remember_proxy_secrets(&url);
+            }
+        }
+    }
     PROXY_SECRETS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
