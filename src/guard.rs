@@ -12,11 +12,27 @@ use crate::error::{ConnectorFailure, ErrorCode};
 thread_local! {
     /// The last panic's message and location on this thread, for the error that reports it.
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// How many guards this thread is inside: their panics are reported as errors instead.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// Replaces the default panic hook (which writes to stderr) with one that only remembers the
-/// message for [`failure`]. The hook belongs to this library's copy of the Rust runtime, so it
-/// affects no other native module in the process.
+/// Runs `f` as guarded code: a panic in it is silent (the guard reports it).
+fn guarded<R>(f: impl FnOnce() -> R) -> R {
+    struct Exit;
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            GUARDED.set(GUARDED.get().saturating_sub(1));
+        }
+    }
+    GUARDED.set(GUARDED.get() + 1);
+    let _exit = Exit;
+    f()
+}
+
+/// Replaces the default panic hook (which writes to stderr) with one that, inside a guard, only
+/// remembers the message for [`failure`]; a panic outside every guard (which napi cannot
+/// recover from) is still printed, in one line. The hook belongs to this library's copy of the
+/// Rust runtime, so it affects no other native module in the process.
 pub fn install_quiet_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -29,6 +45,9 @@ pub fn install_quiet_hook() {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
+        if GUARDED.get() == 0 {
+            eprintln!("connector-twilio-sms-native: panic: {message}{location}");
+        }
         LAST_PANIC.with_borrow_mut(|last| *last = Some(format!("{message}{location}")));
     }));
 }
@@ -55,7 +74,7 @@ fn failure(payload: Box<dyn std::any::Any + Send>) -> ConnectorFailure {
 pub fn catch_sync<T>(
     f: impl FnOnce() -> Result<T, ConnectorFailure>,
 ) -> Result<T, ConnectorFailure> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(failure(payload)))
+    catch_unwind(AssertUnwindSafe(|| guarded(f))).unwrap_or_else(|payload| Err(failure(payload)))
 }
 
 /// `future`, with a panic in any of its polls turned into a `general` failure.
@@ -76,7 +95,7 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.0.as_mut();
-        catch_unwind(AssertUnwindSafe(move || inner.poll(cx)))
+        catch_unwind(AssertUnwindSafe(move || guarded(|| inner.poll(cx))))
             .unwrap_or_else(|payload| Poll::Ready(Err(failure(payload))))
     }
 }
