@@ -6,7 +6,9 @@
 // - HTTP 429: ours retries it (until its deadline, the same request each time), then
 //   rejects with rate_limit_exceeded, JS with general;
 // - `host`: 1.4.4 ignores the key, ours validates it, so an invalid host is
-//   invalid_config for ours only.
+//   invalid_config for ours only;
+// - an error answer with an empty body: JS reports an empty message, ours
+//   "<origin> answered HTTP <status> with an empty body".
 // 3xx answers (JS follows them, ours never does) are not generated here.
 //
 // The JS connector runs in a child process (support/js-connector-child.mjs) with a
@@ -523,12 +525,19 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
     }
   }
   // A non-2xx answer must surface as general/rate_limit with the raw body as data.message.
+  // Listed deviation: an empty body gives JS an empty message; ours names the status instead.
   if (answer && answer.status >= 300 && jsRequests.length === 1) {
+    const emptyBody = answer.body.trim() === '';
     for (const [who, outcome] of [['JS', js], ['ours', ours]]) {
-      if (!outcome.ok && outcome.data?.message !== answer.body) {
-        reasons.push(`${who} data.message ${JSON.stringify(outcome.data?.message)}, want the raw body ${JSON.stringify(answer.body)}`);
+      const want =
+        emptyBody && who === 'ours' ? `answered HTTP ${answer.status} with an empty body` : answer.body;
+      const got = outcome.data?.message;
+      const matches = emptyBody && who === 'ours' ? typeof got === 'string' && got.endsWith(want) : got === want;
+      if (!outcome.ok && !matches) {
+        reasons.push(`${who} data.message ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
       }
     }
+    if (emptyBody && !ours.ok && !deviation) deviation = 'empty-body';
   }
 
   if (reasons.length) return { verdict: 'mismatch', reasons };

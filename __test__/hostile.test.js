@@ -170,6 +170,10 @@ test(`hostile configs and messages through the Logto module (seed ${SEED}, ${CAS
         // Lone surrogates travel as U+FFFD, as URLSearchParams sends them.
         const wellFormed = Buffer.from(to.startsWith('+') ? to : `+${to}`).toString();
         assert.equal(server.requests.at(-1).form[0][1], wellFormed);
+      } else if (result.code === 'invalid_request_parameters') {
+        // A payload that throws when read, or renders past the body cap: nothing is sent.
+        assert.ok(!reached, `case ${i}: sent, then rejected`);
+        assert.match(result.error.data.message, /^payload\.\S+ could not be read: |^The message body would be longer than/, `case ${i}`);
       } else {
         // A guard-valid but absurd accountSID: refused before sending, or answered 404 by the
         // server (an empty one leaves the URL without an account), as Twilio would.

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import http from 'node:http';
+
 import { accountSID, basicAuth, validConfig } from './fixtures.js';
+import { lastJson, runChild } from './support/child.js';
 import { makePki } from './support/certs.js';
 import { startConnectProxy } from './support/proxy.js';
 import { startTwilioServer } from './support/twilio-server.js';
@@ -70,4 +73,90 @@ test('NO_PROXY hosts are reached directly', async () => {
   const before = proxy.log.length;
   await new TwilioSmsConnector(validConfig(), { baseUrl: `https://localhost:${httpsServer.port}` }).sendMessage('1', 'SignIn', {});
   assert.equal(proxy.log.length, before);
+});
+
+test('a throwing baseUrl getter fails the send; it never falls back to api.twilio.com', async () => {
+  const [connects, requests] = [proxy.log.length, httpsServer.requests.length];
+  const options = {
+    get baseUrl() {
+      throw new Error('baseUrl getter says no');
+    },
+  };
+  const { sendMessage } = await import('../index.js');
+  await assert.rejects(sendMessage(validConfig(), '1', 'SignIn', { code: '1' }, options), (error) => {
+    assert.equal(error.code, 'invalid_config');
+    assert.match(error.message, /options\.baseUrl could not be read: baseUrl getter says no/);
+    return true;
+  });
+  assert.throws(() => new TwilioSmsConnector(validConfig(), options), /options\.baseUrl/);
+  assert.equal(proxy.log.length, connects);
+  assert.equal(httpsServer.requests.length, requests);
+});
+
+test('a proxy URL that does not parse is an invalid_config error naming it, never a direct connection', async () => {
+  const direct = await startTwilioServer();
+  try {
+    const values = ['pa#ss', 'pa/ss', 'pa?ss', 'pa ss'].map((password) => `http://user:${password}@127.0.0.1:${proxy.port}`);
+    const child = await runChild(`
+      const { TwilioSmsConnector } = await import('./index.js');
+      const { validConfig } = await import('./__test__/fixtures.js');
+      const values = ${JSON.stringify(values)};
+      const outcomes = [];
+      for (const [i, value] of values.entries()) {
+        process.env.HTTP_PROXY = value;
+        // A connect timeout of its own builds a new client, which reads the variable again.
+        const connector = new TwilioSmsConnector(validConfig(), { baseUrl: ${JSON.stringify(direct.url)}, connectTimeoutMs: 1000 + i });
+        outcomes.push(await connector.sendMessage('1', 'SignIn', {}).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message })));
+      }
+      console.log(JSON.stringify(outcomes));
+    `);
+    const outcomes = lastJson(child);
+    assert.equal(outcomes.length, values.length);
+    outcomes.forEach((outcome, i) => {
+      assert.equal(outcome.code, 'invalid_config', JSON.stringify(outcome));
+      assert.match(outcome.message, /HTTP_PROXY is not a usable proxy URL/);
+      assert.ok(!outcome.message.includes(values[i].slice(12, 17)), 'the password is not repeated');
+    });
+    assert.equal(direct.requests.length, 0);
+  } finally {
+    await direct.close();
+  }
+});
+
+test("a proxy's echo of Proxy-Authorization is redacted", async () => {
+  const password = 'pr0xy-p@ss"w/rd+ secret';
+  const seen = [];
+  const echo = http.createServer((req, res) => {
+    const header = req.headers['proxy-authorization'] ?? '';
+    seen.push(header);
+    const credential = Buffer.from(header.replace(/^Basic /, ''), 'base64').toString();
+    const body = JSON.stringify({
+      message: 'Proxy Authentication Required',
+      echoes: [header, encodeURIComponent(header), header.replace(/=+$/, ''), credential, encodeURIComponent(password)],
+    });
+    res.writeHead(407, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  try {
+    const proxyUrl = `http://puser:${encodeURIComponent(password)}@127.0.0.1:${echo.address().port}`;
+    const child = await runChild(
+      `
+      const { TwilioSmsConnector } = await import('./index.js');
+      const { validConfig, errorText } = await import('./__test__/fixtures.js');
+      const connector = new TwilioSmsConnector(validConfig(), { baseUrl: 'http://127.0.0.1:9', connectTimeoutMs: 4321 });
+      const text = await connector.sendMessage('1', 'SignIn', {}).then(() => 'sent', errorText);
+      console.log(JSON.stringify(text));
+    `,
+      { HTTP_PROXY: proxyUrl, http_proxy: '', NO_PROXY: '' }
+    );
+    const text = lastJson(child);
+    const header = `Basic ${Buffer.from(`puser:${password}`).toString('base64')}`;
+    assert.deepEqual(seen, [header]);
+    assert.match(text, /Proxy Authentication Required/);
+    for (const leaked of [password, encodeURIComponent(password), header.slice(6), header.slice(6).replace(/=+$/, '')]) {
+      assert.ok(!text.includes(leaked), `${leaked} leaked: ${text}`);
+    }
+  } finally {
+    await new Promise((resolve) => echo.close(resolve));
+  }
 });

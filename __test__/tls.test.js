@@ -53,3 +53,28 @@ for (const [name, pattern] of [
     assert.equal(server.requests.length, 0);
   });
 }
+
+/** The server's count of failed handshakes once it stops changing (its events arrive late). */
+const settledTlsErrors = async (server) => {
+  let last = -1;
+  while (server.tlsClientErrors !== last) {
+    last = server.tlsClientErrors;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return last;
+};
+
+for (const name of ['unknownCa', 'expired', 'wrongHost']) {
+  test(`TLS: ${name} makes exactly one handshake even with maxRetries: 10`, async () => {
+    const server = servers[name];
+    const before = await settledTlsErrors(server);
+    const connector = new TwilioSmsConnector(validConfig(), { baseUrl: server.url, maxRetries: 10, timeoutMs: 5000 });
+    await assert.rejects(connector.sendMessage('+15550001111', 'SignIn', { code: '1' }), (error) => {
+      assert.equal(error.code, 'general');
+      assert.match(error.message, /certificate/i);
+      return true;
+    });
+    assert.equal((await settledTlsErrors(server)) - before, 1);
+    assert.equal(server.requests.length, 0);
+  });
+}

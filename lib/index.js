@@ -279,12 +279,16 @@ const tuned = Object.fromEntries(
 );
 const options = Object.keys(tuned).length > 0 ? tuned : undefined;
 
+const kitCodes = new Set(Object.values(ConnectorErrorCodes));
+
 /** Native errors carry `code` and `data`; connector-kit wraps a plain string as `{ message }`. */
 const toConnectorError = (error) => {
   if (error instanceof ConnectorError) {
     return error;
   }
-  const code = typeof error?.code === 'string' ? error.code : ConnectorErrorCodes.General;
+  // Only connector-kit's codes reach Logto: anything else (napi's `GenericFailure`, a JS
+  // engine error) is a `general` failure.
+  const code = kitCodes.has(error?.code) ? error.code : ConnectorErrorCodes.General;
   const data = error?.data;
   if (code === ConnectorErrorCodes.InvalidConfig && Array.isArray(data?.issues)) {
     return new ConnectorError(code, toConfigError(data.issues));

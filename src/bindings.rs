@@ -9,7 +9,7 @@ use napi_derive::napi;
 use crate::config::{Config, ConfigError, JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::error::{ConnectorFailure, ErrorCode};
 use crate::template::Payload;
-use crate::{preview, transport, twilio, usage};
+use crate::{guard, preview, transport, twilio, usage};
 
 /// Connector-kit error codes this connector rejects with (`error.code`).
 #[napi(string_enum)]
@@ -183,9 +183,9 @@ impl TwilioSmsConnector {
         ts_args_type = "config: TwilioSmsConfig, options?: ConnectorOptions"
     )]
     pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> Result<Self> {
-        let built = parse_config(&env, config).and_then(|config| {
-            let options = parse_options(options)?;
-            Ok((config, options))
+        let built = guard::catch_sync(|| {
+            let config = parse_config(&env, config)?;
+            Ok((config, parse_options(options)?))
         });
         match built {
             Ok((config, options)) => Ok(TwilioSmsConnector { config, options }),
@@ -206,7 +206,8 @@ impl TwilioSmsConnector {
         usage_type: Unknown,
         payload: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared = prepare(&self.config, &self.options, to, usage_type, payload);
+        let prepared =
+            guard::catch_sync(|| prepare(&self.config, &self.options, to, usage_type, payload));
         spawn_send(env, prepared, self.options.clone())
     }
 
@@ -218,15 +219,16 @@ impl TwilioSmsConnector {
         env: &'env Env,
         start_from: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared =
-            start_day(start_from).map(|day| usage::prepare(&self.config, &self.options, day));
+        let prepared = guard::catch_sync(|| {
+            start_day(start_from).and_then(|day| usage::prepare(&self.config, &self.options, day))
+        });
         let timeout = self.options.timeout.min(usage::USAGE_TIMEOUT);
         let connect_timeout = self.options.connect_timeout;
-        let fut = async move {
+        let fut = guard::catch_async(async move {
             let request = prepared?;
-            let client = transport::shared_client(connect_timeout)?;
+            let client = transport::shared_client(connect_timeout, timeout).await?;
             usage::fetch(&client, request, timeout).await
-        };
+        });
         env.spawn_future_with_callback(
             async move { Ok(fut.await) },
             |env, outcome: std::result::Result<u64, ConnectorFailure>| match outcome {
@@ -249,17 +251,21 @@ impl TwilioSmsConnector {
     ) -> Result<MessagePreview> {
         let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
         let type_label = js_to_string(usage_type).unwrap_or_default();
-        let payload = JsPayload(payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))));
+        let payload = JsPayload::new(payload);
         let locale = locale
             .filter(|l| matches!(l.get_type(), Ok(ValueType::String)))
             .and_then(|l| js_to_string(l).ok());
-        let result = preview::preview(
-            &self.config,
-            is_string.then_some(type_label.as_str()),
-            &type_label,
-            &payload,
-            locale.as_deref(),
-        );
+        let result = guard::catch_sync(|| {
+            let result = preview::preview(
+                &self.config,
+                is_string.then_some(type_label.as_str()),
+                &type_label,
+                &payload,
+                locale.as_deref(),
+            );
+            payload.check()?;
+            result
+        });
         match result {
             Ok(p) => Ok(MessagePreview {
                 template: TemplateChoice {
@@ -296,7 +302,12 @@ fn prepare(
     payload: Option<Unknown>,
 ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
     let to = match to.get_type() {
-        Ok(ValueType::String) => js_to_string(to).unwrap_or_default(),
+        Ok(ValueType::String) => js_to_string(to).map_err(|_| {
+            ConnectorFailure::new(
+                ErrorCode::InvalidRequestParameters,
+                "`to` could not be read as a string",
+            )
+        })?,
         _ => {
             return Err(ConnectorFailure::new(
                 ErrorCode::InvalidRequestParameters,
@@ -306,15 +317,19 @@ fn prepare(
     };
     let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
     let type_label = js_to_string(usage_type).unwrap_or_default();
-    let payload = JsPayload(payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))));
-    twilio::prepare(
+    let payload = JsPayload::new(payload);
+    let outgoing = twilio::prepare(
         config,
         options,
         &to,
         is_string.then_some(type_label.as_str()),
         &type_label,
         &payload,
-    )
+    );
+    // A payload value that could not be read would leave a blank in the message (a code-less
+    // "verification" SMS): nothing is sent.
+    payload.check()?;
+    outgoing
 }
 
 /// Runs a prepared send on the runtime; the promise settles on the JS thread.
@@ -323,11 +338,11 @@ fn spawn_send<'env>(
     prepared: std::result::Result<twilio::Outgoing, ConnectorFailure>,
     options: twilio::SendOptions,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let fut = async move {
+    let fut = guard::catch_async(async move {
         let request = prepared?;
-        let client = transport::shared_client(options.connect_timeout)?;
+        let client = transport::shared_client(options.connect_timeout, options.timeout).await?;
         twilio::send(&client, request, &options).await
-    };
+    });
     env.spawn_future_with_callback(
         async move { Ok(fut.await) },
         |env, outcome: std::result::Result<twilio::Delivered, ConnectorFailure>| match outcome {
@@ -354,10 +369,11 @@ pub fn send_message_with<'env>(
     payload: Option<Unknown>,
     options: Option<Unknown>,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let built = parse_config(env, config).and_then(|config| Ok((config, parse_options(options)?)));
+    let built = guard::catch_sync(|| Ok((parse_config(env, config)?, parse_options(options)?)));
     match built {
         Ok((config, options)) => {
-            let prepared = prepare(&config, &options, to, usage_type, payload);
+            let prepared =
+                guard::catch_sync(|| prepare(&config, &options, to, usage_type, payload));
             spawn_send(env, prepared, options)
         }
         Err(failure) => spawn_send(env, Err(failure), twilio::SendOptions::default()),
@@ -388,7 +404,7 @@ fn start_day(start_from: Option<Unknown>) -> std::result::Result<usage::Day, Con
 /// Checks a config without building a connector (backs the Logto module's `configGuard`).
 #[napi(ts_args_type = "config: unknown")]
 pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
-    match parse_config(&env, config) {
+    match guard::catch_sync(|| parse_config(&env, config)) {
         Ok(_) => ConfigCheck {
             success: true,
             message: None,
@@ -539,13 +555,23 @@ fn parse_options(
     }
     let object: Object =
         unsafe { options.cast() }.map_err(|_| invalid("options must be an object"))?;
-    let field = |name: &str| -> Option<Unknown> {
-        object
-            .get_named_property::<Unknown>(name)
-            .ok()
-            .filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined)))
+    // A throwing getter fails the options: skipping it would send with a default (the real
+    // Twilio for `baseUrl`) and leave the exception pending for the next N-API call.
+    let field = |name: &str| -> std::result::Result<Option<Unknown>, ConnectorFailure> {
+        match object.get_named_property::<Unknown>(name) {
+            Ok(value) => {
+                Ok(Some(value).filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined))))
+            }
+            Err(err) => {
+                let env = Env::from_raw(object.value().env);
+                let reason = take_pending_exception(&env).unwrap_or(err.reason);
+                Err(invalid(&format!(
+                    "options.{name} could not be read: {reason}"
+                )))
+            }
+        }
     };
-    let base_url = match field("baseUrl") {
+    let base_url = match field("baseUrl")? {
         None => None,
         Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => js_to_string(v).ok(),
         Some(_) => {
@@ -555,7 +581,7 @@ fn parse_options(
         }
     };
     let number = |name: &str| -> std::result::Result<Option<f64>, ConnectorFailure> {
-        match field(name) {
+        match field(name)? {
             None => Ok(None),
             Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => unsafe { v.cast::<f64>() }
                 .map(Some)
@@ -574,13 +600,52 @@ fn parse_options(
 
 /// The live JS payload: `in` and `String()` are the engine's own, so prototype keys, getters,
 /// Dates and arrays render exactly as connector-kit renders them.
-struct JsPayload<'a>(Option<Unknown<'a>>);
+///
+/// A read that throws (a getter, a Proxy trap, a `toString`) is remembered, and fails the send
+/// or preview with the field's name once rendering is over.
+struct JsPayload<'a>(Option<Unknown<'a>>, std::cell::RefCell<Option<String>>);
 
-impl JsPayload<'_> {
+impl<'a> JsPayload<'a> {
+    fn new(payload: Option<Unknown<'a>>) -> Self {
+        JsPayload(
+            payload.filter(|p| matches!(p.get_type(), Ok(ValueType::Object))),
+            std::cell::RefCell::new(None),
+        )
+    }
+
     fn object(&self) -> Option<Object<'_>> {
         self.0
             .as_ref()
             .and_then(|v| unsafe { v.cast::<Object>() }.ok())
+    }
+
+    /// Takes the pending exception and remembers the first field that could not be read.
+    fn failed(&self, env: napi::sys::napi_env, field: &str) {
+        let reason = take_pending_exception(&Env::from_raw(env));
+        let mut first = self.1.borrow_mut();
+        if first.is_none() {
+            *first = Some(format!(
+                "payload.{field} could not be read: {}",
+                reason.unwrap_or_else(|| "it threw".to_owned())
+            ));
+        }
+    }
+
+    fn failed_with(&self, field: &str, reason: String) {
+        let mut first = self.1.borrow_mut();
+        if first.is_none() {
+            *first = Some(format!("payload.{field} could not be read: {reason}"));
+        }
+    }
+
+    fn check(&self) -> std::result::Result<(), ConnectorFailure> {
+        match self.1.borrow_mut().take() {
+            Some(message) => Err(ConnectorFailure::new(
+                ErrorCode::InvalidRequestParameters,
+                message,
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -589,12 +654,8 @@ impl Payload for JsPayload<'_> {
         let object = self.object()?;
         let value = object
             .get_named_property::<Unknown>("locale")
-            .ok()
-            .or_else(|| {
-                // A throwing getter: no locale, and the exception must not reach the caller.
-                clear_pending_exception(&Env::from_raw(object.value().env));
-                None
-            })?;
+            .map_err(|_| self.failed(object.value().env, "locale"))
+            .ok()?;
         match value.get_type() {
             Ok(ValueType::String) => js_to_string(value).ok(),
             _ => None,
@@ -606,8 +667,8 @@ impl Payload for JsPayload<'_> {
             return false;
         };
         object.has_property(key).unwrap_or_else(|_| {
-            // A Proxy `has` trap may throw; that key then counts as absent.
-            clear_pending_exception(&Env::from_raw(object.value().env));
+            // A Proxy `has` trap threw.
+            self.failed(object.value().env, key);
             false
         })
     }
@@ -616,6 +677,7 @@ impl Payload for JsPayload<'_> {
         let Some(mut current) = self.0 else {
             return String::new();
         };
+        let env = current.value().env;
         for part in path.split('.') {
             // Only objects (typeof 'object', not null) are walked into; anything else ends in ''.
             if !matches!(current.get_type(), Ok(ValueType::Object)) {
@@ -627,7 +689,7 @@ impl Payload for JsPayload<'_> {
             match object.get_named_property::<Unknown>(part) {
                 Ok(next) => current = next,
                 Err(_) => {
-                    clear_pending_exception(&Env::from_raw(current.value().env));
+                    self.failed(env, path);
                     return String::new();
                 }
             }
@@ -636,7 +698,10 @@ impl Payload for JsPayload<'_> {
             Ok(ValueType::Undefined | ValueType::Null | ValueType::Symbol) | Err(_) => {
                 String::new()
             }
-            _ => js_to_string(current).unwrap_or_default(),
+            _ => string_or_exception(current).unwrap_or_else(|reason| {
+                self.failed_with(path, reason);
+                String::new()
+            }),
         }
     }
 }
@@ -683,6 +748,15 @@ fn clear_pending_exception(env: &Env) {
     }
 }
 
+/// JavaScript's `String(value)`, or the message of what it threw.
+fn string_or_exception(value: Unknown) -> std::result::Result<String, String> {
+    let env = Env::from_raw(value.value().env);
+    value
+        .coerce_to_string()
+        .and_then(|text: JsString| text.into_utf8()?.into_owned())
+        .map_err(|err| take_pending_exception(&env).unwrap_or(err.reason))
+}
+
 /// JavaScript's `String(value)`, through the engine.
 fn js_to_string(value: Unknown) -> Result<String> {
     let env = Env::from_raw(value.value().env);
@@ -726,4 +800,6 @@ fn init() {
     if let Ok(runtime) = runtime {
         napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
     }
+    // Panics are caught and reported as `general` errors (see `guard`); nothing on stderr.
+    guard::install_quiet_hook();
 }

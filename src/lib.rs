@@ -5,6 +5,7 @@
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod guard;
 pub mod preview;
 pub mod segments;
 pub mod template;

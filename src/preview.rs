@@ -25,7 +25,8 @@ pub fn preview<'c>(
 ) -> Result<Preview<'c>, ConnectorFailure> {
     let locale = locale.map(str::to_owned).or_else(|| payload.locale());
     let template = twilio::select(config, usage_type, type_label, locale.as_deref())?;
-    let body = template::render(&template.content, payload);
+    let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
+        .ok_or_else(twilio::body_too_long)?;
     let segmentation = segments::segment(&body);
     Ok(Preview {
         template,

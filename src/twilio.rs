@@ -165,7 +165,8 @@ pub fn prepare(
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
     let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
-    let body = template::render(&template.content, payload);
+    let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
+        .ok_or_else(body_too_long)?;
     let to = if to.starts_with('+') {
         to.to_owned()
     } else {
@@ -210,7 +211,7 @@ pub fn prepare(
     let origin = origin(config, options);
     let url = format!(
         "{origin}/2010-04-01/Accounts/{}/Messages.json",
-        path_segment_encode(&config.account_sid)
+        account_segment(config)?
     );
     // hyper refuses longer URIs; only an absurd accountSID gets there.
     if url.len() > MAX_URL_LEN {
@@ -231,6 +232,36 @@ pub fn prepare(
         account_key: format!("{origin} {}", config.account_sid),
         target: origin,
     })
+}
+
+/// The rendered body would be over [`template::MAX_BODY_BYTES`]: Twilio refuses it anyway, and
+/// building it could take any amount of memory.
+pub(crate) fn body_too_long() -> ConnectorFailure {
+    ConnectorFailure::new(
+        ErrorCode::InvalidRequestParameters,
+        format!(
+            "The message body would be longer than {} bytes (Twilio accepts at most 1,600 \
+             characters); shorten the template or the payload values",
+            template::MAX_BODY_BYTES
+        ),
+    )
+}
+
+/// The account SID as one URL path segment. `.` and `..` are refused: URL parsers (WHATWG's,
+/// reqwest's, fetch's) resolve them, and their encodings `%2E`/`%2e%2E`, as dot segments, so
+/// the authenticated request would leave the account's path whatever we write.
+pub(crate) fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
+    if matches!(config.account_sid.as_str(), "." | "..") {
+        return Err(ConnectorFailure::new(
+            ErrorCode::InvalidConfig,
+            format!(
+                "accountSID `{}` would be read as a relative path, not an account; a Twilio \
+                 Account SID is AC followed by 32 hex digits",
+                config.account_sid
+            ),
+        ));
+    }
+    Ok(path_segment_encode(&config.account_sid))
 }
 
 /// The template for a send or a preview, or the JS connector's `template_not_found` error.
@@ -257,12 +288,27 @@ pub(crate) fn origin(config: &Config, options: &SendOptions) -> String {
 }
 
 /// The `Authorization` header value, and every secret an error must never show: each configured
-/// credential (used or not) and the encoded Basic credential.
+/// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
+/// `error::redact` also finds each as base64 and base64url (so the Basic credential), and
+/// JSON-escaped, percent-encoded or wrapped across lines.
 pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
+    use base64::Engine as _;
+
     let (user, password) = config.credentials();
-    let credentials = base64(format!("{user}:{}", password.expose()).as_bytes());
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
     let mut secrets = config.secrets();
-    secrets.push(Secret::new(credentials.clone()));
+    let pairs = [
+        config
+            .auth_token
+            .as_ref()
+            .map(|token| (&config.account_sid, token)),
+        config.api_key.as_ref().map(|key| (&key.sid, &key.secret)),
+    ];
+    for (user, secret) in pairs.into_iter().flatten() {
+        secrets.push(Secret::new(format!("{user}:{}", secret.expose())));
+    }
+    secrets.extend(transport::proxy_secrets());
     (Secret::new(format!("Basic {credentials}")), secrets)
 }
 
@@ -350,16 +396,30 @@ async fn exchange(client: &reqwest::Client, request: &Outgoing) -> Attempt<Deliv
 fn never_written(err: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        // io::Error hides the error it wraps from `source()`; tokio-rustls wraps rustls' there.
-        let wrapped = cause
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref);
-        if cause.is::<rustls::Error>() || wrapped.is_some_and(|inner| inner.is::<rustls::Error>()) {
+        if is_tls_error(cause) {
             return false;
         }
         source = cause.source();
     }
     err.is_connect()
+}
+
+/// True for a rustls error, also inside io::Errors: hyper-util's connect error holds
+/// `io::Error(Other, io::Error(InvalidData, rustls::Error))`, and `io::Error::source()` skips
+/// the error it wraps, so only `get_ref` reaches it.
+fn is_tls_error(mut cause: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => cause = inner,
+            None => return false,
+        }
+    }
 }
 
 /// A response header as text, when it is present and printable.
@@ -430,6 +490,15 @@ pub fn classify(
                  so credentials only ever go to the configured host. Check `host`.",
                 location.unwrap_or("(no Location header)")
             ),
+        )),
+        // Nothing to report but the status (a proxy's 407, a gateway's bare 502).
+        _ if body.trim().is_empty() => Err(ConnectorFailure::new(
+            if status == 429 {
+                ErrorCode::RateLimitExceeded
+            } else {
+                ErrorCode::General
+            },
+            format!("{target} answered HTTP {status} with an empty body"),
         )),
         // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
         429 => Err(ConnectorFailure::new(ErrorCode::RateLimitExceeded, body)),
@@ -507,24 +576,6 @@ pub(crate) fn path_segment_encode(value: &str) -> String {
             | b'@' => out.push(byte as char),
             _ => {
                 let _ = write!(out, "%{byte:02X}");
-            }
-        }
-    }
-    out
-}
-
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
             }
         }
     }
@@ -711,6 +762,55 @@ mod tests {
     }
 
     #[test]
+    fn empty_error_bodies_name_the_status() {
+        for (status, code) in [
+            (502, ErrorCode::General),
+            (407, ErrorCode::General),
+            (429, ErrorCode::RateLimitExceeded),
+        ] {
+            let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
+            assert_eq!(err.code, code);
+            assert_eq!(
+                err.message,
+                format!("https://h answered HTTP {status} with an empty body")
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_past_the_cap_and_dot_account_sids_are_refused() {
+        let err = prepare(
+            &config(json!({})),
+            &SendOptions::default(),
+            "1",
+            Some("SignIn"),
+            "SignIn",
+            &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRequestParameters);
+        for sid in [".", ".."] {
+            let err = prepare(
+                &config(json!({ "accountSID": sid })),
+                &SendOptions::default(),
+                "1",
+                Some("SignIn"),
+                "SignIn",
+                &json!({}),
+            )
+            .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidConfig);
+        }
+        // Other dots stay: `...` and `.x` are ordinary segments.
+        let out = sign_in(&config(json!({ "accountSID": "..." })), &json!({}));
+        assert!(
+            out.url.ends_with("/Accounts/.../Messages.json"),
+            "{}",
+            out.url
+        );
+    }
+
+    #[test]
     fn status_classes() {
         assert_eq!(
             classify(201, None, r#"{"sid":"SM1"}"#.into(), "t")
@@ -745,10 +845,6 @@ mod tests {
         let mut out = String::new();
         form_encode_into(&mut out, "a b+c*-._~!é😀");
         assert_eq!(out, "a+b%2Bc*-._%7E%21%C3%A9%F0%9F%98%80");
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
     }
 
     #[test]
@@ -784,7 +880,7 @@ mod tests {
         );
         assert_eq!(
             out.authorization.expose(),
-            format!("Basic {}", base64(b"SK77:key-secret-abc"))
+            "Basic U0s3NzprZXktc2VjcmV0LWFiYw=="
         );
         let exposed: Vec<&str> = out.secrets.iter().map(Secret::expose).collect();
         assert!(exposed.contains(&"key-secret-abc") && exposed.contains(&"secret-token-xyz"));

@@ -78,7 +78,7 @@ pub struct UsageRequest {
     pub authorization: Secret,
     secrets: Vec<Secret>,
     origin: String,
-    /// What a `next_page_uri` must start with to be followed.
+    /// The path a `next_page_uri` must resolve to (after normalisation) to be followed.
     records_path: String,
 }
 
@@ -90,20 +90,24 @@ impl std::fmt::Debug for UsageRequest {
     }
 }
 
-pub fn prepare(config: &Config, options: &SendOptions, start: Day) -> UsageRequest {
+pub fn prepare(
+    config: &Config,
+    options: &SendOptions,
+    start: Day,
+) -> Result<UsageRequest, ConnectorFailure> {
     let origin = twilio::origin(config, options);
     let records_path = format!(
-        "/2010-04-01/Accounts/{}/Usage/Records",
-        twilio::path_segment_encode(&config.account_sid)
+        "/2010-04-01/Accounts/{}/Usage/Records.json",
+        twilio::account_segment(config)?
     );
     let (authorization, secrets) = twilio::basic_authorization(config);
-    UsageRequest {
-        url: format!("{origin}{records_path}.json?Category={CATEGORY}&StartDate={start}"),
+    Ok(UsageRequest {
+        url: format!("{origin}{records_path}?Category={CATEGORY}&StartDate={start}"),
         authorization,
         secrets,
         origin,
         records_path,
-    }
+    })
 }
 
 /// The number of outbound SMS in the range, summed over every page. The whole exchange,
@@ -140,22 +144,38 @@ async fn fetch_all(
         total = total.saturating_add(count);
         match next {
             None => return Ok(total),
-            Some(next) if next.starts_with(&request.records_path) => {
-                url = format!("{}{next}", request.origin);
-            }
-            Some(_) => {
-                return Err(ConnectorFailure::new(
-                    ErrorCode::InvalidResponse,
-                    "Twilio usage answer points its next page outside this account's usage \
-                     records; not followed",
-                ))
-            }
+            Some(next) => url = next_page(request, &next)?,
         }
     }
     Err(ConnectorFailure::new(
         ErrorCode::InvalidResponse,
         format!("Twilio usage answer has more than {MAX_PAGES} pages; expected one record"),
     ))
+}
+
+/// The next page's URL, only when it is this account's Usage Records list on the same origin
+/// once resolved the way the HTTP client will resolve it (dot segments, `%2e`, backslashes):
+/// the URL that is checked is the URL that is requested.
+fn next_page(request: &UsageRequest, next: &str) -> Result<String, ConnectorFailure> {
+    let outside = || {
+        ConnectorFailure::new(
+            ErrorCode::InvalidResponse,
+            format!(
+                "Twilio usage answer points its next page outside this account's usage records \
+                 ({next}); not followed"
+            ),
+        )
+    };
+    let base = reqwest::Url::parse(&request.url).map_err(|_| outside())?;
+    let url = base.join(next).map_err(|_| outside())?;
+    let same_place = url.origin() == base.origin()
+        && url.path() == request.records_path
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !same_place {
+        return Err(outside());
+    }
+    Ok(url.into())
 }
 
 async fn get(
@@ -273,7 +293,7 @@ mod tests {
             month: 5,
             day: 1,
         };
-        let request = prepare(&config(json!({})), &SendOptions::default(), start);
+        let request = prepare(&config(json!({})), &SendOptions::default(), start).unwrap();
         assert_eq!(
             request.url,
             "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-01"
@@ -286,7 +306,7 @@ mod tests {
         let keyed = config(
             json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-value", "host": "api.dublin.ie1.twilio.com" }),
         );
-        let request = prepare(&keyed, &SendOptions::default(), start);
+        let request = prepare(&keyed, &SendOptions::default(), start).unwrap();
         assert!(request
             .url
             .starts_with("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC0123/"));
@@ -294,11 +314,10 @@ mod tests {
             request.authorization.expose(),
             format!("Basic {}", twilio_base64("SK1:key-secret-value"))
         );
-        assert_eq!(
-            request.secrets.len(),
-            3,
-            "token, key secret and the Basic credential"
-        );
+        let exposed: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
+        for secret in ["key-secret-value", "SK1:key-secret-value"] {
+            assert!(exposed.contains(&secret), "{secret}");
+        }
     }
 
     fn twilio_base64(text: &str) -> String {
@@ -339,6 +358,48 @@ mod tests {
         let body = json!({ "usage_records": [{ "count": 3 }, { "count": "2.0" }], "next_page_uri": "/next" }).to_string();
         assert_eq!(parse_page(&body).unwrap(), (5, Some("/next".to_owned())));
         assert_eq!(parse_page(r#"{"usage_records":[]}"#).unwrap(), (0, None));
+    }
+
+    #[test]
+    fn next_pages_must_stay_on_the_accounts_usage_records() {
+        let start = Day {
+            year: 2024,
+            month: 5,
+            day: 1,
+        };
+        let request = prepare(&config(json!({})), &SendOptions::default(), start).unwrap();
+        let records = "/2010-04-01/Accounts/AC0123/Usage/Records.json";
+        assert_eq!(
+            next_page(&request, &format!("{records}?Page=1&PageToken=PA1")).unwrap(),
+            format!("https://api.twilio.com{records}?Page=1&PageToken=PA1")
+        );
+        for outside in [
+            "/2010-04-01/Accounts/AC0123/Usage/Records/../../../OTHER/Usage/Records.json",
+            "/2010-04-01/Accounts/AC0123/Usage/Records.json/../../../../OTHER/x.json",
+            "/2010-04-01/Accounts/AC0123/Usage/Records/%2e%2e/%2E%2E/%2e%2e/OTHER.json",
+            "/2010-04-01/Accounts/AC0123/Usage/Records\\..\\..\\..\\OTHER.json",
+            "/2010-04-01/Accounts/AC0123/Usage/Records/Daily.json",
+            "//evil.example/2010-04-01/Accounts/AC0123/Usage/Records.json",
+            "https://evil.example/2010-04-01/Accounts/AC0123/Usage/Records.json",
+            "http://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json",
+            "/2010-04-01/Accounts/AC9999/Usage/Records.json",
+        ] {
+            let err = next_page(&request, outside).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidResponse, "{outside}");
+        }
+    }
+
+    #[test]
+    fn dot_account_sids_are_refused() {
+        for sid in [".", ".."] {
+            let err = prepare(
+                &config(json!({ "accountSID": sid })),
+                &SendOptions::default(),
+                Day::today(),
+            )
+            .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidConfig, "{sid}");
+        }
     }
 
     #[test]
