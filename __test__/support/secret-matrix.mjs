@@ -1,14 +1,19 @@
-// Runs failures whose natural error text would carry the auth token, and prints every
-// outcome (message, stack, code, data) so the parent test can scan it. See secrets.test.js.
+// Runs failures whose natural error text would carry the auth token or the API key secret, and
+// prints every outcome (message, stack, code, data) with what the case expected, so the parent
+// test can check each case ended the way it says AND scan everything for secrets. See
+// secrets.test.js. Each case runs through the class and through the Logto module; a case that
+// needs another server gets a Logto module of its own (a fresh import reads
+// TWILIO_SMS_NATIVE_BASE_URL and TWILIO_SMS_NATIVE_TIMEOUT_MS again).
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { apiKeySecret, apiKeySID, authToken, basicAuth, validConfig } from '../fixtures.js';
+import { apiKeySecret, apiKeySID, authToken, validConfig } from '../fixtures.js';
 import { makePki } from './certs.js';
 import { startTwilioServer } from './twilio-server.js';
 
 const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
+// The Body of the send picks the echo's status (`status=NNN`, 400 when absent).
 const echo = await startTwilioServer({
   respond: async (req, record, res) => {
     const status = Number(new URLSearchParams(record.body).get('Body')?.match(/status=(\d+)/)?.[1] ?? 400);
@@ -22,44 +27,100 @@ const echo = await startTwilioServer({
   },
 });
 const unknownCa = await startTwilioServer({ tls: pki.unknownCa });
-const silent = http.createServer(() => {});
+// Accepts and reads the request, never answers.
+let silentRequests = 0;
+const silent = http.createServer(() => {
+  silentRequests += 1;
+});
 await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
-process.env.TWILIO_SMS_NATIVE_BASE_URL = echo.url;
+const silentUrl = `http://127.0.0.1:${silent.address().port}`;
+const refusedUrl = 'http://127.0.0.1:1';
+
+// What each server has seen; a case says which of these should move and by how much.
+const counters = () => ({
+  echo: echo.requests.length,
+  silent: silentRequests,
+  unknownCaHandshakes: unknownCa.tlsClientErrors,
+  unknownCaRequests: unknownCa.requests.length,
+});
+const delta = (before) => Object.fromEntries(Object.entries(counters()).map(([k, v]) => [k, v - before[k]]));
 
 const { ConnectorError } = await import('@logto/connector-kit');
 const { TwilioSmsConnector } = await import('../../index.js');
-const { default: createConnector } = await import('../../lib/index.js');
-const logto = await createConnector({ getConfig: async () => validConfig() });
+const logtoModules = new Map();
+/** The Logto module as imported with this base URL and timeout in its environment. */
+const logtoFor = async (baseUrl, timeoutMs) => {
+  const key = `${baseUrl}|${timeoutMs}`;
+  if (!logtoModules.has(key)) {
+    process.env.TWILIO_SMS_NATIVE_BASE_URL = baseUrl;
+    process.env.TWILIO_SMS_NATIVE_TIMEOUT_MS = String(timeoutMs);
+    const { default: create } = await import(`../../lib/index.js?${logtoModules.size}`);
+    let current;
+    const module = await create({ getConfig: async () => current });
+    logtoModules.set(key, { module, setConfig: (config) => (current = config) });
+  }
+  return logtoModules.get(key);
+};
 
 const templated = (content) =>
   validConfig({ templates: [...validConfig().templates, { usageType: 'T', content }] });
+const withKey = (config) => ({ ...config, apiKeySID, apiKeySecret });
 
+// No request anywhere: the config is refused first.
+const none = { echo: 0, silent: 0, unknownCaHandshakes: 0, unknownCaRequests: 0 };
+const toEcho = (n = 1) => ({ ...none, echo: n });
+const invalid = (name, config) => ({ name, config, code: 'invalid_config', counts: none, message: /config|Expected|Must|Required/ });
+
+/**
+ * name; config; usage type (default 'T' for the templated echo cases, else SignIn); baseUrl
+ * (default: the echo) and timeoutMs (default 2000); the expected code ('resolved' if it must
+ * resolve), the request counts per server (a number each, or [min, max]) and a message pattern.
+ */
 const cases = [
-  ['400 echo', (c) => c('1', 'T', {}, templated('status=400 {{code}}'))],
-  ['429 echo', (c) => c('1', 'T', {}, templated('status=429'))],
-  ['500 echo', (c) => c('1', 'T', {}, templated('status=500'))],
-  ['302 with token in Location', (c) => c('1', 'T', {}, templated('status=302'))],
-  ['token in an invalid host', (c) => c('1', 'SignIn', {}, validConfig({ host: `${authToken}.example.com` }))],
-  ['token as a wrong-typed field', (c) => c('1', 'SignIn', {}, validConfig({ accountSID: { authToken } }))],
-  ['token in the body of an invalid template', (c) => c('1', 'SignIn', {}, validConfig({ templates: [{ usageType: authToken }] }))],
-  ['token as the usage type', (c) => c('1', authToken, {}, { ...validConfig(), templates: validConfig().templates.slice(0, 4) }, true)],
-  ['refused', (c) => c('1', 'SignIn', {}, validConfig(), false, 'http://127.0.0.1:1')],
-  ['timeout', (c) => c('1', 'SignIn', {}, validConfig(), false, `http://127.0.0.1:${silent.address().port}`, 300)],
-  ['unknown CA', (c) => c('1', 'SignIn', {}, validConfig(), false, unknownCa.url)],
-  // The API key secret (issue 6) gets the token's protection.
-  ['400 echo, API key', (c) => c('1', 'T', {}, { ...templated('status=400'), apiKeySID, apiKeySecret })],
-  ['302, API key', (c) => c('1', 'T', {}, { ...templated('status=302'), apiKeySID, apiKeySecret })],
-  ['key secret as the key SID', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID: apiKeySecret, apiKeySecret }))],
-  ['key secret without its SID', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySecret }))],
-  ['key secret as a wrong-typed field', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID, apiKeySecret: { apiKeySecret } }))],
-  ['key secret as a sender number', (c) => c('1', 'SignIn', {}, validConfig({ fromPhoneNumber: apiKeySecret }))],
-  ['key secret as a locale', (c) => c('1', 'SignIn', {}, validConfig({ templates: [...validConfig().templates, { usageType: 'X', content: '', locale: apiKeySecret }] }))],
-  ['refused, API key', (c) => c('1', 'SignIn', {}, validConfig({ apiKeySID, apiKeySecret }), false, 'http://127.0.0.1:1')],
+  { name: '400 echo', config: templated('status=400 {{code}}'), code: 'general', counts: toEcho(), message: /echo: Basic / },
+  // A 429 is retried until the deadline: at least two requests.
+  { name: '429 echo', config: templated('status=429'), timeoutMs: 800, code: 'rate_limit_exceeded', counts: { ...none, echo: [2, 100] }, message: /echo: Basic / },
+  { name: '500 echo', config: templated('status=500'), code: 'general', counts: toEcho(), message: /echo: Basic / },
+  { name: '302 with token in Location', config: templated('status=302'), code: 'general', counts: toEcho(), message: /HTTP 302 redirecting to .*not followed/ },
+  invalid('token in an invalid host', validConfig({ host: `${authToken}.example.com` })),
+  invalid('token as a wrong-typed field', validConfig({ accountSID: { authToken } })),
+  invalid('token in the body of an invalid template', validConfig({ templates: [{ usageType: authToken }] })),
+  // template_not_found ("Cannot find template for type: <type>") is unreachable with a valid
+  // config, which must hold a Generic template; the token as the type takes that fallback, is
+  // sent (Generic's text, not the token) and the 400 echo of the request is redacted.
+  {
+    name: 'token as the usage type',
+    config: validConfig(),
+    type: authToken,
+    code: 'general',
+    counts: toEcho(),
+    message: /echo: Basic /,
+    sent: (body) => body.startsWith('Generic code'),
+  },
+  { name: 'refused', config: validConfig(), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
+  { name: 'timeout', config: validConfig(), baseUrl: silentUrl, timeoutMs: 300, code: 'general', counts: { ...none, silent: 1 }, message: /timed out after 300 ms, waiting for Twilio's answer/ },
+  { name: 'unknown CA', config: validConfig(), baseUrl: unknownCa.url, code: 'general', counts: { ...none, unknownCaHandshakes: 1 }, message: /could not connect.*certificate/i },
+  // The API key secret gets the token's protection.
+  { name: '400 echo, API key', config: withKey(templated('status=400')), code: 'general', counts: toEcho(), message: /echo: Basic / },
+  { name: '302, API key', config: withKey(templated('status=302')), code: 'general', counts: toEcho(), message: /HTTP 302 redirecting/ },
+  invalid('key secret as the key SID', validConfig({ apiKeySID: apiKeySecret, apiKeySecret })),
+  invalid('key secret without its SID', validConfig({ apiKeySecret })),
+  invalid('key secret as a wrong-typed field', validConfig({ apiKeySID, apiKeySecret: { apiKeySecret } })),
+  invalid('key secret as a sender number', validConfig({ fromPhoneNumber: apiKeySecret })),
+  invalid('key secret as a locale', validConfig({ templates: [...validConfig().templates, { usageType: 'X', content: '', locale: apiKeySecret }] })),
+  { name: 'refused, API key', config: withKey(validConfig()), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
+  { name: 'unknown CA, API key', config: withKey(validConfig()), baseUrl: unknownCa.url, code: 'general', counts: { ...none, unknownCaHandshakes: 1 }, message: /certificate/i },
+];
+// getUsage: the echo server answers the GET with 400 and every credential it saw.
+const usageCases = [
+  { name: 'usage echo, token', config: validConfig(), code: 'general', counts: toEcho(), message: /echo: Basic / },
+  { name: 'usage echo, API key', config: withKey(validConfig()), code: 'general', counts: toEcho(), message: /echo: Basic / },
+  { name: 'usage timeout, API key', config: withKey(validConfig()), baseUrl: silentUrl, timeoutMs: 300, code: 'general', counts: { ...none, silent: 1 }, message: /timed out after 300 ms/ },
+  { name: 'usage refused, API key', config: withKey(validConfig()), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
+  invalid('usage invalid config', validConfig({ apiKeySID: 'AC1', apiKeySecret })),
 ];
 
-const describe = (name, via, error) => ({
-  name,
-  via,
+const describe = (error) => ({
   isConnectorError: error instanceof ConnectorError,
   code: error?.code,
   message: error?.message,
@@ -68,53 +129,47 @@ const describe = (name, via, error) => ({
 });
 
 const outcomes = [];
-for (const [name, run] of cases) {
-  // Through the class (any base URL)...
+const run = async (spec, via, call) => {
+  const before = counters();
+  const sentBefore = echo.requests.length;
+  let outcome;
   try {
-    await run(async (to, type, payload, config, _skip, baseUrl, timeoutMs) =>
-      new TwilioSmsConnector(config, { baseUrl: baseUrl ?? echo.url, timeoutMs }).sendMessage(to, type, payload)
-    );
-    outcomes.push({ name, via: 'class', code: 'resolved' });
+    await call();
+    outcome = { code: 'resolved' };
   } catch (error) {
-    outcomes.push(describe(name, 'class', error));
+    outcome = describe(error);
   }
-  // ...and through the Logto module (its base URL is the echo server).
-  try {
-    await run(async (to, type, payload, config) => logto.sendMessage({ to, type, payload }, config));
-    outcomes.push({ name, via: 'logto', code: 'resolved' });
-  } catch (error) {
-    outcomes.push(describe(name, 'logto', error));
-  }
+  const sent = echo.requests.slice(sentBefore).map((r) => new URLSearchParams(r.body).get('Body') ?? '');
+  outcomes.push({
+    name: spec.name,
+    via,
+    ...outcome,
+    counts: delta(before),
+    expected: { code: spec.code, counts: spec.counts, message: String(spec.message) },
+    sentOk: spec.sent ? sent.length > 0 && sent.every(spec.sent) : true,
+  });
+};
+
+for (const spec of cases) {
+  const baseUrl = spec.baseUrl ?? echo.url;
+  const timeoutMs = spec.timeoutMs ?? 2000;
+  const type = spec.type ?? (spec.config.templates?.some?.((t) => t.usageType === 'T') ? 'T' : 'SignIn');
+  await run(spec, 'class', () => new TwilioSmsConnector(spec.config, { baseUrl, timeoutMs }).sendMessage('1', type, {}));
+  const { module } = await logtoFor(baseUrl, timeoutMs);
+  await run(spec, 'logto', () => module.sendMessage({ to: '1', type, payload: {} }, spec.config));
 }
-// getUsage: the echo server answers the GET with 400 and every credential it saw.
-const usageCases = [
-  ['usage echo, token', validConfig(), undefined],
-  ['usage echo, API key', validConfig({ apiKeySID, apiKeySecret }), undefined],
-  ['usage timeout, API key', validConfig({ apiKeySID, apiKeySecret }), `http://127.0.0.1:${silent.address().port}`],
-  ['usage invalid config', validConfig({ apiKeySID: 'AC1', apiKeySecret }), undefined],
-];
-const usageLogto = await createConnector({ getConfig: async () => usageConfig });
-let usageConfig;
-for (const [name, config, baseUrl] of usageCases) {
-  try {
-    await new TwilioSmsConnector(config, { baseUrl: baseUrl ?? echo.url, timeoutMs: 300 }).getUsage();
-    outcomes.push({ name, via: 'class', code: 'resolved' });
-  } catch (error) {
-    outcomes.push(describe(name, 'class', error));
-  }
-  if (baseUrl) continue;
-  usageConfig = config;
-  try {
-    await usageLogto.getUsage();
-    outcomes.push({ name, via: 'logto', code: 'resolved' });
-  } catch (error) {
-    outcomes.push(describe(name, 'logto', error));
-  }
+for (const spec of usageCases) {
+  const baseUrl = spec.baseUrl ?? echo.url;
+  const timeoutMs = spec.timeoutMs ?? 2000;
+  await run(spec, 'class', () => new TwilioSmsConnector(spec.config, { baseUrl, timeoutMs }).getUsage());
+  const { module, setConfig } = await logtoFor(baseUrl, timeoutMs);
+  setConfig(spec.config);
+  await run(spec, 'logto', () => module.getUsage());
 }
-// The token must not be printed by anything the connector logs either; print it all.
+// The secrets must not be printed by anything the connector logs either; print it all.
 console.error(JSON.stringify(outcomes, null, 2));
 console.log(JSON.stringify(outcomes));
 echo.close();
 unknownCa.close();
+silent.closeAllConnections();
 silent.close();
-void basicAuth;
