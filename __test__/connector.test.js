@@ -89,14 +89,22 @@ describe('request', () => {
     assert.equal(last().form[2][1], 'Generic code 7 for App');
   });
 
-  test('template_not_found when neither the type nor Generic has a template', async () => {
-    const connector = connect(validConfig());
+  test('a usage type that is not a string falls back to Generic and is sent', async () => {
     const before = server.requests.length;
-    // Config rules require Generic, so craft the situation the JS connector can reach only
-    // through getConfigTemplateByType: a type that is not a string never matches but Generic.
-    await connector.sendMessage('1', 123, { code: '1' });
+    // A type that is not a string never matches a template but Generic, as in the JS
+    // connector's getConfigTemplateByType.
+    await connect(validConfig()).sendMessage('1', 123, { code: '1' });
     assert.equal(last().form[2][1], 'Generic code 1 for {{application.name}}');
     assert.equal(server.requests.length, before + 1);
+  });
+
+  test('template_not_found is unreachable: a config without Generic is invalid_config, nothing is sent', async () => {
+    const before = server.requests.length;
+    const config = validConfig({ templates: validConfig().templates.filter((t) => t.usageType !== 'Generic') });
+    const error = await rejection(sendMessage(config, '1', 'Unknown', { code: '1' }, { baseUrl: server.url }));
+    assert.equal(error.code, 'invalid_config');
+    assert.match(error.message, /Generic/);
+    assert.equal(server.requests.length, before);
   });
 });
 

@@ -47,13 +47,27 @@ const timeoutMs = 600;
 const margin = 3_000;
 
 describe('transport faults', () => {
-  test('a refused connection is retried, then a general error naming it', async () => {
+  test('a refused connection is retried: a server that starts listening during the backoff gets the send once', async () => {
+    const closed = await serve(startFaultServer, () => {});
+    const url = closed.url;
+    await closed.close();
+    // The first attempt is refused at once; the first retry comes 100–200 ms later (jittered
+    // 200 ms backoff), by which time the port answers. Without a retry the send would fail.
+    const sending = send(url, { maxRetries: 3, timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const late = await serve(startTwilioServer, { port: Number(new URL(url).port) });
+    const message = await sending;
+    assert.equal(message.body, 'Sign in code 123456');
+    assert.equal(late.requests.length, 1, 'delivered exactly once');
+  });
+
+  test('a refused connection, retries exhausted: a general error naming it', async () => {
     const closed = await serve(startFaultServer, () => {});
     const url = closed.url;
     await closed.close();
     const error = await failure(send(url, { maxRetries: 2 }));
     assert.equal(error.code, 'general');
-    assert.match(error.message, /could not connect/);
+    assert.match(error.message, /could not connect.*refused/i);
   });
 
   for (const [name, misbehave, pattern] of [

@@ -195,12 +195,9 @@ test('every failure is a ConnectorError of the connector-kit Logto resolves', as
 });
 
 test('a transport failure is a general ConnectorError naming the failure', async () => {
-  const connector = await build();
   const dead = await startTwilioServer();
   const deadUrl = dead.url;
-  dead.close();
-  const { default: createConnector } = await import(join(connectorDir, 'lib', 'index.js'));
-  assert.equal(typeof createConnector, 'function');
+  await dead.close();
   // The base URL is read at import; point a fresh module instance at the closed port.
   process.env.TWILIO_SMS_NATIVE_BASE_URL = deadUrl;
   const fresh = await import(`${join(connectorDir, 'lib', 'index.js')}?dead`);
@@ -210,7 +207,6 @@ test('a transport failure is a general ConnectorError naming the failure', async
   assert.ok(error instanceof ConnectorError);
   assert.equal(error.code, 'general');
   assert.match(error.data.message, /could not connect/);
-  assert.ok(connector);
 });
 
 test('getUsage through the loaded connector: saved config, exact request, ConnectorError on failure', async () => {

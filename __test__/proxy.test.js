@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
 import http from 'node:http';
 
@@ -32,7 +32,6 @@ Object.assign(process.env, {
 });
 const { TwilioSmsConnector } = await import('../index.js');
 
-before(() => {});
 after(() => {
   proxy.close();
   httpsServer.close();
@@ -69,10 +68,13 @@ test('plain HTTP goes through HTTP_PROXY as an absolute-URI request', async () =
   assert.equal(httpServer.requests.length, 1);
 });
 
-test('NO_PROXY hosts are reached directly', async () => {
-  const before = proxy.log.length;
-  await new TwilioSmsConnector(validConfig(), { baseUrl: `https://localhost:${httpsServer.port}` }).sendMessage('1', 'SignIn', {});
-  assert.equal(proxy.log.length, before);
+test('NO_PROXY hosts are reached directly: the server gets the request, the proxy sees nothing', async () => {
+  const [logged, received] = [proxy.log.length, httpsServer.requests.length];
+  const result = await new TwilioSmsConnector(validConfig(), { baseUrl: `https://localhost:${httpsServer.port}` }).sendMessage('1', 'SignIn', { code: '5' });
+  assert.equal(result.body, 'Sign in code 5');
+  assert.equal(proxy.log.length, logged, 'the proxy saw no CONNECT or request');
+  assert.equal(httpsServer.requests.length, received + 1, 'the direct server got the request');
+  assert.equal(httpsServer.requests.at(-1).headers.host, `localhost:${httpsServer.port}`);
 });
 
 test('a throwing baseUrl getter fails the send; it never falls back to api.twilio.com', async () => {

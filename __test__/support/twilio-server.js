@@ -75,11 +75,12 @@ const sendJson = (res, status, value) => {
  *   read; if it ended (or destroyed) the response, or returned `true`, the default
  *   Twilio answer is skipped.
  * @param {string} [options.host] loopback address to listen on ('127.0.0.1' or '::1')
+ * @param {number} [options.port] port to listen on (default: an ephemeral one)
  * @returns {Promise<{url, port, requests, connections, tlsClientErrors, close}>}
  *   `requests` entries: { method, url, headers, rawHeaders, body, form, connectionId,
  *   servername }. `connections` counts accepted TCP connections.
  */
-export async function startTwilioServer({ tls, respond, host = '127.0.0.1' } = {}) {
+export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port: wantedPort = 0 } = {}) {
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     throw new Error(`refusing to listen on non-loopback address ${host}`);
   }
@@ -144,7 +145,7 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1' } = {
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(wantedPort, host, () => {
       server.off('error', reject);
       resolve();
     });
