@@ -4,22 +4,14 @@ import { after, before, describe, test } from 'node:test';
 
 import { sendMessage, TwilioSmsConnector, validateConfig } from '../index.js';
 import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startScriptedServer, startTwilioServer, twilioError } from './support/twilio-server.js';
 
 let server;
-let answer; // per-test override: (record, res) => void
 const connect = (config = validConfig(), options = {}) =>
   new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
 
 before(async () => {
-  server = await startTwilioServer({
-    respond: async (req, record, res) => {
-      if (answer) {
-        answer(record, res);
-        return true;
-      }
-    },
-  });
+  server = await startScriptedServer();
 });
 after(() => server.close());
 
@@ -27,7 +19,7 @@ const last = () => server.requests.at(-1);
 
 describe('request', () => {
   test('path, Basic auth, content type and form fields in the JS order', async () => {
-    answer = undefined;
+    server.answer = undefined;
     const result = await connect().sendMessage('+15551234567', 'SignIn', { code: '123456' });
     assert.match(result.sid, /^SM[0-9a-f]{32}$/);
     assert.equal(result.status, 'queued');
@@ -232,13 +224,13 @@ describe('config validation', () => {
 
 describe('answers and errors', () => {
   const respondWith = (status, body, headers = {}) => {
-    answer = (record, res) => {
+    server.answer = (record, res) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
   };
   after(() => {
-    answer = undefined;
+    server.answer = undefined;
   });
 
   test('2xx resolves with the parsed Message resource', async () => {
@@ -298,7 +290,7 @@ describe('answers and errors', () => {
   });
 
   test('a server that never answers gives a general timeout error', async () => {
-    answer = () => {}; // never respond
+    server.answer = () => {}; // never respond
     const started = Date.now();
     const error = await rejection(connect(validConfig(), { timeoutMs: 300 }).sendMessage('1', 'SignIn', {}));
     assert.equal(error.code, 'general');
@@ -314,7 +306,7 @@ describe('answers and errors', () => {
   });
 
   test('a server echoing the credentials cannot leak the token into the error', async () => {
-    answer = (record, res) => {
+    server.answer = (record, res) => {
       res.writeHead(400, { 'content-type': 'text/plain' });
       res.end(`you sent ${record.headers.authorization} token=${authToken}`);
     };
@@ -327,7 +319,7 @@ describe('answers and errors', () => {
 });
 
 test('instances share one keep-alive pool', async () => {
-  answer = undefined;
+  server.answer = undefined;
   const before = server.connections;
   const a = connect();
   const b = connect(validConfig({ accountSID: 'AC2' }));
@@ -340,7 +332,7 @@ test('instances share one keep-alive pool', async () => {
 
 describe('sendMessage(config, …), the per-call form the Logto module uses', () => {
   test('sends exactly what the class sends', async () => {
-    answer = undefined;
+    server.answer = undefined;
     const message = await sendMessage(validConfig(), '15551234567', 'SignIn', { code: '77' }, { baseUrl: server.url });
     assert.equal(message.body, 'Sign in code 77');
     const viaFunction = last();

@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { ConnectorError } from '@logto/connector-kit';
 
 import { makePki } from './support/certs.js';
+import { jsonSafe } from './support/json-safe.js';
+import { mulberry32 } from './support/random.js';
 import { startTwilioServer, twilioError } from './support/twilio-server.js';
 
 const SEED = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) >>> 0 : 0x7717_5a5e;
@@ -37,18 +39,6 @@ const packageDir = fileURLToPath(new URL('../', import.meta.url));
 // ---------------------------------------------------------------------------
 // Deterministic case generation
 // ---------------------------------------------------------------------------
-
-/** mulberry32: tiny seeded PRNG, plenty for test-case generation. */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d_2b_79_f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const random = mulberry32(SEED);
 const chance = (p) => random() < p;
@@ -392,15 +382,6 @@ function startJsChild() {
       }),
   };
 }
-
-const jsonSafe = (value) => {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(value));
-  } catch {
-    return String(value);
-  }
-};
 
 /** Our connector, in-process, with the same getConfig as the child's. */
 async function runOurs(spec) {

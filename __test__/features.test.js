@@ -5,15 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { TwilioSmsConnector, validateConfig } from '../index.js';
-import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { accountSID, apiKeySecret, apiKeySID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
+import { startScriptedServer, twilioError } from './support/twilio-server.js';
 
-const apiKeySID = 'SK0123456789abcdef0123456789abcdef';
-const apiKeySecret = 'k3y-s3cret-0f-the-api-key-77';
 const fromPhoneNumber = '+15017122661';
 
 let server;
-let answer; // per-test override: (record, res) => void
 const connect = (config = validConfig(), options = {}) =>
   new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
 const last = () => server.requests.at(-1);
@@ -38,14 +35,7 @@ const invalid = (config, pattern) => {
 };
 
 before(async () => {
-  server = await startTwilioServer({
-    respond: async (req, record, res) => {
-      if (answer) {
-        answer(record, res);
-        return true;
-      }
-    },
-  });
+  server = await startScriptedServer();
 });
 after(() => server.close());
 
@@ -78,7 +68,7 @@ const respondWith = (status, body, headers = {}) => (record, res) => {
 
 describe('API key authentication', () => {
   test('the key pair is the Basic credential; the URL and body keep the account and JS bytes', async () => {
-    answer = undefined;
+    server.answer = undefined;
     const config = withoutKeys(validConfig({ apiKeySID, apiKeySecret }), 'authToken');
     await connect(config).sendMessage('+15551234567', 'SignIn', { code: '123456' });
     const request = last();
@@ -110,7 +100,7 @@ describe('API key authentication', () => {
   });
 
   test('an echoed key secret is redacted', async () => {
-    answer = (record, res) => {
+    server.answer = (record, res) => {
       res.writeHead(401, { 'content-type': 'text/plain' });
       res.end(`you sent ${record.headers.authorization} secret=${apiKeySecret}`);
     };
@@ -121,7 +111,7 @@ describe('API key authentication', () => {
       assert.ok(!errorText(error).includes(basicAuth(apiKeySID, apiKeySecret).slice(6)));
       assert.match(error.data.message, /you sent Basic \[redacted\] secret=\[redacted\]/);
     } finally {
-      answer = undefined;
+      server.answer = undefined;
     }
   });
 });
@@ -214,7 +204,7 @@ describe('localized templates', () => {
 
 describe('getUsage', () => {
   test('GETs the sms-outbound usage records since the given day and sums their counts', async () => {
-    answer = usageAnswer(['40', '2']);
+    server.answer = usageAnswer(['40', '2']);
     const count = await connect().getUsage(new Date('2024-03-15T23:30:00-05:00'));
     assert.equal(count, 42);
     const request = last();
@@ -225,7 +215,7 @@ describe('getUsage', () => {
   });
 
   test('defaults to the first of the current month (UTC) and uses the API key when set', async () => {
-    answer = usageAnswer(['7']);
+    server.answer = usageAnswer(['7']);
     const now = new Date();
     const expected = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}-01`;
     assert.equal(await connect(validConfig({ apiKeySID, apiKeySecret })).getUsage(), 7);
@@ -235,7 +225,7 @@ describe('getUsage', () => {
 
   test('follows next_page_uri within the account and sums every page', async () => {
     let page = 0;
-    answer = (record, res) => {
+    server.answer = (record, res) => {
       page += 1;
       const next = page === 1 ? `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&Page=1` : null;
       usageAnswer([String(page * 10)], { next_page_uri: next })(record, res);
@@ -245,7 +235,7 @@ describe('getUsage', () => {
   });
 
   test('no records means zero', async () => {
-    answer = usageAnswer([]);
+    server.answer = usageAnswer([]);
     assert.equal(await connect().getUsage(new Date(0)), 0);
     assert.match(last().url, /StartDate=1970-01-01$/);
   });
@@ -260,7 +250,7 @@ describe('getUsage', () => {
       [usageAnswer(['1'], { next_page_uri: '/2010-04-01/Accounts/ACother/Usage/Records.json' }), 'invalid_response', /outside this account/],
     ];
     for (const [respond, code, pattern] of cases) {
-      answer = respond;
+      server.answer = respond;
       const error = await rejection(connect().getUsage(new Date(0)));
       assert.equal(error.code, code, String(pattern));
       assert.match(error.message, pattern);
@@ -269,7 +259,7 @@ describe('getUsage', () => {
   });
 
   test('an unresponsive Twilio fails in about 2.5 s, inside Logto\'s 3 s', async () => {
-    answer = () => {};
+    server.answer = () => {};
     const started = Date.now();
     const error = await rejection(connect().getUsage());
     const elapsed = Date.now() - started;
@@ -279,20 +269,20 @@ describe('getUsage', () => {
   });
 
   test('a shorter timeoutMs also bounds it', async () => {
-    answer = () => {};
+    server.answer = () => {};
     const error = await rejection(connect(validConfig(), { timeoutMs: 200 }).getUsage());
     assert.match(error.message, /timed out after 200 ms/);
   });
 
   test('an echoed credential is redacted', async () => {
-    answer = (record, res) => respondWith(400, `${record.headers.authorization} ${apiKeySecret} ${authToken}`)(record, res);
+    server.answer = (record, res) => respondWith(400, `${record.headers.authorization} ${apiKeySecret} ${authToken}`)(record, res);
     const error = await rejection(connect(validConfig({ apiKeySID, apiKeySecret })).getUsage());
     assert.ok(!errorText(error).includes(authToken) && !errorText(error).includes(apiKeySecret));
     assert.equal(error.data.message, 'Basic [redacted] [redacted] [redacted]');
   });
 
   test('startFrom must be a valid Date; the promise rejects, it never throws', async () => {
-    answer = undefined;
+    server.answer = undefined;
     const before = server.requests.length;
     for (const bad of [new Date(NaN), '2024-01-01', 0, new Date(8.64e15)]) {
       const pending = connect().getUsage(bad);
@@ -305,7 +295,7 @@ describe('getUsage', () => {
   });
 
   test('the Logto module: getUsage reads the saved config and returns the count', async () => {
-    answer = usageAnswer(['12']);
+    server.answer = usageAnswer(['12']);
     process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
     const { default: createConnector } = await import(`../lib/index.js?usage-${Date.now()}`);
     const { ConnectorError } = await import('@logto/connector-kit');
@@ -320,7 +310,7 @@ describe('getUsage', () => {
     assert.equal(await connector.getUsage(new Date('2024-02-01T00:00:00Z')), 12);
     assert.equal(reads, 1);
     assert.match(last().url, /StartDate=2024-02-01$/);
-    answer = respondWith(200, 'nope');
+    server.answer = respondWith(200, 'nope');
     const error = await rejection(connector.getUsage());
     assert.ok(error instanceof ConnectorError);
     assert.equal(error.code, 'invalid_response');
@@ -328,7 +318,7 @@ describe('getUsage', () => {
     const invalidConfig = await rejection(broken.getUsage());
     assert.ok(invalidConfig instanceof ConnectorError);
     assert.equal(invalidConfig.code, 'invalid_config');
-    answer = undefined;
+    server.answer = undefined;
   });
 });
 

@@ -10,15 +10,7 @@
 import { createInterface } from 'node:readline';
 import createConnector from '@logto/connector-twilio-sms';
 
-/** Error payloads (ZodError, got errors...) reduced to plain JSON. */
-function jsonSafe(value) {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(value));
-  } catch {
-    return String(value);
-  }
-}
+import { jsonSafe } from './json-safe.js';
 
 const connector = await createConnector({
   getConfig: async () => {

@@ -14,17 +14,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { loadConnectorFactoriesLikeCore, packageOf } from '../../deploy/load-connectors.mjs';
+import { jsonSafe } from './json-safe.js';
 
 const [instance, planJson] = process.argv.slice(2);
 const plan = planJson ? JSON.parse(planJson) : undefined;
-
-const jsonSafe = (value) => {
-  try {
-    return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-  } catch {
-    return String(value);
-  }
-};
 
 let result;
 try {

@@ -182,3 +182,31 @@ function defaultAnswer(record, res) {
   }
   sendJson(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
 }
+
+/**
+ * A Twilio stand-in whose answer each test scripts: set `server.answer = (record, res) => …`
+ * to answer (or stay silent), `undefined` for Twilio's default answer.
+ */
+export async function startScriptedServer(options = {}) {
+  let answer;
+  const server = await startTwilioServer({
+    ...options,
+    respond: async (req, record, res) => {
+      if (!answer) return false;
+      await answer(record, res);
+      return true;
+    },
+  });
+  return Object.defineProperty(server, 'answer', {
+    get: () => answer,
+    set: (value) => {
+      answer = value;
+    },
+  });
+}
+
+/** An answer for a scripted server: this status, body (a string, or JSON) and headers. */
+export const answerWith = (status, body = '', headers = {}) => (record, res) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+};
