@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { sendMessage, TwilioSmsConnector, validateConfig } from '../index.js';
 import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
-import { startScriptedServer, startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startScriptedServer, startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 let server;
 const connect = (config = validConfig(), options = {}) =>

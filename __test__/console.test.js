@@ -22,7 +22,7 @@ import {
 
 import { accountSID, apiKeySID, apiKeySecret, authToken, basicAuth, messagingServiceSID, rejection, validConfig } from './fixtures.js';
 import { makeInstance, pkg } from './support/instance.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 let instance;
 let server;

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { accountSID, apiKeySID, apiKeySecret, basicAuth } from './fixtures.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const demo = fileURLToPath(new URL('../demo/demo.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'demo-test-'));

@@ -24,10 +24,10 @@ import { fileURLToPath } from 'node:url';
 
 import { ConnectorError } from '@logto/connector-kit';
 
-import { makePki } from './support/certs.js';
+import { makePki } from '../support/certs.js';
 import { jsonSafe } from './support/json-safe.js';
 import { mulberry32 } from './support/random.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const SEED = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) >>> 0 : 0x7717_5a5e;
 const CASE_COUNT = 240;
@@ -353,7 +353,7 @@ function startJsChild() {
   delete env.NODE_TEST_CONTEXT;
   const child = spawn(
     process.execPath,
-    ['--import', join(supportDir, 'js-connector-preload.mjs'), join(supportDir, 'js-connector-child.mjs')],
+    ['--import', fileURLToPath(new URL('../support/js-connector-preload.mjs', import.meta.url)), join(supportDir, 'js-connector-child.mjs')],
     { cwd: packageDir, env, stdio: ['pipe', 'pipe', 'pipe'] }
   );
   let stderr = '';

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { TwilioSmsConnector } from '../index.js';
 import { accountSID, authToken, errorText, rejection, validConfig } from './fixtures.js';
 import { startFaultServer } from './support/fault-server.js';
-import { answerWith, startScriptedServer } from './support/twilio-server.js';
+import { answerWith, startScriptedServer } from '../support/twilio-server.js';
 import { until } from './support/wait.js';
 
 const servers = [];

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { TwilioSmsConnector } from '../index.js';
 import { authToken, basicAuth, errorText, validConfig } from './fixtures.js';
 import { head, startFaultServer } from './support/fault-server.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const servers = [];
 after(() => Promise.all(servers.map((server) => server.close())));

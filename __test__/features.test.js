@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { TwilioSmsConnector, validateConfig } from '../index.js';
 import { accountSID, apiKeySecret, apiKeySID, authToken, basicAuth, errorText, messagingServiceSID, rejection, validConfig } from './fixtures.js';
-import { startScriptedServer, twilioError } from './support/twilio-server.js';
+import { startScriptedServer, twilioError } from '../support/twilio-server.js';
 
 const fromPhoneNumber = '+15017122661';
 

@@ -14,7 +14,7 @@ import { ConnectorError } from '@logto/connector-kit';
 import { TwilioSmsConnector } from '../index.js';
 import { accountSID, apiKeySecret, apiKeySID, errorText, rejection, validConfig } from './fixtures.js';
 import { lastJson, runChild } from './support/child.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const servers = [];
 const serve = async (respond) => {

@@ -9,7 +9,7 @@ import { ConnectorError } from '@logto/connector-kit';
 
 import { authToken, errorText, validConfig } from './fixtures.js';
 import { mulberry32 } from './support/random.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 // CI runs a fixed seed, so every run tests the same cases; a second, rotating seed explores
 // more and prints a one-line replay command when it fails. HOSTILE_SEED runs that seed alone.

@@ -20,8 +20,8 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { accountSID, apiKeySecret, apiKeySID, authToken, basicAuth, messagingServiceSID, validConfig } from './fixtures.js';
-import { makePki } from './support/certs.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { makePki } from '../support/certs.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const supportDir = join(root, '__test__', 'support');
@@ -80,7 +80,7 @@ const startCore = async (instance, plan, { jsConnector = false } = {}) => {
   const env = { NODE_EXTRA_CA_CERTS: pki.caPath };
   if (jsConnector) {
     // The official connector posts to https://api.twilio.com; the preload sends it here.
-    args.unshift('--import', join(supportDir, 'js-connector-preload.mjs'));
+    args.unshift('--import', join(root, 'support', 'js-connector-preload.mjs'));
     env.TWILIO_TEST_PORT = String(server.port);
   } else {
     env.TWILIO_SMS_NATIVE_BASE_URL = server.url;

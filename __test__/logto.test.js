@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { accountSID, authToken, basicAuth, errorText, rejection, validConfig } from './fixtures.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));

@@ -10,9 +10,9 @@ import http from 'node:http';
 
 import { accountSID, basicAuth, validConfig } from './fixtures.js';
 import { lastJson, runChild } from './support/child.js';
-import { makePki } from './support/certs.js';
+import { makePki } from '../support/certs.js';
 import { startConnectProxy } from './support/proxy.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
 const httpsServer = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });

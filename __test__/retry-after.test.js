@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const HOSTILE = [
   '18446744073709551615', // u64::MAX seconds

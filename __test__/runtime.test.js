@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { TwilioSmsConnector } from '../index.js';
 import { validConfig } from './fixtures.js';
 import { startFaultServer } from './support/fault-server.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 import { until } from './support/wait.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));

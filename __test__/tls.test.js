@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { accountSID, authToken, errorText, validConfig } from './fixtures.js';
-import { makePki } from './support/certs.js';
-import { startTwilioServer } from './support/twilio-server.js';
+import { makePki } from '../support/certs.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
 // Read once, when the shared client is first built: set before the first send.

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { makePki } from '../__test__/support/certs.js';
+import { makePki } from '../support/certs.js';
 import { ensureBuilt } from './build.mjs';
 import { renderMarkdown, renderSvg, summarizeRuns } from './report.mjs';
 import { startServer } from './server.mjs';
@@ -57,7 +57,7 @@ const childEnv = {
   TWILIO_SMS_NATIVE_BASE_URL: `https://127.0.0.1:${server.port}`,
   TWILIO_TEST_PORT: String(server.port),
 };
-const preload = join(root, '__test__', 'support', 'js-connector-preload.mjs');
+const preload = join(root, 'support', 'js-connector-preload.mjs');
 
 /** Runs one process and parses the last JSON line it printed. */
 function runJson(cmd, args, env = childEnv) {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { startTwilioServer } from '../__test__/support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const usage = `Usage:
   node demo/demo.js [--to +15551234567] [--type SignIn] [--code 123456]

@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { startTwilioServer } from '../__test__/support/twilio-server.js';
+import { startTwilioServer } from '../support/twilio-server.js';
 
 const args = process.argv.slice(2);
 const option = (name) => {

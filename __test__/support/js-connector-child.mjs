@@ -1,6 +1,6 @@
 // Child process running the official JS connector (@logto/connector-twilio-sms
 // 1.4.4) for the differential test. Start it with the preload:
-//   node --import ./js-connector-preload.mjs ./js-connector-child.mjs
+//   node --import ../../support/js-connector-preload.mjs ./js-connector-child.mjs
 // with TWILIO_TEST_PORT and NODE_EXTRA_CA_CERTS in the environment.
 //
 // Protocol: newline-delimited JSON on stdin, `{ id, config, data: { to, type, payload } }`,

@@ -5,7 +5,7 @@
 //
 // Codes are expected as `<sender>-<n>` in the message body, so the peak in flight can also be
 // told per sender (one sender = one process).
-import { startTwilioServer, twilioError } from './twilio-server.js';
+import { startTwilioServer, twilioError } from '../../support/twilio-server.js';
 
 const TOO_MANY = JSON.stringify(twilioError(429, 20429, 'Too Many Requests'));
 

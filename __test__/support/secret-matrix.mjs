@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { apiKeySecret, apiKeySID, authToken, validConfig } from '../fixtures.js';
-import { makePki } from './certs.js';
-import { startTwilioServer } from './twilio-server.js';
+import { makePki } from '../../support/certs.js';
+import { startTwilioServer } from '../../support/twilio-server.js';
 
 const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
 // The Body of the send picks the echo's status (`status=NNN`, 400 when absent).
