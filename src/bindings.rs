@@ -6,8 +6,9 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsDate, JsString, JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::config::{Config, ConfigError, JS_TYPE_MARKER, KNOWN_KEYS};
+use crate::config::{self, Config, ConfigError};
 use crate::error::{ConnectorFailure, ErrorCode};
+use crate::js::{JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::template::Payload;
 use crate::{guard, preview, transport, twilio, usage};
 
@@ -432,7 +433,7 @@ fn parse_config(env: &Env, config: Unknown) -> std::result::Result<Arc<Config>, 
     let text = json_stringify(env, config).map_err(|reason| {
         ConfigError::whole(format!("Cannot be serialized as JSON ({reason})")).to_failure()
     })?;
-    Config::cached_from_json(&text).map_err(|err| err.to_failure())
+    config::cached_from_json(&text).map_err(|err| err.to_failure())
 }
 
 /// The config serializer: `JSON.stringify` with a replacer. An object becomes a copy holding

@@ -9,8 +9,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::config::Secret;
 use crate::error::{ConnectorFailure, ErrorCode};
+use crate::secret::Secret;
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Twilio's edge closes idle keep-alive connections after about a minute and a half.

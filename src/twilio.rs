@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{Config, Secret, Template};
+use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, Phase, Policy};
 use crate::error::{ConnectorFailure, ErrorCode};
+use crate::secret::Secret;
 use crate::template::{self, Payload};
 use crate::transport;
 
@@ -182,13 +183,10 @@ pub fn prepare(
     let validity_period = config.validity_period.map(|s| s.to_string());
     let fields = [
         ("To", Some(to.as_str())),
-        (
-            "MessagingServiceSid",
-            config.from_messaging_service_sid.as_deref(),
-        ),
+        ("MessagingServiceSid", config.sender.messaging_service_sid()),
         ("Body", Some(body.as_str())),
         ("RiskCheck", Some(risk_check)),
-        ("From", config.from_phone_number.as_deref()),
+        ("From", config.sender.phone_number()),
         ("ValidityPeriod", validity_period.as_deref()),
         (
             "SmartEncoded",
@@ -271,7 +269,7 @@ pub fn select<'c>(
     type_label: &str,
     locale: Option<&str>,
 ) -> Result<&'c Template, ConnectorFailure> {
-    config.template_for(usage_type, locale).ok_or_else(|| {
+    template::choose(&config.templates, usage_type, locale).ok_or_else(|| {
         ConnectorFailure::new(
             ErrorCode::TemplateNotFound,
             format!("Cannot find template for type: {type_label}"),
@@ -297,15 +295,9 @@ pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
     let (user, password) = config.credentials();
     let credentials =
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
-    let mut secrets = config.secrets();
-    let pairs = [
-        config
-            .auth_token
-            .as_ref()
-            .map(|token| (&config.account_sid, token)),
-        config.api_key.as_ref().map(|key| (&key.sid, &key.secret)),
-    ];
-    for (user, secret) in pairs.into_iter().flatten() {
+    let pairs = config.credential_pairs();
+    let mut secrets: Vec<Secret> = pairs.iter().map(|(_, secret)| (*secret).clone()).collect();
+    for (user, secret) in pairs {
         secrets.push(Secret::new(format!("{user}:{}", secret.expose())));
     }
     secrets.extend(transport::proxy_secrets());

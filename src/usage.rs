@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::error::{ConnectorFailure, ErrorCode};
+use crate::secret::Secret;
 use crate::twilio::{self, SendOptions};
 
 /// Logto gives `getUsage` 3 s; failing at 2.5 s leaves room to report why.

@@ -4,6 +4,10 @@
 
 use serde_json::Value;
 
+mod select;
+
+pub use select::{choose, of_type, primary_language};
+
 /// Where placeholder values come from. The bindings implement it over the live JS payload
 /// object (so `in` and `String()` are JavaScript's own); the core implements it for JSON.
 pub trait Payload {
