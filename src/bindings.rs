@@ -7,7 +7,7 @@ use napi::{Env, JsDate, JsString, JsValue, ValueType};
 use napi_derive::napi;
 
 use crate::config::{self, Config, ConfigError};
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, ErrorKind};
 use crate::js::{JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::template::Payload;
 use crate::{guard, preview, transport, twilio, usage};
@@ -305,13 +305,13 @@ fn prepare(
     let to = match to.get_type() {
         Ok(ValueType::String) => js_to_string(to).map_err(|_| {
             ConnectorFailure::new(
-                ErrorCode::InvalidRequestParameters,
+                ErrorKind::InvalidArgument,
                 "`to` could not be read as a string",
             )
         })?,
         _ => {
             return Err(ConnectorFailure::new(
-                ErrorCode::InvalidRequestParameters,
+                ErrorKind::InvalidArgument,
                 "`to` must be a phone number string, e.g. +15551234567",
             ))
         }
@@ -385,7 +385,7 @@ pub fn send_message_with<'env>(
 fn start_day(start_from: Option<Unknown>) -> std::result::Result<usage::Day, ConnectorFailure> {
     let invalid = || {
         ConnectorFailure::new(
-            ErrorCode::InvalidRequestParameters,
+            ErrorKind::InvalidArgument,
             "startFrom must be a valid Date (years 1 to 9999), or left out for the first of the \
              current month (UTC)",
         )
@@ -541,7 +541,7 @@ fn json_stringify(env: &Env, value: Unknown) -> std::result::Result<String, Stri
 fn parse_options(
     options: Option<Unknown>,
 ) -> std::result::Result<twilio::SendOptions, ConnectorFailure> {
-    let invalid = |what: &str| ConnectorFailure::new(ErrorCode::InvalidConfig, what.to_owned());
+    let invalid = |what: &str| ConnectorFailure::new(ErrorKind::InvalidOptions, what.to_owned());
     let Some(options) = options else {
         return Ok(twilio::SendOptions::default());
     };
@@ -641,10 +641,7 @@ impl<'a> JsPayload<'a> {
 
     fn check(&self) -> std::result::Result<(), ConnectorFailure> {
         match self.1.borrow_mut().take() {
-            Some(message) => Err(ConnectorFailure::new(
-                ErrorCode::InvalidRequestParameters,
-                message,
-            )),
+            Some(message) => Err(ConnectorFailure::new(ErrorKind::InvalidArgument, message)),
             None => Ok(()),
         }
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::error::ConnectorFailure;
+use crate::error::{ConnectorFailure, Waiting};
 
 pub use limiter::{Limiter, Place, Slot};
 
@@ -91,13 +91,11 @@ impl Phase {
         self.0.store(phase, Ordering::Relaxed);
     }
 
-    pub fn describe(&self) -> &'static str {
+    pub fn waiting(&self) -> Waiting {
         match self.0.load(Ordering::Relaxed) {
-            Self::QUEUED => {
-                "waiting for a free request slot for this account (too many sends in flight)"
-            }
-            Self::BACKING_OFF => "backing off after Twilio asked to slow down",
-            _ => "waiting for Twilio's answer",
+            Self::QUEUED => Waiting::Slot,
+            Self::BACKING_OFF => Waiting::Backoff,
+            _ => Waiting::Answer,
         }
     }
 }
@@ -255,7 +253,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::{ErrorCode, ErrorKind};
 
     #[test]
     fn retry_after_in_both_forms() {
@@ -289,11 +287,11 @@ mod tests {
     }
 
     fn refused() -> ConnectorFailure {
-        ConnectorFailure::new(ErrorCode::General, "could not connect")
+        ConnectorFailure::new(ErrorKind::Transport, "could not connect")
     }
 
     fn too_many() -> ConnectorFailure {
-        ConnectorFailure::new(ErrorCode::RateLimitExceeded, "429")
+        ConnectorFailure::new(ErrorKind::TwilioStatus(429), "429")
     }
 
     fn policy(deadline: Duration, max_retries: u32) -> Policy {
@@ -319,14 +317,19 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().message, "could not connect");
+        assert_eq!(outcome.unwrap_err().kind, ErrorKind::Transport);
         assert_eq!(calls, 3);
 
         let mut calls = 0;
         let outcome: Result<(), _> =
             run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
                 calls += 1;
-                async { Attempt::Done(Err(ConnectorFailure::new(ErrorCode::General, "500"))) }
+                async {
+                    Attempt::Done(Err(ConnectorFailure::new(
+                        ErrorKind::TwilioStatus(500),
+                        "500",
+                    )))
+                }
             })
             .await;
         assert_eq!(outcome.unwrap_err().code, ErrorCode::General);

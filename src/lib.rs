@@ -20,5 +20,5 @@ pub mod usage;
 mod bindings;
 
 pub use config::{Config, ConfigError};
-pub use error::{ConnectorFailure, ErrorCode};
+pub use error::{ConnectorFailure, ErrorCode, ErrorKind};
 pub use twilio::{Outgoing, SendOptions};

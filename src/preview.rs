@@ -38,7 +38,7 @@ pub fn preview<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::ErrorKind;
     use crate::segments::Encoding;
     use serde_json::json;
 
@@ -102,6 +102,6 @@ mod tests {
         let mut config = config();
         config.templates.retain(|t| t.usage_type != "Generic");
         let err = preview(&config, Some("BindMfa"), "BindMfa", &json!({}), None).unwrap_err();
-        assert_eq!(err.code, ErrorCode::TemplateNotFound);
+        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, Phase, Policy};
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, ErrorKind};
 use crate::secret::Secret;
 use crate::template::{self, Payload};
 use crate::transport;
@@ -102,7 +102,7 @@ fn ranged(
         None => Ok(None),
         Some(v) if v.fract() == 0.0 && (min..=max).contains(&v) => Ok(Some(v)),
         Some(_) => Err(ConnectorFailure::new(
-            ErrorCode::InvalidConfig,
+            ErrorKind::InvalidOptions,
             format!("options.{name} must be {what} between {min} and {max}"),
         )),
     }
@@ -111,7 +111,7 @@ fn ranged(
 fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
     let invalid = || {
         ConnectorFailure::new(
-            ErrorCode::InvalidConfig,
+            ErrorKind::InvalidOptions,
             "options.baseUrl must be an origin like https://127.0.0.1:8443 (http or https, a host, \
              an optional port; no credentials, path, query or fragment)",
         )
@@ -214,7 +214,7 @@ pub fn prepare(
     // hyper refuses longer URIs; only an absurd accountSID gets there.
     if url.len() > MAX_URL_LEN {
         return Err(ConnectorFailure::new(
-            ErrorCode::General,
+            ErrorKind::AccountSidTooLong,
             format!(
                 "accountSID is {} characters long; a Twilio Account SID is AC followed by 32 hex digits",
                 config.account_sid.chars().count()
@@ -232,17 +232,9 @@ pub fn prepare(
     })
 }
 
-/// The rendered body would be over [`template::MAX_BODY_BYTES`]: Twilio refuses it anyway, and
-/// building it could take any amount of memory.
+/// The rendered body would be over [`template::MAX_BODY_BYTES`].
 pub(crate) fn body_too_long() -> ConnectorFailure {
-    ConnectorFailure::new(
-        ErrorCode::InvalidRequestParameters,
-        format!(
-            "The message body would be longer than {} bytes (Twilio accepts at most 1,600 \
-             characters); shorten the template or the payload values",
-            template::MAX_BODY_BYTES
-        ),
-    )
+    ConnectorFailure::body_too_long(template::MAX_BODY_BYTES)
 }
 
 /// The account SID as one URL path segment. `.` and `..` are refused: URL parsers (WHATWG's,
@@ -251,7 +243,7 @@ pub(crate) fn body_too_long() -> ConnectorFailure {
 pub(crate) fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
     if matches!(config.account_sid.as_str(), "." | "..") {
         return Err(ConnectorFailure::new(
-            ErrorCode::InvalidConfig,
+            ErrorKind::UnusableAccountSid,
             format!(
                 "accountSID `{}` would be read as a relative path, not an account; a Twilio \
                  Account SID is AC followed by 32 hex digits",
@@ -269,12 +261,8 @@ pub fn select<'c>(
     type_label: &str,
     locale: Option<&str>,
 ) -> Result<&'c Template, ConnectorFailure> {
-    template::choose(&config.templates, usage_type, locale).ok_or_else(|| {
-        ConnectorFailure::new(
-            ErrorCode::TemplateNotFound,
-            format!("Cannot find template for type: {type_label}"),
-        )
-    })
+    template::choose(&config.templates, usage_type, locale)
+        .ok_or_else(|| ConnectorFailure::template_not_found(type_label))
 }
 
 /// `https://<host>`, or the embedder's base URL.
@@ -324,14 +312,10 @@ pub async fn send(
     let attempts = delivery::run(&limiter, policy, &phase, || exchange(client, &request));
     let result = match tokio::time::timeout_at(deadline, attempts).await {
         Ok(result) => result,
-        Err(_) => Err(ConnectorFailure::new(
-            ErrorCode::General,
-            format!(
-                "Twilio request to {} timed out after {} ms, {}",
-                request.target,
-                options.timeout.as_millis(),
-                phase.describe()
-            ),
+        Err(_) => Err(ConnectorFailure::timeout(
+            &request.target,
+            options.timeout,
+            phase.waiting(),
         )),
     };
     result.map_err(|failure| failure.redacted(&secrets))
@@ -437,12 +421,7 @@ pub(crate) async fn read_capped(
         .map_err(|err| transport_failure(target, &err))?
     {
         if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(ConnectorFailure::new(
-                ErrorCode::InvalidResponse,
-                format!(
-                    "Response from {target} is larger than {MAX_RESPONSE_BYTES} bytes; not a Twilio answer"
-                ),
-            ));
+            return Err(ConnectorFailure::too_large(target, MAX_RESPONSE_BYTES));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -475,53 +454,13 @@ pub fn classify(
 ) -> Result<Delivered, ConnectorFailure> {
     match status {
         200..=299 => Ok(Delivered { status, body }),
-        300..=399 => Err(ConnectorFailure::new(
-            ErrorCode::General,
-            format!(
-                "{target} answered HTTP {status} redirecting to {}; redirects are not followed, \
-                 so credentials only ever go to the configured host. Check `host`.",
-                location.unwrap_or("(no Location header)")
-            ),
-        )),
-        // Nothing to report but the status (a proxy's 407, a gateway's bare 502).
-        _ if body.trim().is_empty() => Err(ConnectorFailure::new(
-            if status == 429 {
-                ErrorCode::RateLimitExceeded
-            } else {
-                ErrorCode::General
-            },
-            format!("{target} answered HTTP {status} with an empty body"),
-        )),
-        // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
-        429 => Err(ConnectorFailure::new(ErrorCode::RateLimitExceeded, body)),
-        // The raw body, as the JS connector reports it: Twilio's JSON names code and message.
-        _ => Err(ConnectorFailure::new(ErrorCode::General, body)),
+        300..=399 => Err(ConnectorFailure::redirect(target, status, location)),
+        _ => Err(ConnectorFailure::twilio_status(target, status, body)),
     }
 }
 
 pub(crate) fn transport_failure(target: &str, err: &reqwest::Error) -> ConnectorFailure {
-    let mut causes = String::new();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !causes.contains(&text) {
-            let _ = write!(causes, ": {text}");
-        }
-        source = cause.source();
-    }
-    let what = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "could not connect"
-    } else if err.is_body() || err.is_decode() {
-        "failed while reading the response"
-    } else {
-        "failed"
-    };
-    ConnectorFailure::new(
-        ErrorCode::General,
-        format!("Twilio request to {target} {what}{causes}"),
-    )
+    ConnectorFailure::transport(target, err)
 }
 
 /// `URLSearchParams` serialization: alphanumerics and `*-._` stay, space becomes `+`,
@@ -577,6 +516,7 @@ pub(crate) fn path_segment_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use serde_json::json;
 
     /// A SignIn code to +1 with the default options.
@@ -689,6 +629,7 @@ mod tests {
             &json!({}),
         )
         .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
         assert_eq!(err.code, ErrorCode::TemplateNotFound);
         assert_eq!(err.message, "Cannot find template for type: Mfa");
     }
@@ -761,6 +702,7 @@ mod tests {
             (429, ErrorCode::RateLimitExceeded),
         ] {
             let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
+            assert_eq!(err.kind, ErrorKind::TwilioStatus(status));
             assert_eq!(err.code, code);
             assert_eq!(
                 err.message,
@@ -780,6 +722,7 @@ mod tests {
             &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
         )
         .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BodyTooLong);
         assert_eq!(err.code, ErrorCode::InvalidRequestParameters);
         for sid in [".", ".."] {
             let err = prepare(
@@ -791,6 +734,7 @@ mod tests {
                 &json!({}),
             )
             .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::UnusableAccountSid);
             assert_eq!(err.code, ErrorCode::InvalidConfig);
         }
         // Other dots stay: `...` and `.x` are ordinary segments.
@@ -815,6 +759,7 @@ mod tests {
             "plain"
         );
         let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
+        assert_eq!(redirect.kind, ErrorKind::Redirect);
         assert_eq!(redirect.code, ErrorCode::General);
         assert!(redirect.message.contains("https://evil"));
         assert_eq!(
@@ -823,8 +768,12 @@ mod tests {
         );
         let bad = classify(400, None, r#"{"code":21211}"#.into(), "t").unwrap_err();
         assert_eq!(
-            (bad.code, bad.data.clone()),
-            (ErrorCode::General, json!(r#"{"code":21211}"#))
+            (bad.kind, bad.code, bad.data.clone()),
+            (
+                ErrorKind::TwilioStatus(400),
+                ErrorCode::General,
+                json!(r#"{"code":21211}"#)
+            )
         );
         assert_eq!(
             classify(503, None, "x".into(), "t").unwrap_err().code,

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, Waiting};
 use crate::secret::Secret;
 use crate::twilio::{self, SendOptions};
 
@@ -121,13 +121,10 @@ pub async fn fetch(
     let secrets: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
     let result = match tokio::time::timeout(timeout, fetch_all(client, &request)).await {
         Ok(result) => result,
-        Err(_) => Err(ConnectorFailure::new(
-            ErrorCode::General,
-            format!(
-                "Twilio usage request to {} timed out after {} ms (Logto waits 3 s for usage)",
-                request.origin,
-                timeout.as_millis()
-            ),
+        Err(_) => Err(ConnectorFailure::timeout(
+            &request.origin,
+            timeout,
+            Waiting::Usage,
         )),
     };
     result.map_err(|failure| failure.redacted(&secrets))
@@ -148,10 +145,9 @@ async fn fetch_all(
             Some(next) => url = next_page(request, &next)?,
         }
     }
-    Err(ConnectorFailure::new(
-        ErrorCode::InvalidResponse,
-        format!("Twilio usage answer has more than {MAX_PAGES} pages; expected one record"),
-    ))
+    Err(ConnectorFailure::bad_usage_page(&format!(
+        "has more than {MAX_PAGES} pages; expected one record"
+    )))
 }
 
 /// The next page's URL, only when it is this account's Usage Records list on the same origin
@@ -159,13 +155,9 @@ async fn fetch_all(
 /// the URL that is checked is the URL that is requested.
 fn next_page(request: &UsageRequest, next: &str) -> Result<String, ConnectorFailure> {
     let outside = || {
-        ConnectorFailure::new(
-            ErrorCode::InvalidResponse,
-            format!(
-                "Twilio usage answer points its next page outside this account's usage records \
-                 ({next}); not followed"
-            ),
-        )
+        ConnectorFailure::bad_usage_page(&format!(
+            "points its next page outside this account's usage records ({next}); not followed"
+        ))
     };
     let base = reqwest::Url::parse(&request.url).map_err(|_| outside())?;
     let url = base.join(next).map_err(|_| outside())?;
@@ -205,10 +197,7 @@ async fn get(
 /// One page's `count` sum and its `next_page_uri`. Twilio prints `count` as a string.
 pub fn parse_page(body: &str) -> Result<(u64, Option<String>), ConnectorFailure> {
     let invalid = |what: &str| {
-        ConnectorFailure::new(
-            ErrorCode::InvalidResponse,
-            format!("Twilio usage answer is not a usage record list: {what}"),
-        )
+        ConnectorFailure::bad_usage_page(&format!("is not a usage record list: {what}"))
     };
     let page: Value = serde_json::from_str(body).map_err(|_| invalid("not JSON"))?;
     let records = page
@@ -250,6 +239,7 @@ fn parse_count(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{ErrorCode, ErrorKind};
     use serde_json::json;
 
     fn config(extra: Value) -> Config {
@@ -386,7 +376,7 @@ mod tests {
             "/2010-04-01/Accounts/AC9999/Usage/Records.json",
         ] {
             let err = next_page(&request, outside).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidResponse, "{outside}");
+            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{outside}");
         }
     }
 
@@ -399,7 +389,7 @@ mod tests {
                 Day::today(),
             )
             .unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidConfig, "{sid}");
+            assert_eq!(err.kind, ErrorKind::UnusableAccountSid, "{sid}");
         }
     }
 
@@ -415,6 +405,7 @@ mod tests {
             r#"{"usage_records":[{"count":true}]}"#,
         ] {
             let err = parse_page(body).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{body}");
             assert_eq!(err.code, ErrorCode::InvalidResponse, "{body}");
         }
     }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, ErrorKind};
 use crate::js::JS_TYPE_MARKER;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,7 +106,7 @@ impl ConfigError {
             })
             .collect();
         ConnectorFailure::with_data(
-            ErrorCode::InvalidConfig,
+            ErrorKind::InvalidConfig,
             self.to_string(),
             serde_json::json!({ "name": "ConfigError", "issues": issues }),
         )
