@@ -87,22 +87,6 @@ pub struct TwilioSmsConfigShape {
     pub templates: Vec<SmsTemplate>,
 }
 
-#[allow(dead_code)]
-#[napi(object)]
-pub struct ConnectorOptions {
-    /// `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers).
-    pub base_url: Option<String>,
-    /// Total time for one send: waiting for a slot, every attempt and backoff. Default 10000,
-    /// range 1..=600000.
-    pub timeout_ms: Option<f64>,
-    /// Time to open a connection (TCP and TLS). Default 5000, range 1..=600000.
-    pub connect_timeout_ms: Option<f64>,
-    /// Ceiling of requests in flight per Twilio account (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000.
-    pub max_concurrency: Option<f64>,
-    /// Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10.
-    pub max_retries: Option<f64>,
-}
-
 /// The part of Twilio's Message resource callers rely on; the object carries every field
 /// Twilio returned.
 #[allow(dead_code)]
@@ -590,7 +574,7 @@ fn parse_options(
             Some(_) => Err(invalid(&format!("options.{name} must be a number"))),
         }
     };
-    twilio::SendOptions::new(twilio::RawOptions {
+    twilio::SendOptions::new(twilio::ConnectorOptions {
         base_url,
         timeout_ms: number("timeoutMs")?,
         connect_timeout_ms: number("connectTimeoutMs")?,

@@ -21,4 +21,4 @@ mod bindings;
 
 pub use config::{Config, ConfigError};
 pub use error::{ConnectorFailure, ErrorCode, ErrorKind};
-pub use twilio::{Outgoing, SendOptions};
+pub use twilio::{ConnectorOptions, Outgoing, SendOptions};

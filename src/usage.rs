@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{ConnectorFailure, Waiting};
-use crate::secret::Secret;
-use crate::twilio::{self, SendOptions};
+use crate::twilio::{response, Authorized, SendOptions};
 
 /// Logto gives `getUsage` 3 s; failing at 2.5 s leaves room to report why.
 pub const USAGE_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -73,22 +72,13 @@ fn civil_from_days(days: i64) -> Day {
     Day { year, month, day }
 }
 
-/// A Usage Records request, ready to go; the credential never shows in `Debug`.
+/// A Usage Records request, ready to go. Its `request` is the account's Usage Records list,
+/// the path a `next_page_uri` must resolve to (after normalisation) to be followed.
+#[derive(Debug)]
 pub struct UsageRequest {
+    pub request: Authorized,
+    /// The first page: the list filtered to outbound SMS since the start day.
     pub url: String,
-    pub authorization: Secret,
-    secrets: Vec<Secret>,
-    origin: String,
-    /// The path a `next_page_uri` must resolve to (after normalisation) to be followed.
-    records_path: String,
-}
-
-impl std::fmt::Debug for UsageRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UsageRequest")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
 }
 
 pub fn prepare(
@@ -96,18 +86,10 @@ pub fn prepare(
     options: &SendOptions,
     start: Day,
 ) -> Result<UsageRequest, ConnectorFailure> {
-    let origin = twilio::origin(config, options);
-    let records_path = format!(
-        "/2010-04-01/Accounts/{}/Usage/Records.json",
-        twilio::account_segment(config)?
-    );
-    let (authorization, secrets) = twilio::basic_authorization(config);
+    let request = Authorized::new(config, options, "Usage/Records.json")?;
     Ok(UsageRequest {
-        url: format!("{origin}{records_path}?Category={CATEGORY}&StartDate={start}"),
-        authorization,
-        secrets,
-        origin,
-        records_path,
+        url: format!("{}?Category={CATEGORY}&StartDate={start}", request.url),
+        request,
     })
 }
 
@@ -118,16 +100,15 @@ pub async fn fetch(
     request: UsageRequest,
     timeout: Duration,
 ) -> Result<u64, ConnectorFailure> {
-    let secrets: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
     let result = match tokio::time::timeout(timeout, fetch_all(client, &request)).await {
         Ok(result) => result,
         Err(_) => Err(ConnectorFailure::timeout(
-            &request.origin,
+            &request.request.origin,
             timeout,
             Waiting::Usage,
         )),
     };
-    result.map_err(|failure| failure.redacted(&secrets))
+    result.map_err(|failure| request.request.redact(failure))
 }
 
 async fn fetch_all(
@@ -162,7 +143,7 @@ fn next_page(request: &UsageRequest, next: &str) -> Result<String, ConnectorFail
     let base = reqwest::Url::parse(&request.url).map_err(|_| outside())?;
     let url = base.join(next).map_err(|_| outside())?;
     let same_place = url.origin() == base.origin()
-        && url.path() == request.records_path
+        && url.path() == request.request.path()
         && url.username().is_empty()
         && url.password().is_none();
     if !same_place {
@@ -176,6 +157,7 @@ async fn get(
     request: &UsageRequest,
     url: &str,
 ) -> Result<String, ConnectorFailure> {
+    let request = &request.request;
     let response = client
         .get(url)
         .header(
@@ -185,12 +167,12 @@ async fn get(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| twilio::transport_failure(&request.origin, &err))?;
+        .map_err(|err| ConnectorFailure::transport(&request.origin, &err))?;
     let status = response.status().as_u16();
-    let location = twilio::header(&response, reqwest::header::LOCATION);
-    let body = twilio::read_capped(response, &request.origin).await?;
+    let location = response::header(&response, reqwest::header::LOCATION);
+    let body = response::read_capped(response, &request.origin).await?;
     // Same mapping as a send: 2xx answers, 3xx not followed, 429 rate limited, else general.
-    twilio::classify(status, location.as_deref(), body, &request.origin)
+    response::classify(status, location.as_deref(), body, &request.origin)
         .map(|delivered| delivered.body)
 }
 
@@ -290,7 +272,7 @@ mod tests {
             "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-01"
         );
         assert_eq!(
-            request.authorization.expose(),
+            request.request.authorization.expose(),
             format!("Basic {}", twilio_base64("AC0123:usage-token-secret"))
         );
         assert!(!format!("{request:?}").contains("usage-token-secret"));
@@ -302,10 +284,10 @@ mod tests {
             .url
             .starts_with("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC0123/"));
         assert_eq!(
-            request.authorization.expose(),
+            request.request.authorization.expose(),
             format!("Basic {}", twilio_base64("SK1:key-secret-value"))
         );
-        let exposed: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
+        let exposed = request.request.secrets();
         for secret in ["key-secret-value", "SK1:key-secret-value"] {
             assert!(exposed.contains(&secret), "{secret}");
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connector_twilio_sms_native::error::Waiting;
-use connector_twilio_sms_native::twilio::{prepare, send, RawOptions, SendOptions};
+use connector_twilio_sms_native::twilio::{prepare, send, ConnectorOptions, SendOptions};
 use connector_twilio_sms_native::{transport, Config, ErrorCode, ErrorKind};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -79,9 +79,9 @@ fn sign_in(options: &SendOptions) -> connector_twilio_sms_native::Outgoing {
 }
 
 fn options(base_url: String) -> SendOptions {
-    SendOptions::new(RawOptions {
+    SendOptions::new(ConnectorOptions {
         base_url: Some(base_url),
-        ..RawOptions::default()
+        ..ConnectorOptions::default()
     })
     .unwrap()
 }
