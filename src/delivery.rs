@@ -253,7 +253,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorCode, ErrorKind};
+    use crate::error::{ConnectorErrorCode, ErrorKind};
 
     #[test]
     fn retry_after_in_both_forms() {
@@ -332,7 +332,7 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::General);
+        assert_eq!(outcome.unwrap_err().code, ConnectorErrorCode::General);
         assert_eq!(calls, 1);
         assert_eq!(limiter.in_flight(), 0);
     }
@@ -353,7 +353,10 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
+        assert_eq!(
+            outcome.unwrap_err().code,
+            ConnectorErrorCode::RateLimitExceeded
+        );
         // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
         assert!(calls >= 6, "{calls} attempts");
         assert!(started.elapsed() < deadline, "slept past the deadline");
@@ -431,7 +434,10 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
+        assert_eq!(
+            outcome.unwrap_err().code,
+            ConnectorErrorCode::RateLimitExceeded
+        );
         assert_eq!((calls, started.elapsed()), (1, Duration::ZERO));
     }
 
@@ -481,7 +487,7 @@ mod tests {
             .await;
             assert_eq!(
                 outcome.unwrap_err().code,
-                ErrorCode::RateLimitExceeded,
+                ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );
             assert!(started.elapsed() < Duration::from_secs(2), "{value}");

@@ -2,9 +2,15 @@
 
 use std::fmt;
 
-/// The subset of `@logto/connector-kit`'s `ConnectorErrorCodes` this connector produces.
+// The subset of `@logto/connector-kit`'s `ConnectorErrorCodes` this connector produces; the
+// typings and the module export it, the values being connector-kit's snake_case names.
+/// Connector-kit error codes this connector rejects with (`error.code`).
+#[cfg_attr(
+    all(feature = "node", not(test)),
+    napi_derive::napi(string_enum = "snake_case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub enum ConnectorErrorCode {
     General,
     InvalidConfig,
     InvalidRequestParameters,
@@ -13,21 +19,21 @@ pub enum ErrorCode {
     RateLimitExceeded,
 }
 
-impl ErrorCode {
+impl ConnectorErrorCode {
     /// The string value connector-kit uses, which is what Logto's error middleware maps to a status.
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorCode::General => "general",
-            ErrorCode::InvalidConfig => "invalid_config",
-            ErrorCode::InvalidRequestParameters => "invalid_request_parameters",
-            ErrorCode::InvalidResponse => "invalid_response",
-            ErrorCode::TemplateNotFound => "template_not_found",
-            ErrorCode::RateLimitExceeded => "rate_limit_exceeded",
+            ConnectorErrorCode::General => "general",
+            ConnectorErrorCode::InvalidConfig => "invalid_config",
+            ConnectorErrorCode::InvalidRequestParameters => "invalid_request_parameters",
+            ConnectorErrorCode::InvalidResponse => "invalid_response",
+            ConnectorErrorCode::TemplateNotFound => "template_not_found",
+            ConnectorErrorCode::RateLimitExceeded => "rate_limit_exceeded",
         }
     }
 }
 
-impl fmt::Display for ErrorCode {
+impl fmt::Display for ConnectorErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -83,25 +89,25 @@ pub enum Waiting {
 }
 
 impl ErrorKind {
-    pub fn code(self) -> ErrorCode {
+    pub fn code(self) -> ConnectorErrorCode {
         match self {
             ErrorKind::InvalidConfig
             | ErrorKind::InvalidOptions
-            | ErrorKind::UnusableAccountSid => ErrorCode::InvalidConfig,
+            | ErrorKind::UnusableAccountSid => ConnectorErrorCode::InvalidConfig,
             ErrorKind::InvalidArgument | ErrorKind::BodyTooLong => {
-                ErrorCode::InvalidRequestParameters
+                ConnectorErrorCode::InvalidRequestParameters
             }
-            ErrorKind::TemplateNotFound => ErrorCode::TemplateNotFound,
+            ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
             // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
-            ErrorKind::TwilioStatus(429) => ErrorCode::RateLimitExceeded,
-            ErrorKind::TooLarge | ErrorKind::BadUsagePage => ErrorCode::InvalidResponse,
+            ErrorKind::TwilioStatus(429) => ConnectorErrorCode::RateLimitExceeded,
+            ErrorKind::TooLarge | ErrorKind::BadUsagePage => ConnectorErrorCode::InvalidResponse,
             ErrorKind::AccountSidTooLong
             | ErrorKind::Timeout(_)
             | ErrorKind::Transport
             | ErrorKind::Redirect
             | ErrorKind::TwilioStatus(_)
             | ErrorKind::Setup
-            | ErrorKind::Internal => ErrorCode::General,
+            | ErrorKind::Internal => ConnectorErrorCode::General,
         }
     }
 }
@@ -114,7 +120,7 @@ impl ErrorKind {
 pub struct ConnectorFailure {
     pub kind: ErrorKind,
     /// Always `kind.code()`.
-    pub code: ErrorCode,
+    pub code: ConnectorErrorCode,
     /// A human-readable sentence that says what went wrong and, where possible, what to fix.
     pub message: String,
     pub data: serde_json::Value,

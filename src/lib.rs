@@ -20,5 +20,5 @@ pub mod usage;
 mod bindings;
 
 pub use config::{Config, ConfigError};
-pub use error::{ConnectorFailure, ErrorCode, ErrorKind};
+pub use error::{ConnectorErrorCode, ConnectorFailure, ErrorKind};
 pub use twilio::{ConnectorOptions, Outgoing, SendOptions};

@@ -221,7 +221,7 @@ fn parse_count(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorCode, ErrorKind};
+    use crate::error::{ConnectorErrorCode, ErrorKind};
     use serde_json::json;
 
     fn config(extra: Value) -> Config {
@@ -388,7 +388,7 @@ mod tests {
         ] {
             let err = parse_page(body).unwrap_err();
             assert_eq!(err.kind, ErrorKind::BadUsagePage, "{body}");
-            assert_eq!(err.code, ErrorCode::InvalidResponse, "{body}");
+            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body}");
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use connector_twilio_sms_native::error::Waiting;
 use connector_twilio_sms_native::twilio::{prepare, send, ConnectorOptions, SendOptions};
-use connector_twilio_sms_native::{transport, Config, ErrorCode, ErrorKind};
+use connector_twilio_sms_native::{transport, Config, ConnectorErrorCode, ErrorKind};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -167,7 +167,10 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
         Duration::from_secs(5),
     )
     .await;
-    assert_eq!(result.unwrap_err().code, ErrorCode::RateLimitExceeded);
+    assert_eq!(
+        result.unwrap_err().code,
+        ConnectorErrorCode::RateLimitExceeded
+    );
     let echo = format!(r#"{{"echo":"{TOKEN}"}}"#);
     let (result, _) = run(
         Some(http("400 Bad Request", "", &echo)),
@@ -176,7 +179,7 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
     .await;
     let failure = result.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::TwilioStatus(400));
-    assert_eq!(failure.code, ErrorCode::General);
+    assert_eq!(failure.code, ConnectorErrorCode::General);
     assert!(!format!("{failure} {:?}", failure.data).contains(TOKEN));
 }
 
@@ -193,7 +196,7 @@ async fn redirects_are_not_followed() {
     .await;
     let failure = result.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Redirect);
-    assert_eq!(failure.code, ErrorCode::General);
+    assert_eq!(failure.code, ConnectorErrorCode::General);
 }
 
 #[tokio::test]
@@ -202,7 +205,7 @@ async fn a_silent_server_times_out() {
     let (result, _) = run(None, Duration::from_millis(200)).await;
     let failure = result.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Timeout(Waiting::Answer));
-    assert_eq!(failure.code, ErrorCode::General);
+    assert_eq!(failure.code, ConnectorErrorCode::General);
     assert!(
         failure.message.contains("timed out after 200 ms"),
         "{}",
@@ -230,7 +233,7 @@ async fn a_refused_connection_is_retried_then_named() {
     .await
     .unwrap_err();
     assert_eq!(failure.kind, ErrorKind::Transport);
-    assert_eq!(failure.code, ErrorCode::General);
+    assert_eq!(failure.code, ConnectorErrorCode::General);
     assert!(
         failure.message.contains("could not connect"),
         "{}",
@@ -313,7 +316,7 @@ async fn a_persistent_429_is_retried_until_the_deadline() {
     let client = transport::build_client(options.connect_timeout).unwrap();
     let failure = send(&client, request, &options).await.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::TwilioStatus(429));
-    assert_eq!(failure.code, ErrorCode::RateLimitExceeded);
+    assert_eq!(failure.code, ConnectorErrorCode::RateLimitExceeded);
     assert_eq!(failure.data, json!(r#"{"code":20429}"#));
     // Backoffs of at most 200, 400 and 800 ms fit in 1.5 s: three retries at least.
     assert!(seen.load(Ordering::SeqCst) >= 4, "{seen:?} requests");
@@ -337,7 +340,11 @@ async fn a_hostile_retry_after_is_a_clean_429() {
         let request = sign_in(&options);
         let client = transport::build_client(options.connect_timeout).unwrap();
         let failure = send(&client, request, &options).await.unwrap_err();
-        assert_eq!(failure.code, ErrorCode::RateLimitExceeded, "{value}");
+        assert_eq!(
+            failure.code,
+            ConnectorErrorCode::RateLimitExceeded,
+            "{value}"
+        );
         assert!(seen.load(Ordering::SeqCst) >= 1, "{value}");
     }
 }

@@ -604,7 +604,7 @@ fn is_dns_label(label: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::fixture::{valid, with};
-    use crate::error::ErrorCode;
+    use crate::error::ConnectorErrorCode;
     use serde_json::json;
 
     fn messages(value: &Value) -> Vec<String> {
@@ -747,7 +747,7 @@ mod tests {
     fn failure_data_has_zod_shaped_issues() {
         let err = Config::from_value(&json!({})).unwrap_err();
         let failure = err.to_failure();
-        assert_eq!(failure.code, ErrorCode::InvalidConfig);
+        assert_eq!(failure.code, ConnectorErrorCode::InvalidConfig);
         assert_eq!(failure.data["issues"][0]["path"], json!(["accountSID"]));
         assert!(failure.message.contains("accountSID: Required"));
     }

@@ -188,7 +188,7 @@ async fn exchange(client: &reqwest::Client, outgoing: &Outgoing) -> Attempt<Deli
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::ConnectorErrorCode;
     use serde_json::json;
     use serde_json::Value;
 
@@ -306,7 +306,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.kind, ErrorKind::TemplateNotFound);
-        assert_eq!(err.code, ErrorCode::TemplateNotFound);
+        assert_eq!(err.code, ConnectorErrorCode::TemplateNotFound);
         assert_eq!(err.message, "Cannot find template for type: Mfa");
     }
 
@@ -322,7 +322,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.kind, ErrorKind::BodyTooLong);
-        assert_eq!(err.code, ErrorCode::InvalidRequestParameters);
+        assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
         for sid in [".", ".."] {
             let err = prepare(
                 &config(json!({ "accountSID": sid })),
@@ -334,7 +334,7 @@ mod tests {
             )
             .unwrap_err();
             assert_eq!(err.kind, ErrorKind::UnusableAccountSid);
-            assert_eq!(err.code, ErrorCode::InvalidConfig);
+            assert_eq!(err.code, ConnectorErrorCode::InvalidConfig);
         }
         // Other dots stay: `...` and `.x` are ordinary segments.
         let out = sign_in(&config(json!({ "accountSID": "..." })), &json!({}));

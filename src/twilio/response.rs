@@ -101,15 +101,15 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorCode, ErrorKind};
+    use crate::error::{ConnectorErrorCode, ErrorKind};
     use serde_json::json;
 
     #[test]
     fn empty_error_bodies_name_the_status() {
         for (status, code) in [
-            (502, ErrorCode::General),
-            (407, ErrorCode::General),
-            (429, ErrorCode::RateLimitExceeded),
+            (502, ConnectorErrorCode::General),
+            (407, ConnectorErrorCode::General),
+            (429, ConnectorErrorCode::RateLimitExceeded),
         ] {
             let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
             assert_eq!(err.kind, ErrorKind::TwilioStatus(status));
@@ -135,24 +135,24 @@ mod tests {
         );
         let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
         assert_eq!(redirect.kind, ErrorKind::Redirect);
-        assert_eq!(redirect.code, ErrorCode::General);
+        assert_eq!(redirect.code, ConnectorErrorCode::General);
         assert!(redirect.message.contains("https://evil"));
         assert_eq!(
             classify(429, None, "{}".into(), "t").unwrap_err().code,
-            ErrorCode::RateLimitExceeded
+            ConnectorErrorCode::RateLimitExceeded
         );
         let bad = classify(400, None, r#"{"code":21211}"#.into(), "t").unwrap_err();
         assert_eq!(
             (bad.kind, bad.code, bad.data.clone()),
             (
                 ErrorKind::TwilioStatus(400),
-                ErrorCode::General,
+                ConnectorErrorCode::General,
                 json!(r#"{"code":21211}"#)
             )
         );
         assert_eq!(
             classify(503, None, "x".into(), "t").unwrap_err().code,
-            ErrorCode::General
+            ConnectorErrorCode::General
         );
     }
 }
