@@ -221,25 +221,9 @@ fn parse_count(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::fixture::config;
     use crate::error::{ConnectorErrorCode, ErrorKind};
     use serde_json::json;
-
-    fn config(extra: Value) -> Config {
-        let templates: Vec<Value> = ["Register", "SignIn", "ForgotPassword", "Generic"]
-            .iter()
-            .map(|u| json!({ "usageType": u, "content": u }))
-            .collect();
-        let mut value = json!({
-            "accountSID": "AC0123",
-            "authToken": "usage-token-secret",
-            "fromMessagingServiceSID": "MG99",
-            "templates": templates,
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            value[k] = v.clone();
-        }
-        Config::from_value(&value).unwrap()
-    }
 
     #[test]
     fn days_from_javascript_time_values() {
@@ -273,9 +257,9 @@ mod tests {
         );
         assert_eq!(
             request.request.authorization.expose(),
-            format!("Basic {}", twilio_base64("AC0123:usage-token-secret"))
+            format!("Basic {}", twilio_base64("AC0123:secret-token-xyz"))
         );
-        assert!(!format!("{request:?}").contains("usage-token-secret"));
+        assert!(!format!("{request:?}").contains("secret-token-xyz"));
         let keyed = config(
             json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-value", "host": "api.dublin.ie1.twilio.com" }),
         );

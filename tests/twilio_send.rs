@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use connector_twilio_sms_native::config::fixture;
 use connector_twilio_sms_native::error::Waiting;
 use connector_twilio_sms_native::twilio::{prepare, send, ConnectorOptions, SendOptions};
 use connector_twilio_sms_native::{transport, Config, ConnectorErrorCode, ErrorKind};
@@ -13,18 +14,9 @@ use tokio::net::TcpListener;
 
 const TOKEN: &str = "core-test-auth-token";
 
+/// The fixture with this file's token.
 fn config() -> Config {
-    let templates: Vec<_> = ["Register", "SignIn", "ForgotPassword", "Generic"]
-        .iter()
-        .map(|u| json!({ "usageType": u, "content": format!("{u} {{{{code}}}}") }))
-        .collect();
-    Config::from_value(&json!({
-        "accountSID": "AC1",
-        "authToken": TOKEN,
-        "fromMessagingServiceSID": "MG1",
-        "templates": templates,
-    }))
-    .unwrap()
+    fixture::config(json!({ "authToken": TOKEN }))
 }
 
 /// Serves one connection: reads a full request, answers with `response` (or nothing).
@@ -142,16 +134,16 @@ async fn sends_the_exact_request_and_parses_the_message() {
     assert_eq!(result.unwrap()["sid"], "SM1");
     let received = received.unwrap();
     assert!(
-        received.starts_with("POST /2010-04-01/Accounts/AC1/Messages.json HTTP/1.1\r\n"),
+        received.starts_with("POST /2010-04-01/Accounts/AC0123/Messages.json HTTP/1.1\r\n"),
         "{received}"
     );
     assert!(
-        received.contains("authorization: Basic QUMxOmNvcmUtdGVzdC1hdXRoLXRva2Vu\r\n"),
+        received.contains("authorization: Basic QUMwMTIzOmNvcmUtdGVzdC1hdXRoLXRva2Vu\r\n"),
         "{received}"
     );
     assert!(received.contains("content-type: application/x-www-form-urlencoded\r\n"));
     assert!(received.ends_with(
-        "\r\n\r\nTo=%2B15550001&MessagingServiceSid=MG1&Body=SignIn+987&RiskCheck=enable"
+        "\r\n\r\nTo=%2B15550001&MessagingServiceSid=MG99&Body=Your+code%3A+987+%26+more&RiskCheck=enable"
     ));
 }
 

@@ -1,20 +1,20 @@
-//! The one valid config the unit tests start from.
+//! The one valid config every Rust test starts from (test support, never in a build).
 
 use serde_json::{json, Value};
 
 use super::Config;
 
 /// A valid config in the JS connector's shape: auth token, Messaging Service, the four
-/// required templates.
+/// required templates (SignIn's with characters form encoding must escape).
 pub fn valid() -> Value {
     json!({
-        "accountSID": "AC123",
-        "authToken": "token-value-123",
-        "fromMessagingServiceSID": "MG123",
+        "accountSID": "AC0123",
+        "authToken": "secret-token-xyz",
+        "fromMessagingServiceSID": "MG99",
         "templates": [
             { "usageType": "Register", "content": "r {{code}}" },
-            { "usageType": "SignIn", "content": "s {{code}}" },
-            { "usageType": "ForgotPassword", "content": "f {{code}}" },
+            { "usageType": "SignIn", "content": "Your code: {{code}} & more" },
+            { "usageType": "ForgotPassword", "content": "f" },
             { "usageType": "Generic", "content": "g {{code}}" },
         ],
     })

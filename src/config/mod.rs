@@ -3,8 +3,8 @@
 //! what validation guarantees (one credential, at least one sender).
 
 mod cache;
-#[cfg(test)]
-pub(crate) mod fixture;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixture;
 mod issues;
 mod rules;
 

@@ -739,7 +739,7 @@ mod tests {
     fn debug_output_hides_the_token() {
         let config = Config::from_value(&valid()).unwrap();
         let text = format!("{config:?}");
-        assert!(!text.contains("token-value-123"), "{text}");
+        assert!(!text.contains("secret-token-xyz"), "{text}");
         assert_eq!(config.credentials().1.to_string(), "[redacted]");
     }
 
@@ -769,19 +769,19 @@ mod tests {
             }
         ));
         // Both present: the key wins, and both are redaction secrets.
-        value["authToken"] = json!("token-value-123");
+        value["authToken"] = json!("secret-token-xyz");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.credentials().0, "SK123");
         assert_eq!(config.credential_pairs().len(), 2);
         let text = format!("{config:?}");
         assert!(
-            !text.contains("key-secret-456") && !text.contains("token-value-123"),
+            !text.contains("key-secret-456") && !text.contains("secret-token-xyz"),
             "{text}"
         );
         // Without a key: the account SID and the token, as the JS connector does.
         let config = Config::from_value(&valid()).unwrap();
-        assert_eq!(config.credentials().0, "AC123");
-        assert_eq!(config.credentials().1.expose(), "token-value-123");
+        assert_eq!(config.credentials().0, "AC0123");
+        assert_eq!(config.credentials().1.expose(), "secret-token-xyz");
     }
 
     #[test]
@@ -988,7 +988,7 @@ mod tests {
         assert_eq!(Config::from_value(&value).unwrap().credentials().0, "SK1");
         value["authMethod"] = json!("authToken");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.credentials().0, "AC123");
+        assert_eq!(config.credentials().0, "AC0123");
         assert!(matches!(config.credential, Credential::AuthToken(_)));
         // The unchosen fields are not read: a stale, even broken, API key cannot fail the config.
         value["apiKeySID"] = json!("AC-wrong");
@@ -1025,7 +1025,7 @@ mod tests {
         assert_eq!(config.sender.phone_number(), Some("+15551234567"));
         value["senderType"] = json!("messagingService");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.sender.messaging_service_sid(), Some("MG123"));
+        assert_eq!(config.sender.messaging_service_sid(), Some("MG99"));
         assert_eq!(config.sender.phone_number(), None);
         value["fromPhoneNumber"] = json!("not a number");
         assert!(Config::from_value(&value).is_ok());

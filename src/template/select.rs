@@ -62,7 +62,7 @@ mod tests {
             choose(&config.templates, Some("SignIn"), None)
                 .unwrap()
                 .content,
-            "s {{code}}"
+            "Your code: {{code}} & more"
         );
         assert_eq!(
             choose(&config.templates, Some("MfaVerification"), None)

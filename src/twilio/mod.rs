@@ -188,9 +188,9 @@ async fn exchange(client: &reqwest::Client, outgoing: &Outgoing) -> Attempt<Deli
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::fixture::config;
     use crate::error::ConnectorErrorCode;
-    use serde_json::json;
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     /// A SignIn code to +1 with the default options.
     fn sign_in(config: &Config, payload: &Value) -> Outgoing {
@@ -203,24 +203,6 @@ mod tests {
             payload,
         )
         .unwrap()
-    }
-
-    fn config(extra: Value) -> Config {
-        let mut value = json!({
-            "accountSID": "AC0123",
-            "authToken": "secret-token-xyz",
-            "fromMessagingServiceSID": "MG99",
-            "templates": [
-                { "usageType": "Register", "content": "r {{code}}" },
-                { "usageType": "SignIn", "content": "Your code: {{code}} & more" },
-                { "usageType": "ForgotPassword", "content": "f" },
-                { "usageType": "Generic", "content": "g {{code}}" },
-            ],
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            value[k] = v.clone();
-        }
-        Config::from_value(&value).unwrap()
     }
 
     #[test]
