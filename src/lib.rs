@@ -1,6 +1,6 @@
-//! Native Twilio SMS connector for Logto: a Rust core (config, template, twilio, usage,
-//! segments, preview, transport, error) usable and testable without Node, and N-API bindings
-//! behind the `node` feature.
+//! Native Twilio SMS connector for Logto: a Rust core usable and testable without Node, and
+//! N-API bindings behind the `node` feature. docs/ARCHITECTURE.md walks one send through the
+//! modules.
 
 pub mod config;
 pub mod delivery;
