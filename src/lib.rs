@@ -3,11 +3,13 @@
 //! behind the `node` feature.
 
 pub mod config;
+pub mod country;
 pub mod delivery;
 pub mod error;
 pub mod guard;
 pub mod preview;
 pub mod segments;
+pub mod sender;
 pub mod template;
 pub mod transport;
 pub mod twilio;

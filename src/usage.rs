@@ -102,7 +102,9 @@ pub fn prepare(
     );
     let (authorization, secrets) = twilio::basic_authorization(config);
     Ok(UsageRequest {
-        url: format!("{origin}{records_path}?Category={CATEGORY}&StartDate={start}"),
+        url: format!(
+            "{origin}{records_path}?Category={CATEGORY}&IncludeSubaccounts=false&StartDate={start}"
+        ),
         authorization,
         secrets,
         origin,
@@ -296,7 +298,7 @@ mod tests {
         let request = prepare(&config(json!({})), &SendOptions::default(), start).unwrap();
         assert_eq!(
             request.url,
-            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-01"
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=2024-05-01"
         );
         assert_eq!(
             request.authorization.expose(),
