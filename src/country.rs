@@ -1,8 +1,8 @@
 //! Country allowlist for recipients: a defence against SMS pumping (bots sending verification
 //! codes to premium-rate numbers abroad), checked before any request.
 //!
-//! The country of a number comes from libphonenumber's metadata (through the `phonenumber`
-//! crate, which compiles Google's PhoneNumberMetadata.xml into the binary), not from the calling
+//! The country of a number comes from libphonenumber's metadata (through `rlibphonenumber`, a
+//! port of Google's libphonenumber with its metadata embedded), not from the calling
 //! code: +1 is the US, Canada and a score of Caribbean countries (+1 876 Jamaica, +1 268
 //! Antigua and Barbuda, …), told apart only by the area code ranges in the metadata. A number
 //! the metadata says is no valid number at all (an unassigned area code, a wrong length) is
@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use phonenumber::metadata::DATABASE;
+use rlibphonenumber::{PhoneNumber, Region, PHONE_NUMBER_UTIL};
 
 /// The countries a tenant lets the connector text, as upper-case ISO 3166-1 alpha-2 codes that
 /// libphonenumber has a numbering plan for. Never empty: an empty list means no restriction and
@@ -66,7 +66,7 @@ pub fn parse_allowed_countries<S: AsRef<str>>(
 fn normalise(code: &str) -> Result<String, String> {
     let upper = code.trim().to_ascii_uppercase();
     let two_letters = upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase());
-    if two_letters && DATABASE.by_id(upper.as_str()).is_some() {
+    if two_letters && region(&upper).is_some() {
         return Ok(upper);
     }
     // The usual mix-ups: the UK's ISO code is GB, Greece's is GR (EL is the EU's).
@@ -183,7 +183,7 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
         .collect();
     let number = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| phonenumber::parse(None, format!("+{digits}")).ok())
+        .then(|| PHONE_NUMBER_UTIL.parse(format!("+{digits}"), None).ok())
         .flatten();
     let Some(number) = number else {
         return Err(Rejection::NotANumber {
@@ -191,7 +191,7 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
             allowed: allowed.list(),
         });
     };
-    let calling_code = number.country().code();
+    let calling_code = calling_code(&number);
     match resolve(&number) {
         Resolved::Country(country) if allowed.contains(&country.iso) => Ok(country),
         Resolved::Country(country) => Err(Rejection::CountryNotAllowed {
@@ -206,7 +206,7 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
         }),
         Resolved::Invalid => Err(Rejection::NotAValidNumber {
             to: shown,
-            calling_code: DATABASE.region(&calling_code).map(|_| calling_code),
+            calling_code: (calling_code != 0).then_some(calling_code),
             allowed: allowed.list(),
         }),
     }
@@ -219,7 +219,7 @@ pub fn detect(to: &str) -> Option<Country> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let number = phonenumber::parse(None, format!("+{digits}")).ok()?;
+    let number = PHONE_NUMBER_UTIL.parse(format!("+{digits}"), None).ok()?;
     match resolve(&number) {
         Resolved::Country(country) => Some(country),
         Resolved::NonGeographic | Resolved::Invalid => None,
@@ -233,69 +233,43 @@ enum Resolved {
     Invalid,
 }
 
-/// libphonenumber's region choice (`getRegionCodeForNumber`): among the regions sharing the
-/// calling code, in the metadata's order (main country first), the first whose leading digits
-/// start the national number, or, for a region without leading digits, the first for which it
-/// is a valid number; then the number must be valid for that region. The national number keeps
-/// its leading zeros (Italy's 06…): `phonenumber`'s own `country().id()` drops them when it
-/// picks the region, and finds no region for Italian numbers.
-fn resolve(number: &phonenumber::PhoneNumber) -> Resolved {
-    let code = number.country().code();
-    let national = number.national().to_string();
-    let Some(regions) = DATABASE.region(&code) else {
+/// libphonenumber's own answers: `isValidNumber`, then `getRegionCodeForNumber`, which among
+/// the regions sharing the calling code picks the one whose leading digits or number patterns
+/// hold the number (+1 876 → JM, +44 7911 1… → GG). Regions of one calling code do not overlap,
+/// so a valid number is a valid number of exactly that region and of no other.
+fn resolve(number: &PhoneNumber) -> Resolved {
+    if !PHONE_NUMBER_UTIL.is_valid_number(number) {
         return Resolved::Invalid;
-    };
-    // Non-geographic codes (+800, +882, …) all have the region id "001", so their metadata is
-    // found by calling code.
-    let non_geographic = DATABASE.by_code(&code).unwrap_or_default();
-    let chosen = regions
-        .iter()
-        .filter_map(|id| match *id {
-            "001" => non_geographic.first().copied(),
-            id => DATABASE.by_id(id),
-        })
-        .find(|meta| match meta.leading_digits() {
-            Some(leading) => leading.find(&national).is_some_and(|m| m.start() == 0),
-            None => valid_for(meta, &national),
-        });
-    match chosen {
-        Some(meta) if valid_for(meta, &national) => match meta.id() {
-            "001" => Resolved::NonGeographic,
-            iso => Resolved::Country(Country {
-                iso: iso.to_owned(),
-                calling_code: code,
-            }),
-        },
-        _ => Resolved::Invalid,
+    }
+    // Non-geographic codes (+800, +882, …) have the pseudo-region "001".
+    match PHONE_NUMBER_UTIL
+        .get_region_for_number(number)
+        .map(|region| region.to_string())
+    {
+        Some(iso) if iso != "001" => Resolved::Country(Country {
+            iso,
+            calling_code: calling_code(number),
+        }),
+        _ => Resolved::NonGeographic,
     }
 }
 
-/// Whether `national` is a valid number of the region: it matches the region's general pattern
-/// and the pattern of some number type (libphonenumber's `getNumberType` is not UNKNOWN).
-fn valid_for(meta: &phonenumber::Metadata, national: &str) -> bool {
-    let d = meta.descriptors();
-    d.general().is_match(national)
-        && [
-            d.premium_rate(),
-            d.toll_free(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-            d.fixed_line(),
-            d.mobile(),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|desc| desc.is_match(national))
+fn calling_code(number: &PhoneNumber) -> u16 {
+    u16::try_from(number.country_code).unwrap_or(0)
+}
+
+/// The region of an upper-case ISO code, if libphonenumber has a numbering plan for it.
+fn region(iso: &str) -> Option<Region> {
+    let region = Region::from_code(iso).ok()?;
+    PHONE_NUMBER_UTIL
+        .get_country_code_for_region(region)
+        .map(|_| region)
 }
 
 /// Loads the metadata now (it is decoded on first use, a one-off cost of a few milliseconds), so
 /// that the first send does not pay for it. `parse_allowed_countries` already does.
 pub fn warm_up() {
-    let _ = DATABASE.by_id("US");
+    let _ = region("US");
 }
 
 #[cfg(test)]

@@ -215,7 +215,8 @@ mod tests {
     /// Bodies and the encoding and segment count Twilio's calculator
     /// (TwilioDevEd/message-segment-calculator at a50230f, `SegmentedMessage` with its default
     /// `auto` encoding and no smart encoding) gives for each; a body is the concatenation of
-    /// `text` repeated `n` times.
+    /// `text` repeated `n` times. Counting by code points instead of clusters gets "skin tone at
+    /// the boundary", "keycap straddles 67" and "combining mark straddles 67" wrong.
     type Row = (
         &'static str,
         &'static [(&'static str, usize)],
@@ -268,6 +269,12 @@ mod tests {
         ("woman technologist skin zwj", &[("\u{1f469}\u{1f3fd}\u{200d}\u{1f4bb}", 9), (".", 1)], Ucs2, 1),
         ("gsm extension run 76", &[("|", 76), ("ab", 4)], Gsm7, 1),
         ("ucs2 with euro", &[("\u{20ac}", 68), ("\u{e7}", 3)], Ucs2, 2),
+        ("surrogate straddles 67", &[("\u{4e2d}", 66), ("\u{1f600}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("zwj family straddles 67", &[("\u{4e2d}", 60), ("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}", 1), ("\u{4e2d}", 70)], Ucs2, 3),
+        ("flag straddles 67", &[("\u{4e2d}", 66), ("\u{1f1e9}\u{1f1ea}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("keycap straddles 67", &[("\u{4e2d}", 65), ("1\u{fe0f}\u{20e3}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("combining mark straddles 67", &[("\u{4e2d}", 66), ("e\u{301}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("skin tone straddles 67 in part 2", &[("\u{4e2d}", 67), ("\u{4e2d}", 65), ("\u{1f44d}\u{1f3fd}", 1), ("\u{4e2d}", 10)], Ucs2, 3),
         ]
     };
 
