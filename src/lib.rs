@@ -3,6 +3,7 @@
 //! modules.
 
 pub mod config;
+pub mod country;
 pub mod delivery;
 pub mod error;
 pub mod guard;
@@ -10,6 +11,7 @@ pub mod js;
 pub mod preview;
 pub mod secret;
 pub mod segments;
+pub mod sender;
 pub mod template;
 pub mod transport;
 pub mod twilio;

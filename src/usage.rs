@@ -88,7 +88,10 @@ pub fn prepare(
 ) -> Result<UsageRequest, ConnectorFailure> {
     let request = Authorized::new(config, options, "Usage/Records.json")?;
     Ok(UsageRequest {
-        url: format!("{}?Category={CATEGORY}&StartDate={start}", request.url),
+        url: format!(
+            "{}?Category={CATEGORY}&IncludeSubaccounts=false&StartDate={start}",
+            request.url
+        ),
         request,
     })
 }
@@ -253,7 +256,7 @@ mod tests {
         let request = prepare(&config(json!({})), &SendOptions::default(), start).unwrap();
         assert_eq!(
             request.url,
-            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-01"
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=2024-05-01"
         );
         assert_eq!(
             request.request.authorization.expose(),
