@@ -54,6 +54,10 @@ export declare enum ConnectorErrorCode {
   RateLimitExceeded = 'rate_limit_exceeded',
 }
 
+/**
+ * The embedder's options (Logto's config is separate): where requests go, time limits and
+ * concurrency. Every field is optional.
+ */
 export interface ConnectorOptions {
   /** `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers). */
   baseUrl?: string

@@ -209,7 +209,7 @@ describe('getUsage', () => {
     assert.equal(count, 42);
     const request = last();
     assert.equal(request.method, 'GET');
-    assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&StartDate=2024-03-16`);
+    assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=2024-03-16`);
     assert.equal(request.headers.authorization, basicAuth());
     assert.equal(request.body, '');
   });
@@ -219,7 +219,7 @@ describe('getUsage', () => {
     const now = new Date();
     const expected = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}-01`;
     assert.equal(await connect(validConfig({ apiKeySID, apiKeySecret })).getUsage(), 7);
-    assert.equal(last().url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&StartDate=${expected}`);
+    assert.equal(last().url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=${expected}`);
     assert.equal(last().headers.authorization, basicAuth(apiKeySID, apiKeySecret));
   });
 

@@ -216,7 +216,7 @@ test('getUsage through the loaded connector: saved config, exact request, Connec
   assert.equal(await connector.getUsage(new Date('2024-05-20T12:00:00Z')), 3);
   const request = server.requests.at(-1);
   assert.equal(request.method, 'GET');
-  assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-20`);
+  assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=2024-05-20`);
   assert.equal(request.headers.authorization, basicAuth());
   answers = [{ status: 401, body: JSON.stringify(twilioError(401, 20003, 'Authenticate')) }];
   const error = await rejection(connector.getUsage());

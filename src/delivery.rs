@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::error::ConnectorFailure;
+use crate::error::{ConnectorFailure, Waiting};
 
 pub use limiter::{Limiter, Place, Slot};
 
@@ -91,13 +91,11 @@ impl Phase {
         self.0.store(phase, Ordering::Relaxed);
     }
 
-    pub fn describe(&self) -> &'static str {
+    pub fn waiting(&self) -> Waiting {
         match self.0.load(Ordering::Relaxed) {
-            Self::QUEUED => {
-                "waiting for a free request slot for this account (too many sends in flight)"
-            }
-            Self::BACKING_OFF => "backing off after Twilio asked to slow down",
-            _ => "waiting for Twilio's answer",
+            Self::QUEUED => Waiting::Slot,
+            Self::BACKING_OFF => Waiting::Backoff,
+            _ => Waiting::Answer,
         }
     }
 }
@@ -255,7 +253,7 @@ fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::error::{ConnectorErrorCode, ErrorKind};
 
     #[test]
     fn retry_after_in_both_forms() {
@@ -289,11 +287,11 @@ mod tests {
     }
 
     fn refused() -> ConnectorFailure {
-        ConnectorFailure::new(ErrorCode::General, "could not connect")
+        ConnectorFailure::new(ErrorKind::Transport, "could not connect")
     }
 
     fn too_many() -> ConnectorFailure {
-        ConnectorFailure::new(ErrorCode::RateLimitExceeded, "429")
+        ConnectorFailure::new(ErrorKind::TwilioStatus(429), "429")
     }
 
     fn policy(deadline: Duration, max_retries: u32) -> Policy {
@@ -319,17 +317,22 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().message, "could not connect");
+        assert_eq!(outcome.unwrap_err().kind, ErrorKind::Transport);
         assert_eq!(calls, 3);
 
         let mut calls = 0;
         let outcome: Result<(), _> =
             run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
                 calls += 1;
-                async { Attempt::Done(Err(ConnectorFailure::new(ErrorCode::General, "500"))) }
+                async {
+                    Attempt::Done(Err(ConnectorFailure::new(
+                        ErrorKind::TwilioStatus(500),
+                        "500",
+                    )))
+                }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::General);
+        assert_eq!(outcome.unwrap_err().code, ConnectorErrorCode::General);
         assert_eq!(calls, 1);
         assert_eq!(limiter.in_flight(), 0);
     }
@@ -350,7 +353,10 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
+        assert_eq!(
+            outcome.unwrap_err().code,
+            ConnectorErrorCode::RateLimitExceeded
+        );
         // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
         assert!(calls >= 6, "{calls} attempts");
         assert!(started.elapsed() < deadline, "slept past the deadline");
@@ -428,7 +434,10 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(outcome.unwrap_err().code, ErrorCode::RateLimitExceeded);
+        assert_eq!(
+            outcome.unwrap_err().code,
+            ConnectorErrorCode::RateLimitExceeded
+        );
         assert_eq!((calls, started.elapsed()), (1, Duration::ZERO));
     }
 
@@ -478,7 +487,7 @@ mod tests {
             .await;
             assert_eq!(
                 outcome.unwrap_err().code,
-                ErrorCode::RateLimitExceeded,
+                ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );
             assert!(started.elapsed() < Duration::from_secs(2), "{value}");

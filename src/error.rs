@@ -2,9 +2,15 @@
 
 use std::fmt;
 
-/// The subset of `@logto/connector-kit`'s `ConnectorErrorCodes` this connector produces.
+// The subset of `@logto/connector-kit`'s `ConnectorErrorCodes` this connector produces; the
+// typings and the module export it, the values being connector-kit's snake_case names.
+/// Connector-kit error codes this connector rejects with (`error.code`).
+#[cfg_attr(
+    all(feature = "node", not(test)),
+    napi_derive::napi(string_enum = "snake_case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+pub enum ConnectorErrorCode {
     General,
     InvalidConfig,
     InvalidRequestParameters,
@@ -13,23 +19,96 @@ pub enum ErrorCode {
     RateLimitExceeded,
 }
 
-impl ErrorCode {
+impl ConnectorErrorCode {
     /// The string value connector-kit uses, which is what Logto's error middleware maps to a status.
     pub fn as_str(self) -> &'static str {
         match self {
-            ErrorCode::General => "general",
-            ErrorCode::InvalidConfig => "invalid_config",
-            ErrorCode::InvalidRequestParameters => "invalid_request_parameters",
-            ErrorCode::InvalidResponse => "invalid_response",
-            ErrorCode::TemplateNotFound => "template_not_found",
-            ErrorCode::RateLimitExceeded => "rate_limit_exceeded",
+            ConnectorErrorCode::General => "general",
+            ConnectorErrorCode::InvalidConfig => "invalid_config",
+            ConnectorErrorCode::InvalidRequestParameters => "invalid_request_parameters",
+            ConnectorErrorCode::InvalidResponse => "invalid_response",
+            ConnectorErrorCode::TemplateNotFound => "template_not_found",
+            ConnectorErrorCode::RateLimitExceeded => "rate_limit_exceeded",
         }
     }
 }
 
-impl fmt::Display for ErrorCode {
+impl fmt::Display for ConnectorErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What went wrong, as the core tells failures apart. [`ErrorKind::code`] is the one mapping to
+/// connector-kit's codes, and the constructors below are the one place each kind's message is
+/// worded; tests assert on kinds, JS sees the code and the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The config failed validation (the issues are in `data`).
+    InvalidConfig,
+    /// The embedder's options, or the proxy environment, cannot be used.
+    InvalidOptions,
+    /// A valid config whose `accountSID` cannot address an account (`.`, `..`).
+    UnusableAccountSid,
+    /// An `accountSID` too long for any URL hyper accepts.
+    AccountSidTooLong,
+    /// An argument of the call: `to`, the payload, `startFrom`.
+    InvalidArgument,
+    TemplateNotFound,
+    /// The rendered body would be over [`crate::template::MAX_BODY_BYTES`].
+    BodyTooLong,
+    /// The call's deadline passed while it was waiting for this.
+    Timeout(Waiting),
+    /// No answer: could not connect, TLS refused, the connection broke.
+    Transport,
+    /// Twilio's host answered 3xx, which is never followed.
+    Redirect,
+    /// Twilio answered with this non-2xx, non-3xx status.
+    TwilioStatus(u16),
+    /// The answer was larger than any Twilio answer.
+    TooLarge,
+    /// A usage answer that is not a usage record list, or that pages outside the account.
+    BadUsagePage,
+    /// The HTTP client could not be set up (TLS, the extra CA file).
+    Setup,
+    /// A caught panic: a bug.
+    Internal,
+}
+
+/// What a timed-out call was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A free request slot of the account's in-flight limit.
+    Slot,
+    /// Twilio's answer to a message.
+    Answer,
+    /// The end of a backoff after a 429.
+    Backoff,
+    /// The usage answer (Logto waits 3 s for it).
+    Usage,
+}
+
+impl ErrorKind {
+    pub fn code(self) -> ConnectorErrorCode {
+        match self {
+            ErrorKind::InvalidConfig
+            | ErrorKind::InvalidOptions
+            | ErrorKind::UnusableAccountSid => ConnectorErrorCode::InvalidConfig,
+            ErrorKind::InvalidArgument | ErrorKind::BodyTooLong => {
+                ConnectorErrorCode::InvalidRequestParameters
+            }
+            ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
+            // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
+            ErrorKind::TwilioStatus(429) => ConnectorErrorCode::RateLimitExceeded,
+            ErrorKind::TooLarge | ErrorKind::BadUsagePage => ConnectorErrorCode::InvalidResponse,
+            ErrorKind::AccountSidTooLong
+            | ErrorKind::Timeout(_)
+            | ErrorKind::Transport
+            | ErrorKind::Redirect
+            | ErrorKind::TwilioStatus(_)
+            | ErrorKind::Setup
+            | ErrorKind::Internal => ConnectorErrorCode::General,
+        }
     }
 }
 
@@ -39,28 +118,135 @@ impl fmt::Display for ErrorCode {
 /// connector does with Twilio's raw response body) or a structured object (config issues).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorFailure {
-    pub code: ErrorCode,
+    pub kind: ErrorKind,
+    /// Always `kind.code()`.
+    pub code: ConnectorErrorCode,
     /// A human-readable sentence that says what went wrong and, where possible, what to fix.
     pub message: String,
     pub data: serde_json::Value,
 }
 
 impl ConnectorFailure {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let message = message.into();
         ConnectorFailure {
-            code,
+            kind,
+            code: kind.code(),
             data: serde_json::Value::String(message.clone()),
             message,
         }
     }
 
-    pub fn with_data(code: ErrorCode, message: impl Into<String>, data: serde_json::Value) -> Self {
+    pub fn with_data(kind: ErrorKind, message: impl Into<String>, data: serde_json::Value) -> Self {
         ConnectorFailure {
-            code,
+            kind,
+            code: kind.code(),
             message: message.into(),
             data,
         }
+    }
+
+    pub fn template_not_found(type_label: &str) -> Self {
+        Self::new(
+            ErrorKind::TemplateNotFound,
+            format!("Cannot find template for type: {type_label}"),
+        )
+    }
+
+    /// Twilio refuses such a body anyway, and building it could take any amount of memory.
+    pub fn body_too_long(max_bytes: usize) -> Self {
+        Self::new(
+            ErrorKind::BodyTooLong,
+            format!(
+                "The message body would be longer than {max_bytes} bytes (Twilio accepts at most \
+                 1,600 characters); shorten the template or the payload values"
+            ),
+        )
+    }
+
+    pub fn timeout(target: &str, after: std::time::Duration, waiting: Waiting) -> Self {
+        let ms = after.as_millis();
+        let message = match waiting {
+            Waiting::Usage => format!(
+                "Twilio usage request to {target} timed out after {ms} ms (Logto waits 3 s for \
+                 usage)"
+            ),
+            Waiting::Slot => format!(
+                "Twilio request to {target} timed out after {ms} ms, waiting for a free request \
+                 slot for this account (too many sends in flight)"
+            ),
+            Waiting::Backoff => format!(
+                "Twilio request to {target} timed out after {ms} ms, backing off after Twilio \
+                 asked to slow down"
+            ),
+            Waiting::Answer => format!(
+                "Twilio request to {target} timed out after {ms} ms, waiting for Twilio's answer"
+            ),
+        };
+        Self::new(ErrorKind::Timeout(waiting), message)
+    }
+
+    /// The request got no answer; `err`'s causes are listed, each once.
+    pub fn transport(target: &str, err: &reqwest::Error) -> Self {
+        use std::fmt::Write as _;
+        let mut causes = String::new();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !causes.contains(&text) {
+                let _ = write!(causes, ": {text}");
+            }
+            source = cause.source();
+        }
+        let what = if err.is_timeout() {
+            "timed out"
+        } else if err.is_connect() {
+            "could not connect"
+        } else if err.is_body() || err.is_decode() {
+            "failed while reading the response"
+        } else {
+            "failed"
+        };
+        Self::new(
+            ErrorKind::Transport,
+            format!("Twilio request to {target} {what}{causes}"),
+        )
+    }
+
+    pub fn redirect(target: &str, status: u16, location: Option<&str>) -> Self {
+        Self::new(
+            ErrorKind::Redirect,
+            format!(
+                "{target} answered HTTP {status} redirecting to {}; redirects are not followed, \
+                 so credentials only ever go to the configured host. Check `host`.",
+                location.unwrap_or("(no Location header)")
+            ),
+        )
+    }
+
+    /// A non-2xx answer: the raw body, as the JS connector reports it (Twilio's JSON names
+    /// code and message), or, when there is none, the status (a proxy's 407, a bare 502).
+    pub fn twilio_status(target: &str, status: u16, body: String) -> Self {
+        let message = if body.trim().is_empty() {
+            format!("{target} answered HTTP {status} with an empty body")
+        } else {
+            body
+        };
+        Self::new(ErrorKind::TwilioStatus(status), message)
+    }
+
+    pub fn too_large(target: &str, max_bytes: usize) -> Self {
+        Self::new(
+            ErrorKind::TooLarge,
+            format!("Response from {target} is larger than {max_bytes} bytes; not a Twilio answer"),
+        )
+    }
+
+    pub fn bad_usage_page(what: &str) -> Self {
+        Self::new(
+            ErrorKind::BadUsagePage,
+            format!("Twilio usage answer {what}"),
+        )
     }
 
     /// Removes every occurrence of `secrets` from the message and data.
@@ -290,7 +476,7 @@ mod tests {
     #[test]
     fn redaction_covers_message_and_nested_data() {
         let failure = ConnectorFailure::with_data(
-            ErrorCode::General,
+            ErrorKind::Internal,
             "token s3cr3t-token leaked",
             serde_json::json!({ "a": ["x s3cr3t-token y"], "b": "s3cr3t-token" }),
         )

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, ErrorKind};
 
 thread_local! {
     /// The last panic's message and location on this thread, for the error that reports it.
@@ -62,7 +62,7 @@ fn failure(payload: Box<dyn std::any::Any + Send>) -> ConnectorFailure {
     // Dropping a payload whose own drop panics would abort: forget it instead.
     std::mem::forget(payload);
     ConnectorFailure::new(
-        ErrorCode::General,
+        ErrorKind::Internal,
         format!(
             "Internal error in connector-twilio-sms-native (a bug, please report it): {message}. \
              The SMS may or may not have been sent."
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn panics_become_general_errors() {
         let sync = catch_sync::<()>(|| panic!("boom {}", 1)).unwrap_err();
-        assert_eq!(sync.code, ErrorCode::General);
+        assert_eq!(sync.kind, ErrorKind::Internal);
         assert!(sync.message.contains("boom 1"), "{}", sync.message);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -120,7 +120,7 @@ mod tests {
                 Ok::<(), ConnectorFailure>(())
             }))
             .unwrap_err();
-        assert_eq!(failure.code, ErrorCode::General);
+        assert_eq!(failure.kind, ErrorKind::Internal);
         assert!(
             failure.message.contains("Internal error"),
             "{}",

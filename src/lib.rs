@@ -1,13 +1,17 @@
-//! Native Twilio SMS connector for Logto: a Rust core (config, template, twilio, usage,
-//! segments, preview, transport, error) usable and testable without Node, and N-API bindings
-//! behind the `node` feature.
+//! Native Twilio SMS connector for Logto: a Rust core usable and testable without Node, and
+//! N-API bindings behind the `node` feature. docs/ARCHITECTURE.md walks one send through the
+//! modules.
 
 pub mod config;
+pub mod country;
 pub mod delivery;
 pub mod error;
 pub mod guard;
+pub mod js;
 pub mod preview;
+pub mod secret;
 pub mod segments;
+pub mod sender;
 pub mod template;
 pub mod transport;
 pub mod twilio;
@@ -18,5 +22,5 @@ pub mod usage;
 mod bindings;
 
 pub use config::{Config, ConfigError};
-pub use error::{ConnectorFailure, ErrorCode};
-pub use twilio::{Outgoing, SendOptions};
+pub use error::{ConnectorErrorCode, ConnectorFailure, ErrorKind};
+pub use twilio::{ConnectorOptions, Outgoing, SendOptions};

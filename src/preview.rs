@@ -38,24 +38,20 @@ pub fn preview<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::config::fixture;
+    use crate::error::ErrorKind;
     use crate::segments::Encoding;
     use serde_json::json;
 
+    /// The fixture with a French SignIn template.
     fn config() -> Config {
-        Config::from_value(&json!({
-            "accountSID": "AC1",
-            "authToken": "t",
-            "fromMessagingServiceSID": "MG1",
-            "templates": [
-                { "usageType": "Register", "content": "r {{code}}" },
-                { "usageType": "SignIn", "content": "s {{code}}" },
-                { "usageType": "SignIn", "content": "Votre code : {{code}} — à bientôt", "locale": "fr" },
-                { "usageType": "ForgotPassword", "content": "f" },
-                { "usageType": "Generic", "content": "g {{code}}" },
-            ],
-        }))
-        .unwrap()
+        let mut config = fixture::config(json!({}));
+        config.templates.push(Template {
+            usage_type: "SignIn".into(),
+            content: "Votre code : {{code}} — à bientôt".into(),
+            locale: Some("fr".into()),
+        });
+        config
     }
 
     #[test]
@@ -71,7 +67,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (p.body.as_str(), p.template.locale.as_deref()),
-            ("s 123456", None)
+            ("Your code: 123456 & more", None)
         );
         assert_eq!(
             (p.segmentation.encoding, p.segmentation.segments),
@@ -102,6 +98,6 @@ mod tests {
         let mut config = config();
         config.templates.retain(|t| t.usage_type != "Generic");
         let err = preview(&config, Some("BindMfa"), "BindMfa", &json!({}), None).unwrap_err();
-        assert_eq!(err.code, ErrorCode::TemplateNotFound);
+        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
     }
 }

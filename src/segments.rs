@@ -1,7 +1,21 @@
 //! How many SMS segments a body costs, by the rules Twilio bills with: GSM-7 when every
 //! character is in the GSM 03.38 alphabet (extension characters take an escape septet too),
 //! UCS-2 otherwise. A multi-part message loses room per part to the concatenation header, and
-//! an escape pair or a surrogate pair is never split across parts (handsets would garble it).
+//! an escape pair or a grapheme cluster (a surrogate pair, an emoji with its skin-tone modifier,
+//! a ZWJ sequence, a flag) is never split across parts (handsets would garble it).
+//!
+//! The rules are those of Twilio's own calculator (github.com/TwilioDevEd/message-segment-calculator,
+//! `src/libs/SegmentedMessage.ts` and `Segment.ts`): the body is cut into grapheme clusters
+//! (with `\r\n` counted as two), a cluster of more than one UTF-16 unit or outside GSM 03.38
+//! makes the whole body UCS-2, and each cluster goes whole into a 1,120-bit part, of which a
+//! multi-part message spends 48 bits on the concatenation header.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Twilio refuses a body longer than this (error 21617). Its documentation counts "characters"
+/// and warns that emoji and other non-GSM characters count as several; UTF-16 code units are
+/// the strictest reading that matches that warning, so that is what `over_body_limit` uses.
+pub const MAX_BODY_CHARS: usize = 1600;
 
 /// The SMS character encoding a body needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +49,10 @@ pub struct Segmentation {
     pub units: usize,
     /// 0 for an empty body (Twilio refuses to send one).
     pub segments: usize,
+    /// UTF-16 code units of the body, what `MAX_BODY_CHARS` is measured in.
+    pub utf16_units: usize,
+    /// More than `MAX_BODY_CHARS`: Twilio would refuse the message.
+    pub over_body_limit: bool,
 }
 
 /// GSM 03.38 basic character set, in table order (0x1B, the escape, is left out).
@@ -54,13 +72,34 @@ fn gsm7_width(c: char) -> Option<usize> {
     }
 }
 
+/// The clusters the body is packed by: extended grapheme clusters, except that `\r\n` is two
+/// (Twilio's calculator splits it, as GSM-7 carries CR and LF as two septets).
+fn clusters(body: &str) -> impl Iterator<Item = &str> {
+    body.graphemes(true).flat_map(|g| match g {
+        "\r\n" => ["\r", "\n"].into_iter().take(2),
+        g => [g, ""].into_iter().take(1),
+    })
+}
+
+/// Septets of a cluster in GSM-7, or `None` when GSM-7 cannot carry it (a cluster of more than
+/// one character never can: its extra characters are combining marks, modifiers or joiners).
+fn gsm7_cluster_width(cluster: &str) -> Option<usize> {
+    let mut chars = cluster.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => gsm7_width(c),
+        _ => None,
+    }
+}
+
 pub fn segment(body: &str) -> Segmentation {
-    let gsm: Option<Vec<usize>> = body.chars().map(gsm7_width).collect();
+    let gsm: Option<Vec<usize>> = clusters(body).map(gsm7_cluster_width).collect();
     let (encoding, widths) = match gsm {
         Some(widths) => (Encoding::Gsm7, widths),
         None => (
             Encoding::Ucs2,
-            body.chars().map(char::len_utf16).collect::<Vec<_>>(),
+            clusters(body)
+                .map(|g| g.encode_utf16().count())
+                .collect::<Vec<_>>(),
         ),
     };
     let units: usize = widths.iter().sum();
@@ -70,14 +109,19 @@ pub fn segment(body: &str) -> Segmentation {
         n if n <= single => 1,
         _ => pack(&widths, per_part),
     };
+    let utf16_units = body.encode_utf16().count();
     Segmentation {
         encoding,
         units,
         segments,
+        utf16_units,
+        over_body_limit: utf16_units > MAX_BODY_CHARS,
     }
 }
 
-/// Parts needed when each character (of `width` units) must fit whole into one part.
+/// Parts needed when each cluster (of `width` units) must fit whole into one part. A cluster
+/// wider than a part (a very long ZWJ run) starts a part of its own and overflows it, as in
+/// Twilio's calculator.
 fn pack(widths: &[usize], per_part: usize) -> usize {
     let mut parts = 1;
     let mut used = 0;
@@ -166,5 +210,99 @@ mod tests {
         let body = "Your Logto sign-in verification code is 123456. The code will remain active for 10 minutes.";
         assert_eq!(segment(body).segments, 1);
         assert_eq!(segment(body).encoding, Encoding::Gsm7);
+    }
+
+    /// Bodies and the encoding and segment count Twilio's calculator
+    /// (TwilioDevEd/message-segment-calculator at a50230f, `SegmentedMessage` with its default
+    /// `auto` encoding and no smart encoding) gives for each; a body is the concatenation of
+    /// `text` repeated `n` times. Counting by code points instead of clusters gets "skin tone at
+    /// the boundary", "keycap straddles 67" and "combining mark straddles 67" wrong.
+    type Row = (
+        &'static str,
+        &'static [(&'static str, usize)],
+        Encoding,
+        usize,
+    );
+
+    #[rustfmt::skip]
+    const TWILIO_CALCULATOR: &[Row] = {
+        use Encoding::{Gsm7, Ucs2};
+        &[
+        ("ascii 160", &[("a", 160)], Gsm7, 1),
+        ("ascii 161", &[("a", 161)], Gsm7, 2),
+        ("ascii 306", &[("a", 306)], Gsm7, 2),
+        ("ascii 307", &[("a", 307)], Gsm7, 3),
+        ("euro at end of single", &[("a", 158), ("\u{20ac}", 1)], Gsm7, 1),
+        ("euro overflows single", &[("a", 159), ("\u{20ac}", 1)], Gsm7, 2),
+        ("escape pair straddles 153", &[("a", 152), ("\u{20ac}", 1), ("a", 152)], Gsm7, 3),
+        ("escape pair fits before 153", &[("a", 151), ("\u{20ac}", 1), ("a", 153)], Gsm7, 2),
+        ("brackets 80", &[("{", 80)], Gsm7, 1),
+        ("brackets 81", &[("[]", 40), ("{", 1)], Gsm7, 2),
+        ("crlf gsm 80", &[("\u{d}\u{a}", 80)], Gsm7, 1),
+        ("crlf gsm 81", &[("\u{d}\u{a}", 81)], Gsm7, 2),
+        ("han 70", &[("\u{4e2d}", 70)], Ucs2, 1),
+        ("han 71", &[("\u{4e2d}", 71)], Ucs2, 2),
+        ("han 134", &[("\u{4e2d}", 134)], Ucs2, 2),
+        ("han 135", &[("\u{4e2d}", 135)], Ucs2, 3),
+        ("skin tone at the boundary", &[("\u{4e2d}", 65), ("\u{1f44d}\u{1f3fd}", 1), ("\u{4e2d}", 65)], Ucs2, 3),
+        ("skin tone after 63", &[("\u{4e2d}", 63), ("\u{1f44d}\u{1f3fd}", 1), ("\u{4e2d}", 67)], Ucs2, 2),
+        ("emoji 35", &[("\u{1f600}", 35)], Ucs2, 1),
+        ("emoji 36", &[("\u{1f600}", 36)], Ucs2, 2),
+        ("surrogate straddles 67", &[("\u{4e2d}", 66), ("\u{1f600}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("zwj family at boundary", &[("a", 60), ("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}", 1), ("b", 10)], Ucs2, 2),
+        ("zwj family x6", &[("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}", 6)], Ucs2, 1),
+        ("zwj family x7", &[("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}", 7)], Ucs2, 2),
+        ("flags 17", &[("\u{1f1eb}\u{1f1f7}", 17)], Ucs2, 1),
+        ("flags 18", &[("\u{1f1eb}\u{1f1f7}", 18)], Ucs2, 2),
+        ("flag straddles boundary", &[("x", 65), ("\u{1f1ef}\u{1f1f5}", 1), ("y", 10)], Ucs2, 2),
+        ("rainbow flag zwj", &[("\u{1f3f3}\u{fe0f}\u{200d}\u{1f308}", 10)], Ucs2, 1),
+        ("keycap sequences", &[("1\u{fe0f}\u{20e3}", 23), ("a", 2)], Ucs2, 2),
+        ("combining acute", &[("e\u{301}", 35)], Ucs2, 1),
+        ("combining acute 36", &[("e\u{301}", 36)], Ucs2, 2),
+        ("mixed latin greek gsm", &[("\u{394}\u{3a9}\u{3a3} abc ", 20)], Gsm7, 1),
+        ("mixed latin cyrillic", &[("\u{41a}\u{43e}\u{434} ", 17), ("ok", 1)], Ucs2, 1),
+        ("arabic with emoji", &[("\u{645}\u{631}\u{62d}\u{628}\u{627} ", 11), ("\u{1f642}", 1)], Ucs2, 1),
+        ("devanagari", &[("\u{928}\u{92e}\u{938}\u{94d}\u{924}\u{947} ", 10), ("!", 1)], Ucs2, 2),
+        ("hangul syllables", &[("\u{d55c}\u{ad6d}\u{c5b4}", 24)], Ucs2, 2),
+        ("otp template gsm", &[("Your code is 123456. It expires in 10 minutes.", 1)], Gsm7, 1),
+        ("otp template with emoji", &[("Your code is 123456 \u{1f510} It expires in 10 minutes.", 1)], Ucs2, 1),
+        ("woman technologist skin zwj", &[("\u{1f469}\u{1f3fd}\u{200d}\u{1f4bb}", 9), (".", 1)], Ucs2, 1),
+        ("gsm extension run 76", &[("|", 76), ("ab", 4)], Gsm7, 1),
+        ("ucs2 with euro", &[("\u{20ac}", 68), ("\u{e7}", 3)], Ucs2, 2),
+        ("surrogate straddles 67", &[("\u{4e2d}", 66), ("\u{1f600}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("zwj family straddles 67", &[("\u{4e2d}", 60), ("\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\u{200d}\u{1f466}", 1), ("\u{4e2d}", 70)], Ucs2, 3),
+        ("flag straddles 67", &[("\u{4e2d}", 66), ("\u{1f1e9}\u{1f1ea}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("keycap straddles 67", &[("\u{4e2d}", 65), ("1\u{fe0f}\u{20e3}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("combining mark straddles 67", &[("\u{4e2d}", 66), ("e\u{301}", 1), ("\u{4e2d}", 66)], Ucs2, 3),
+        ("skin tone straddles 67 in part 2", &[("\u{4e2d}", 67), ("\u{4e2d}", 65), ("\u{1f44d}\u{1f3fd}", 1), ("\u{4e2d}", 10)], Ucs2, 3),
+        ]
+    };
+
+    #[test]
+    fn agrees_with_twilios_segment_calculator() {
+        assert!(TWILIO_CALCULATOR.len() >= 30);
+        for (name, parts, encoding, segments) in TWILIO_CALCULATOR {
+            let body: String = parts.iter().map(|(t, n)| t.repeat(*n)).collect();
+            let s = segment(&body);
+            assert_eq!((s.encoding, s.segments), (*encoding, *segments), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_grapheme_cluster_is_never_split() {
+        // 65 units, then a 4-unit thumbs-up with its skin tone: code points would put its
+        // first half in part 1; the cluster moves whole to part 2, and part 3 takes the rest.
+        let body = format!("{}👍🏽{}", "中".repeat(65), "中".repeat(65));
+        assert_eq!(seg(&body), (Encoding::Ucs2, 134, 3));
+    }
+
+    #[test]
+    fn bodies_over_1600_utf16_units_are_flagged() {
+        let s = segment(&"a".repeat(1600));
+        assert_eq!((s.utf16_units, s.over_body_limit), (1600, false));
+        assert!(segment(&"a".repeat(1601)).over_body_limit);
+        // 800 emoji are 1,600 UTF-16 units; one more character is over.
+        assert!(!segment(&"😀".repeat(800)).over_body_limit);
+        assert!(segment(&format!("{}a", "😀".repeat(800))).over_body_limit);
     }
 }

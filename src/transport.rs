@@ -9,8 +9,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::config::Secret;
-use crate::error::{ConnectorFailure, ErrorCode};
+use crate::error::{ConnectorFailure, ErrorKind};
+use crate::secret::Secret;
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Twilio's edge closes idle keep-alive connections after about a minute and a half.
@@ -77,7 +77,7 @@ fn build_client_with(
     connect_timeout: Duration,
     extra: &[CertificateDer<'static>],
 ) -> Result<reqwest::Client, ConnectorFailure> {
-    let general = |message: String| ConnectorFailure::new(ErrorCode::General, message);
+    let general = |message: String| ConnectorFailure::new(ErrorKind::Setup, message);
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -139,7 +139,7 @@ fn proxy_settings() -> [Option<(&'static str, String)>; 2] {
 fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> {
     let invalid = |why: &str| {
         ConnectorFailure::new(
-            ErrorCode::InvalidConfig,
+            ErrorKind::InvalidOptions,
             format!(
                 "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
                  with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
@@ -181,7 +181,7 @@ fn env_proxies() -> Result<Vec<reqwest::Proxy>, ConnectorFailure> {
         };
         let proxy = made.map_err(|err| {
             ConnectorFailure::new(
-                ErrorCode::InvalidConfig,
+                ErrorKind::InvalidOptions,
                 format!("{name} is not a usable proxy URL: {err}"),
             )
         })?;
@@ -261,7 +261,7 @@ async fn extra_roots(
     match ready {
         Ok(Ok(loaded)) => Ok(loaded.clone().unwrap_or_default()),
         _ => Err(ConnectorFailure::new(
-            ErrorCode::General,
+            ErrorKind::Setup,
             format!(
                 "Still reading the CA file named by NODE_EXTRA_CA_CERTS (`{}`) after {} ms; \
                  point it at a PEM file of CA certificates",
@@ -328,7 +328,7 @@ mod tests {
             "http://",
         ] {
             let err = proxy_url("HTTPS_PROXY", bad).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidConfig, "{bad}");
+            assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
             assert!(err.message.contains("HTTPS_PROXY"), "{bad}");
         }
         for good in [

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::config::{Config, Secret};
-use crate::error::{ConnectorFailure, ErrorCode};
-use crate::twilio::{self, SendOptions};
+use crate::config::Config;
+use crate::error::{ConnectorFailure, Waiting};
+use crate::twilio::{response, Authorized, SendOptions};
 
 /// Logto gives `getUsage` 3 s; failing at 2.5 s leaves room to report why.
 pub const USAGE_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -72,22 +72,13 @@ fn civil_from_days(days: i64) -> Day {
     Day { year, month, day }
 }
 
-/// A Usage Records request, ready to go; the credential never shows in `Debug`.
+/// A Usage Records request, ready to go. Its `request` is the account's Usage Records list,
+/// the path a `next_page_uri` must resolve to (after normalisation) to be followed.
+#[derive(Debug)]
 pub struct UsageRequest {
+    pub request: Authorized,
+    /// The first page: the list filtered to outbound SMS since the start day.
     pub url: String,
-    pub authorization: Secret,
-    secrets: Vec<Secret>,
-    origin: String,
-    /// The path a `next_page_uri` must resolve to (after normalisation) to be followed.
-    records_path: String,
-}
-
-impl std::fmt::Debug for UsageRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UsageRequest")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
 }
 
 pub fn prepare(
@@ -95,18 +86,13 @@ pub fn prepare(
     options: &SendOptions,
     start: Day,
 ) -> Result<UsageRequest, ConnectorFailure> {
-    let origin = twilio::origin(config, options);
-    let records_path = format!(
-        "/2010-04-01/Accounts/{}/Usage/Records.json",
-        twilio::account_segment(config)?
-    );
-    let (authorization, secrets) = twilio::basic_authorization(config);
+    let request = Authorized::new(config, options, "Usage/Records.json")?;
     Ok(UsageRequest {
-        url: format!("{origin}{records_path}?Category={CATEGORY}&StartDate={start}"),
-        authorization,
-        secrets,
-        origin,
-        records_path,
+        url: format!(
+            "{}?Category={CATEGORY}&IncludeSubaccounts=false&StartDate={start}",
+            request.url
+        ),
+        request,
     })
 }
 
@@ -117,19 +103,15 @@ pub async fn fetch(
     request: UsageRequest,
     timeout: Duration,
 ) -> Result<u64, ConnectorFailure> {
-    let secrets: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
     let result = match tokio::time::timeout(timeout, fetch_all(client, &request)).await {
         Ok(result) => result,
-        Err(_) => Err(ConnectorFailure::new(
-            ErrorCode::General,
-            format!(
-                "Twilio usage request to {} timed out after {} ms (Logto waits 3 s for usage)",
-                request.origin,
-                timeout.as_millis()
-            ),
+        Err(_) => Err(ConnectorFailure::timeout(
+            &request.request.origin,
+            timeout,
+            Waiting::Usage,
         )),
     };
-    result.map_err(|failure| failure.redacted(&secrets))
+    result.map_err(|failure| request.request.redact(failure))
 }
 
 async fn fetch_all(
@@ -147,10 +129,9 @@ async fn fetch_all(
             Some(next) => url = next_page(request, &next)?,
         }
     }
-    Err(ConnectorFailure::new(
-        ErrorCode::InvalidResponse,
-        format!("Twilio usage answer has more than {MAX_PAGES} pages; expected one record"),
-    ))
+    Err(ConnectorFailure::bad_usage_page(&format!(
+        "has more than {MAX_PAGES} pages; expected one record"
+    )))
 }
 
 /// The next page's URL, only when it is this account's Usage Records list on the same origin
@@ -158,18 +139,14 @@ async fn fetch_all(
 /// the URL that is checked is the URL that is requested.
 fn next_page(request: &UsageRequest, next: &str) -> Result<String, ConnectorFailure> {
     let outside = || {
-        ConnectorFailure::new(
-            ErrorCode::InvalidResponse,
-            format!(
-                "Twilio usage answer points its next page outside this account's usage records \
-                 ({next}); not followed"
-            ),
-        )
+        ConnectorFailure::bad_usage_page(&format!(
+            "points its next page outside this account's usage records ({next}); not followed"
+        ))
     };
     let base = reqwest::Url::parse(&request.url).map_err(|_| outside())?;
     let url = base.join(next).map_err(|_| outside())?;
     let same_place = url.origin() == base.origin()
-        && url.path() == request.records_path
+        && url.path() == request.request.path()
         && url.username().is_empty()
         && url.password().is_none();
     if !same_place {
@@ -183,6 +160,7 @@ async fn get(
     request: &UsageRequest,
     url: &str,
 ) -> Result<String, ConnectorFailure> {
+    let request = &request.request;
     let response = client
         .get(url)
         .header(
@@ -192,22 +170,19 @@ async fn get(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| twilio::transport_failure(&request.origin, &err))?;
+        .map_err(|err| ConnectorFailure::transport(&request.origin, &err))?;
     let status = response.status().as_u16();
-    let location = twilio::header(&response, reqwest::header::LOCATION);
-    let body = twilio::read_capped(response, &request.origin).await?;
+    let location = response::header(&response, reqwest::header::LOCATION);
+    let body = response::read_capped(response, &request.origin).await?;
     // Same mapping as a send: 2xx answers, 3xx not followed, 429 rate limited, else general.
-    twilio::classify(status, location.as_deref(), body, &request.origin)
+    response::classify(status, location.as_deref(), body, &request.origin)
         .map(|delivered| delivered.body)
 }
 
 /// One page's `count` sum and its `next_page_uri`. Twilio prints `count` as a string.
 pub fn parse_page(body: &str) -> Result<(u64, Option<String>), ConnectorFailure> {
     let invalid = |what: &str| {
-        ConnectorFailure::new(
-            ErrorCode::InvalidResponse,
-            format!("Twilio usage answer is not a usage record list: {what}"),
-        )
+        ConnectorFailure::bad_usage_page(&format!("is not a usage record list: {what}"))
     };
     let page: Value = serde_json::from_str(body).map_err(|_| invalid("not JSON"))?;
     let records = page
@@ -249,24 +224,9 @@ fn parse_count(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::fixture::config;
+    use crate::error::{ConnectorErrorCode, ErrorKind};
     use serde_json::json;
-
-    fn config(extra: Value) -> Config {
-        let templates: Vec<Value> = ["Register", "SignIn", "ForgotPassword", "Generic"]
-            .iter()
-            .map(|u| json!({ "usageType": u, "content": u }))
-            .collect();
-        let mut value = json!({
-            "accountSID": "AC0123",
-            "authToken": "usage-token-secret",
-            "fromMessagingServiceSID": "MG99",
-            "templates": templates,
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            value[k] = v.clone();
-        }
-        Config::from_value(&value).unwrap()
-    }
 
     #[test]
     fn days_from_javascript_time_values() {
@@ -296,13 +256,13 @@ mod tests {
         let request = prepare(&config(json!({})), &SendOptions::default(), start).unwrap();
         assert_eq!(
             request.url,
-            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&StartDate=2024-05-01"
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123/Usage/Records.json?Category=sms-outbound&IncludeSubaccounts=false&StartDate=2024-05-01"
         );
         assert_eq!(
-            request.authorization.expose(),
-            format!("Basic {}", twilio_base64("AC0123:usage-token-secret"))
+            request.request.authorization.expose(),
+            format!("Basic {}", twilio_base64("AC0123:secret-token-xyz"))
         );
-        assert!(!format!("{request:?}").contains("usage-token-secret"));
+        assert!(!format!("{request:?}").contains("secret-token-xyz"));
         let keyed = config(
             json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-value", "host": "api.dublin.ie1.twilio.com" }),
         );
@@ -311,10 +271,10 @@ mod tests {
             .url
             .starts_with("https://api.dublin.ie1.twilio.com/2010-04-01/Accounts/AC0123/"));
         assert_eq!(
-            request.authorization.expose(),
+            request.request.authorization.expose(),
             format!("Basic {}", twilio_base64("SK1:key-secret-value"))
         );
-        let exposed: Vec<&str> = request.secrets.iter().map(Secret::expose).collect();
+        let exposed = request.request.secrets();
         for secret in ["key-secret-value", "SK1:key-secret-value"] {
             assert!(exposed.contains(&secret), "{secret}");
         }
@@ -385,7 +345,7 @@ mod tests {
             "/2010-04-01/Accounts/AC9999/Usage/Records.json",
         ] {
             let err = next_page(&request, outside).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidResponse, "{outside}");
+            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{outside}");
         }
     }
 
@@ -398,7 +358,7 @@ mod tests {
                 Day::today(),
             )
             .unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidConfig, "{sid}");
+            assert_eq!(err.kind, ErrorKind::UnusableAccountSid, "{sid}");
         }
     }
 
@@ -414,7 +374,8 @@ mod tests {
             r#"{"usage_records":[{"count":true}]}"#,
         ] {
             let err = parse_page(body).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidResponse, "{body}");
+            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{body}");
+            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body}");
         }
     }
 }

@@ -2,7 +2,9 @@
 //! rendering. `cargo test` runs a short pass (proptest's 256 cases per property);
 //! `scripts/fuzz.sh` runs a long one (PROPTEST_CASES).
 
-use connector_twilio_sms_native::config::{replace_lone_surrogates, REQUIRED_USAGE_TYPES};
+use connector_twilio_sms_native::config::{fixture, REQUIRED_USAGE_TYPES};
+use connector_twilio_sms_native::js::replace_lone_surrogates;
+use connector_twilio_sms_native::template;
 use connector_twilio_sms_native::template::render;
 use connector_twilio_sms_native::Config;
 use proptest::prelude::*;
@@ -40,19 +42,9 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A config that is valid but for one field replaced by `value`.
+/// The fixture with one field replaced by `value`.
 fn config_with(field: &str, value: Value) -> Value {
-    let mut config = json!({
-        "accountSID": "AC1",
-        "authToken": "token",
-        "fromMessagingServiceSID": "MG1",
-        "templates": REQUIRED_USAGE_TYPES
-            .iter()
-            .map(|u| json!({ "usageType": u, "content": "{{code}}" }))
-            .collect::<Vec<_>>(),
-    });
-    config[field] = value;
-    config
+    fixture::with(field, value)
 }
 
 proptest! {
@@ -72,7 +64,7 @@ proptest! {
             for required in REQUIRED_USAGE_TYPES {
                 prop_assert!(config.templates.iter().any(|t| t.usage_type == required));
             }
-            prop_assert!(config.template_for(Some("anything"), Some("fr-CA")).is_some());
+            prop_assert!(template::choose(&config.templates, Some("anything"), Some("fr-CA")).is_some());
             prop_assert!(config.host().ends_with(".twilio.com"));
         }
     }

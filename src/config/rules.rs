@@ -1,284 +1,51 @@
-//! Connector config: the same shape and the same acceptance rules as the JS connector's zod
-//! guard (plus upstream's optional `host`), validated once into a typed value.
-
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+//! The acceptance rules: the JS connector's zod guard (plus upstream's optional `host`) for its
+//! fields, and the rules of the fields added beyond it. Every problem is collected, not just
+//! the first.
 
 use serde_json::{Map, Value};
 
-use crate::error::{ConnectorFailure, ErrorCode};
+use super::issues::{json_type, Issues, PathSegment};
+use super::{ApiKey, Config, ConfigError, Credential, Sender, Template, REQUIRED_USAGE_TYPES};
+use crate::secret::Secret;
 
-/// The usage types Logto needs for its complete flow; a config without one of them is rejected
-/// up front rather than failing a user's sign-in later.
-pub const REQUIRED_USAGE_TYPES: [&str; 4] = ["Register", "SignIn", "ForgotPassword", "Generic"];
-pub const GENERIC_USAGE_TYPE: &str = "Generic";
-pub const DEFAULT_HOST: &str = "api.twilio.com";
-/// Every key the validator reads, at any depth. The bindings serialize only these, so an
-/// unknown key, which the JS guard ignores, cannot fail a config by being deep, cyclic or a
-/// BigInt, and a large unknown value costs nothing.
-pub const KNOWN_KEYS: &[&str] = &[
-    "host",
-    "accountSID",
-    "authToken",
-    "fromMessagingServiceSID",
-    "disableRiskCheck",
-    "templates",
-    "usageType",
-    "content",
-    "locale",
-    "apiKeySID",
-    "apiKeySecret",
-    "fromPhoneNumber",
-    "validityPeriod",
-    "smartEncoded",
-    "authMethod",
-    "senderType",
-    "validityPeriodMode",
-];
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 
-/// A credential: kept out of every `Debug`/`Display` so a stray `{:?}` cannot log it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    pub usage_type: String,
-    pub content: String,
-    /// A BCP 47 tag (`fr`, `pt-BR`); `None` is the fallback for every language.
-    pub locale: Option<String>,
-}
-
-/// A Twilio API Key: its SID is the Basic-auth user instead of the Account SID.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiKey {
-    pub sid: String,
-    pub secret: Secret,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// Lower-cased, as Twilio host names are; `None` means `api.twilio.com`.
-    pub host: Option<String>,
-    pub account_sid: String,
-    /// `None` only when `api_key` is set (validation guarantees one credential).
-    pub auth_token: Option<Secret>,
-    pub api_key: Option<ApiKey>,
-    /// `None` only when `from_phone_number` is set (validation guarantees one sender).
-    pub from_messaging_service_sid: Option<String>,
-    /// E.164, sent as `From`.
-    pub from_phone_number: Option<String>,
-    pub disable_risk_check: bool,
-    /// Seconds, 1..=36000, sent as `ValidityPeriod`.
-    pub validity_period: Option<u32>,
-    pub smart_encoded: Option<bool>,
-    pub templates: Vec<Template>,
-}
-
-impl Config {
-    pub fn host(&self) -> &str {
-        self.host.as_deref().unwrap_or(DEFAULT_HOST)
-    }
-
-    /// The Basic-auth user and password. An API key wins over the auth token: a key can be
-    /// revoked on its own, so an admin who set one up means it to be used.
-    pub fn credentials(&self) -> (&str, &Secret) {
-        match (&self.api_key, &self.auth_token) {
-            (Some(key), _) => (&key.sid, &key.secret),
-            (None, Some(token)) => (&self.account_sid, token),
-            // Unreachable through `from_value`; an empty password fails at Twilio, not here.
-            (None, None) => (&self.account_sid, &EMPTY_SECRET),
-        }
-    }
-
-    /// Every configured credential, used or not, so error redaction covers them all.
-    pub fn secrets(&self) -> Vec<Secret> {
-        self.auth_token
-            .iter()
-            .chain(self.api_key.as_ref().map(|key| &key.secret))
-            .cloned()
-            .collect()
-    }
-
-    /// The template for `usage_type` in `locale`, else the `Generic` one through the same chain
-    /// (see [`Config::template_in`]). `None` as the usage type only ever matches `Generic`.
-    ///
-    /// Without `locale` fields in the config this is connector-kit's `getConfigTemplateByType`:
-    /// the first template of the type, else the first `Generic` one.
-    pub fn template_for(
-        &self,
-        usage_type: Option<&str>,
-        locale: Option<&str>,
-    ) -> Option<&Template> {
-        usage_type
-            .and_then(|wanted| self.template_in(wanted, locale))
-            .or_else(|| self.template_in(GENERIC_USAGE_TYPE, locale))
-    }
-
-    /// For one usage type: the exact locale (case-insensitive), then the bare primary language
-    /// (`fr-CA` → `fr`), then any template of that primary language (`fr-CA` → `fr-FR`), then
-    /// the template without a locale. First match in config order at each step.
-    pub fn template_in(&self, usage_type: &str, locale: Option<&str>) -> Option<&Template> {
-        let of_type = || {
-            self.templates
-                .iter()
-                .filter(move |t| t.usage_type == usage_type)
-        };
-        let localized = locale.filter(|l| !l.is_empty()).and_then(|wanted| {
-            let primary = primary_language(wanted);
-            let has = |pred: &dyn Fn(&str) -> bool| {
-                of_type().find(|t| t.locale.as_deref().is_some_and(pred))
-            };
-            has(&|l| l.eq_ignore_ascii_case(wanted))
-                .or_else(|| has(&|l| l.eq_ignore_ascii_case(primary)))
-                .or_else(|| has(&|l| primary_language(l).eq_ignore_ascii_case(primary)))
-        });
-        localized.or_else(|| of_type().find(|t| t.locale.is_none()))
-    }
-
-    /// `from_json` behind a small process-wide cache. Logto hands the config to every send, so
-    /// a repeat send with the same config costs a hash lookup instead of a validation. Bounded,
-    /// since configs change over a server's life; only valid configs are kept.
-    pub fn cached_from_json(text: &str) -> Result<Arc<Config>, ConfigError> {
-        const CAPACITY: usize = 64;
-        static CACHE: OnceLock<Mutex<HashMap<String, Arc<Config>>>> = OnceLock::new();
-        let cache = CACHE.get_or_init(Default::default);
-        let lock = || {
-            cache
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        };
-        if let Some(config) = lock().get(text) {
-            return Ok(config.clone());
-        }
-        let config = Arc::new(Config::from_json(text)?);
-        let mut cache = lock();
-        if cache.len() >= CAPACITY {
-            cache.clear();
-        }
-        cache.insert(text.to_owned(), config.clone());
-        Ok(config)
-    }
-
-    /// Parses JSON text (what the bindings get from `JSON.stringify`) and validates it.
-    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        match serde_json::from_str::<Value>(&replace_lone_surrogates(text)) {
-            Ok(value) => Config::from_value(&value),
-            Err(err) => Err(ConfigError::single(
-                Vec::new(),
-                "custom",
-                format!("Expected a JSON object (config could not be parsed: {err})"),
-            )),
-        }
-    }
-
-    pub fn from_value(value: &Value) -> Result<Config, ConfigError> {
-        let mut issues = Issues::default();
-        let Some(object) = value.as_object() else {
-            issues.type_mismatch(Vec::new(), "object", value);
-            return Err(issues.into_error());
-        };
-        let host = optional_host(object, &mut issues);
-        let account_sid = required_string(object, "accountSID", &mut issues);
-        let (auth_token, api_key) = credentials(object, &mut issues);
-        let (from_sid, from_number) = sender(object, &mut issues);
-        let disable_risk_check = optional_bool(object, "disableRiskCheck", &mut issues);
-        let validity_period = optional_validity_period(object, &mut issues);
-        let smart_encoded = smart_encoded(object, &mut issues);
-        let templates = templates(object, &mut issues);
-        match (account_sid, templates) {
-            (Some(account_sid), Some(templates)) if issues.is_empty() => Ok(Config {
+pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
+    let mut issues = Issues::default();
+    let Some(object) = value.as_object() else {
+        issues.type_mismatch(Vec::new(), "object", value);
+        return Err(issues.into_error());
+    };
+    let host = optional_host(object, &mut issues);
+    let account_sid = required_string(object, "accountSID", &mut issues);
+    let credential = credential(object, &mut issues);
+    let sender = sender(object, &mut issues);
+    let disable_risk_check = optional_bool(object, "disableRiskCheck", &mut issues);
+    let validity_period = optional_validity_period(object, &mut issues);
+    let smart_encoded = smart_encoded(object, &mut issues);
+    let templates = templates(object, &mut issues);
+    match (account_sid, credential, sender, templates) {
+        (Some(account_sid), Some(credential), Some(sender), Some(templates))
+            if issues.is_empty() =>
+        {
+            Ok(Config {
                 host,
                 account_sid,
-                auth_token: auth_token.map(Secret),
-                api_key,
-                from_messaging_service_sid: from_sid,
-                from_phone_number: from_number,
+                credential,
+                sender,
                 disable_risk_check: disable_risk_check.unwrap_or(false),
                 validity_period,
                 smart_encoded,
                 templates,
-            }),
-            _ => Err(issues.into_error()),
+            })
+        }
+        _ => {
+            // Every rule that leaves a field unset records why.
+            debug_assert!(!issues.is_empty());
+            Err(issues.into_error())
         }
     }
-}
-
-/// JavaScript strings may hold lone UTF-16 surrogates, which `JSON.stringify` writes as
-/// `\udXXX` escapes and serde_json rejects. The JS connector would send them as U+FFFD (what
-/// `URLSearchParams` does), so they become U+FFFD here instead of failing the config.
-pub fn replace_lone_surrogates(json: &str) -> std::borrow::Cow<'_, str> {
-    let bytes = json.as_bytes();
-    let escape_at = |i: usize| -> Option<u16> {
-        let hex = bytes.get(i..i + 6)?;
-        if hex[0] != b'\\' || hex[1] != b'u' {
-            return None;
-        }
-        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
-    };
-    let mut out: Option<String> = None;
-    let (mut i, mut copied) = (0, 0);
-    while i < bytes.len() {
-        if bytes[i] != b'\\' {
-            i += 1;
-            continue;
-        }
-        let Some(unit) = escape_at(i) else {
-            // Any other escape is two bytes; skipping both keeps `\\u…` from reading as `\u…`.
-            i += 2;
-            continue;
-        };
-        let paired = (0xD800..0xDC00).contains(&unit)
-            && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
-        if paired {
-            i += 12;
-        } else if (0xD800..0xE000).contains(&unit) {
-            let out = out.get_or_insert_with(|| String::with_capacity(json.len()));
-            out.push_str(&json[copied..i]);
-            out.push_str("\\ufffd");
-            i += 6;
-            copied = i;
-        } else {
-            i += 6;
-        }
-    }
-    match out {
-        None => std::borrow::Cow::Borrowed(json),
-        Some(mut out) => {
-            out.push_str(&json[copied..]);
-            std::borrow::Cow::Owned(out)
-        }
-    }
-}
-
-static EMPTY_SECRET: Secret = Secret(String::new());
-
-/// The language subtag of a BCP 47 tag: `pt` for `pt-BR`.
-pub fn primary_language(tag: &str) -> &str {
-    tag.split('-').next().unwrap_or(tag)
 }
 
 /// Loose BCP 47: a 2-8 letter language, then `-`-separated 1-8 character alphanumeric subtags.
@@ -423,7 +190,18 @@ fn new_optional_string(
 }
 
 /// `authMethod` picks the credential; without it, `authToken` or the `apiKeySID` +
-/// `apiKeySecret` pair (which wins when both are set).
+/// `apiKeySecret` pair (which wins when both are set). `None` only with an issue recorded.
+fn credential(object: &Map<String, Value>, issues: &mut Issues) -> Option<Credential> {
+    match credentials(object, issues) {
+        (token, Some(key)) => Some(Credential::ApiKey {
+            key,
+            unused_token: token.map(Secret::new),
+        }),
+        (Some(token), None) => Some(Credential::AuthToken(Secret::new(token))),
+        (None, None) => None,
+    }
+}
+
 fn credentials(
     object: &Map<String, Value>,
     issues: &mut Issues,
@@ -447,7 +225,7 @@ fn credentials(
                     None,
                     Some(ApiKey {
                         sid,
-                        secret: Secret(secret),
+                        secret: Secret::new(secret),
                     }),
                 ),
                 _ => (None, None),
@@ -471,7 +249,7 @@ fn credentials_by_presence(
     let api_key = match (key_sid, key_secret) {
         (Some(sid), Some(secret)) => Some(ApiKey {
             sid,
-            secret: Secret(secret),
+            secret: Secret::new(secret),
         }),
         // A present but wrong-typed half already has its issue; "required" would only add noise.
         (Some(_), None) if new_optional(object, "apiKeySecret").is_some() => None,
@@ -520,8 +298,20 @@ fn credentials_by_presence(
 }
 
 /// `senderType` picks the sender; without it, `fromMessagingServiceSID` (the JS connector's
-/// only sender) and/or `fromPhoneNumber`.
-fn sender(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, Option<String>) {
+/// only sender) and/or `fromPhoneNumber`. `None` only with an issue recorded.
+fn sender(object: &Map<String, Value>, issues: &mut Issues) -> Option<Sender> {
+    match senders(object, issues) {
+        (Some(service), Some(number)) => Some(Sender::Both {
+            messaging_service_sid: service,
+            phone_number: number,
+        }),
+        (Some(service), None) => Some(Sender::MessagingService(service)),
+        (None, Some(number)) => Some(Sender::PhoneNumber(number)),
+        (None, None) => None,
+    }
+}
+
+fn senders(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, Option<String>) {
     match choice(
         object,
         "senderType",
@@ -810,242 +600,12 @@ fn is_dns_label(label: &str) -> bool {
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    Key(String),
-    Index(usize),
-}
-
-impl From<&str> for PathSegment {
-    fn from(key: &str) -> Self {
-        PathSegment::Key(key.to_owned())
-    }
-}
-
-impl From<usize> for PathSegment {
-    fn from(index: usize) -> Self {
-        PathSegment::Index(index)
-    }
-}
-
-/// One problem with the config, shaped like a zod issue so Logto's Console can show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issue {
-    pub path: Vec<PathSegment>,
-    /// zod's issue code (`invalid_type`, `invalid_string`, `invalid_enum_value`, `too_small`,
-    /// `custom`).
-    pub code: &'static str,
-    pub message: String,
-    /// zod's `expected` and `received` type names; set exactly for `invalid_type`, which
-    /// Logto core prints as "Expected <expected> but received <received>".
-    pub types: Option<(&'static str, &'static str)>,
-}
-
-impl Issue {
-    pub fn path_text(&self) -> String {
-        let mut text = String::new();
-        for segment in &self.path {
-            match segment {
-                PathSegment::Key(key) if text.is_empty() => text.push_str(key),
-                PathSegment::Key(key) => {
-                    text.push('.');
-                    text.push_str(key);
-                }
-                PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
-            }
-        }
-        if text.is_empty() {
-            text.push_str("config");
-        }
-        text
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub issues: Vec<Issue>,
-}
-
-impl ConfigError {
-    /// A problem with the config as a whole (not an object, not serializable).
-    pub fn whole(message: impl Into<String>) -> Self {
-        ConfigError::single(Vec::new(), "custom", message.into())
-    }
-
-    fn single(path: Vec<PathSegment>, code: &'static str, message: String) -> Self {
-        ConfigError {
-            issues: vec![Issue {
-                path,
-                code,
-                message,
-                types: None,
-            }],
-        }
-    }
-
-    /// `data` carries `issues` in zod's shape (`path` as an array of keys and indexes) so code
-    /// written against the JS connector's ZodError keeps working.
-    pub fn to_failure(&self) -> ConnectorFailure {
-        let issues: Vec<Value> = self
-            .issues
-            .iter()
-            .map(|issue| {
-                let path: Vec<Value> = issue
-                    .path
-                    .iter()
-                    .map(|segment| match segment {
-                        PathSegment::Key(key) => Value::String(key.clone()),
-                        PathSegment::Index(index) => Value::from(*index),
-                    })
-                    .collect();
-                let mut json =
-                    serde_json::json!({ "code": issue.code, "path": path, "message": issue.message });
-                if let Some((expected, received)) = issue.types {
-                    json["expected"] = expected.into();
-                    json["received"] = received.into();
-                }
-                json
-            })
-            .collect();
-        ConnectorFailure::with_data(
-            ErrorCode::InvalidConfig,
-            self.to_string(),
-            serde_json::json!({ "name": "ConfigError", "issues": issues }),
-        )
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Invalid Twilio SMS connector config: ")?;
-        for (i, issue) in self.issues.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{}: {}", issue.path_text(), issue.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-#[derive(Default)]
-struct Issues(Vec<Issue>);
-
-impl Issues {
-    /// Any issue but `invalid_type`, which carries its types: see [`Issues::required`].
-    fn push(&mut self, path: Vec<PathSegment>, code: &'static str, message: impl Into<String>) {
-        debug_assert_ne!(code, "invalid_type");
-        self.0.push(Issue {
-            path,
-            code,
-            message: message.into(),
-            types: None,
-        });
-    }
-
-    /// An `invalid_type` issue: `received` is `undefined` for a missing key, as in zod.
-    fn required(
-        &mut self,
-        path: Vec<PathSegment>,
-        expected: &'static str,
-        received: &'static str,
-        message: impl Into<String>,
-    ) {
-        self.0.push(Issue {
-            path,
-            code: "invalid_type",
-            message: message.into(),
-            types: Some((expected, received)),
-        });
-    }
-
-    fn missing(&mut self, key: &str, expected: &'static str) {
-        self.required(
-            vec![key.into()],
-            expected,
-            "undefined",
-            format!("Required: expected {} {expected}", article(expected)),
-        );
-    }
-
-    /// Names the type found, never the value: a misplaced secret must not end up in an error.
-    fn type_mismatch(&mut self, path: Vec<PathSegment>, expected: &'static str, found: &Value) {
-        let received = json_type(found);
-        self.required(
-            path,
-            expected,
-            received,
-            format!("Expected {expected}, received {received}"),
-        );
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn into_error(self) -> ConfigError {
-        ConfigError { issues: self.0 }
-    }
-}
-
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    }
-}
-
-/// The key of the object the bindings put where a JS value has no JSON form:
-/// `{ "\0jsType": "function" | "symbol" | "bigint" }`.
-pub const JS_TYPE_MARKER: &str = "\0jsType";
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(map) => match map.get(JS_TYPE_MARKER).and_then(Value::as_str) {
-            Some("function") if map.len() == 1 => "function",
-            Some("symbol") if map.len() == 1 => "symbol",
-            Some("bigint") if map.len() == 1 => "bigint",
-            _ => "object",
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::fixture::{valid, with};
+    use crate::error::ConnectorErrorCode;
     use serde_json::json;
-
-    fn valid() -> Value {
-        json!({
-            "accountSID": "AC123",
-            "authToken": "token-value-123",
-            "fromMessagingServiceSID": "MG123",
-            "templates": [
-                { "usageType": "Register", "content": "r {{code}}" },
-                { "usageType": "SignIn", "content": "s {{code}}" },
-                { "usageType": "ForgotPassword", "content": "f {{code}}" },
-                { "usageType": "Generic", "content": "g {{code}}" },
-            ],
-        })
-    }
-
-    fn with(key: &str, value: Value) -> Value {
-        let mut config = valid();
-        config[key] = value;
-        config
-    }
 
     fn messages(value: &Value) -> Vec<String> {
         match Config::from_value(value) {
@@ -1057,7 +617,6 @@ mod tests {
                 .collect(),
         }
     }
-
     #[test]
     fn accepts_valid_config_and_unknown_keys() {
         let config = Config::from_value(&with("somethingElse", json!(1))).unwrap();
@@ -1177,72 +736,20 @@ mod tests {
     }
 
     #[test]
-    fn template_selection_falls_back_to_generic() {
-        let config = Config::from_value(&valid()).unwrap();
-        assert_eq!(
-            config.template_for(Some("SignIn"), None).unwrap().content,
-            "s {{code}}"
-        );
-        assert_eq!(
-            config
-                .template_for(Some("MfaVerification"), None)
-                .unwrap()
-                .content,
-            "g {{code}}"
-        );
-        assert_eq!(
-            config.template_for(None, None).unwrap().content,
-            "g {{code}}"
-        );
-    }
-
-    #[test]
     fn debug_output_hides_the_token() {
         let config = Config::from_value(&valid()).unwrap();
         let text = format!("{config:?}");
-        assert!(!text.contains("token-value-123"), "{text}");
-        assert_eq!(config.auth_token.unwrap().to_string(), "[redacted]");
+        assert!(!text.contains("secret-token-xyz"), "{text}");
+        assert_eq!(config.credentials().1.to_string(), "[redacted]");
     }
 
     #[test]
     fn failure_data_has_zod_shaped_issues() {
         let err = Config::from_value(&json!({})).unwrap_err();
         let failure = err.to_failure();
-        assert_eq!(failure.code, ErrorCode::InvalidConfig);
+        assert_eq!(failure.code, ConnectorErrorCode::InvalidConfig);
         assert_eq!(failure.data["issues"][0]["path"], json!(["accountSID"]));
         assert!(failure.message.contains("accountSID: Required"));
-    }
-
-    #[test]
-    fn lone_surrogates_become_replacement_characters() {
-        let cases = [
-            (r#""a\ud800b""#, r#""a\ufffdb""#),
-            (r#""\udc00""#, r#""\ufffd""#),
-            (r#""\ud83d\ude00""#, r#""\ud83d\ude00""#),
-            (r#""\ud800\ud800\udc00""#, r#""\ufffd\ud800\udc00""#),
-            (r#""\\ud800""#, r#""\\ud800""#),
-            (r#""\\\ud800""#, r#""\\\ufffd""#),
-            (r#""\ud800""#, r#""\ufffd""#),
-            (r#""\u0041\ud8""#, r#""\u0041\ud8""#),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(replace_lone_surrogates(input), expected, "{input}");
-        }
-        let config = Config::from_json(&format!(
-            r#"{{"accountSID":"a","authToken":"t","fromMessagingServiceSID":"m","templates":[{}]}}"#,
-            ["Register", "SignIn", "ForgotPassword", "Generic"]
-                .map(|u| format!(r#"{{"usageType":"{u}","content":"x\ud800"}}"#))
-                .join(",")
-        ))
-        .unwrap();
-        assert_eq!(config.templates[0].content, "x\u{fffd}");
-    }
-
-    fn content_for(config: &Config, usage_type: &str, locale: Option<&str>) -> String {
-        config
-            .template_for(Some(usage_type), locale)
-            .map(|t| t.content.clone())
-            .unwrap_or_default()
     }
 
     #[test]
@@ -1254,21 +761,27 @@ mod tests {
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.credentials().0, "SK123");
         assert_eq!(config.credentials().1.expose(), "key-secret-456");
-        assert!(config.auth_token.is_none());
+        assert!(matches!(
+            config.credential,
+            Credential::ApiKey {
+                unused_token: None,
+                ..
+            }
+        ));
         // Both present: the key wins, and both are redaction secrets.
-        value["authToken"] = json!("token-value-123");
+        value["authToken"] = json!("secret-token-xyz");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.credentials().0, "SK123");
-        assert_eq!(config.secrets().len(), 2);
+        assert_eq!(config.credential_pairs().len(), 2);
         let text = format!("{config:?}");
         assert!(
-            !text.contains("key-secret-456") && !text.contains("token-value-123"),
+            !text.contains("key-secret-456") && !text.contains("secret-token-xyz"),
             "{text}"
         );
         // Without a key: the account SID and the token, as the JS connector does.
         let config = Config::from_value(&valid()).unwrap();
-        assert_eq!(config.credentials().0, "AC123");
-        assert_eq!(config.credentials().1.expose(), "token-value-123");
+        assert_eq!(config.credentials().0, "AC0123");
+        assert_eq!(config.credentials().1.expose(), "secret-token-xyz");
     }
 
     #[test]
@@ -1317,14 +830,15 @@ mod tests {
         assert!(messages(&value)[0].starts_with("fromMessagingServiceSID: Required"));
         value["fromPhoneNumber"] = json!("+15551234567");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.from_messaging_service_sid, None);
-        assert_eq!(config.from_phone_number.as_deref(), Some("+15551234567"));
+        assert_eq!(config.sender.messaging_service_sid(), None);
+        assert_eq!(config.sender.phone_number(), Some("+15551234567"));
         // An empty service SID next to a number is a cleared field, not a sender.
         value["fromMessagingServiceSID"] = json!("");
         assert_eq!(
             Config::from_value(&value)
                 .unwrap()
-                .from_messaging_service_sid,
+                .sender
+                .messaging_service_sid(),
             None
         );
         // Both: both are sent (Twilio then wants the number in the service's sender pool).
@@ -1332,8 +846,8 @@ mod tests {
         assert_eq!(
             Config::from_value(&value)
                 .unwrap()
-                .from_messaging_service_sid
-                .as_deref(),
+                .sender
+                .messaging_service_sid(),
             Some("MG1")
         );
         for bad in [
@@ -1408,72 +922,6 @@ mod tests {
         );
     }
 
-    fn localized() -> Config {
-        Config::from_value(&with(
-            "templates",
-            json!([
-                { "usageType": "Register", "content": "r" },
-                { "usageType": "SignIn", "content": "s-pt-br", "locale": "pt-BR" },
-                { "usageType": "SignIn", "content": "s-fr-fr", "locale": "fr-FR" },
-                { "usageType": "SignIn", "content": "s-fr", "locale": "fr" },
-                { "usageType": "SignIn", "content": "s" },
-                { "usageType": "ForgotPassword", "content": "f" },
-                { "usageType": "Generic", "content": "g-de", "locale": "de" },
-                { "usageType": "Generic", "content": "g" },
-                { "usageType": "BindMfa", "content": "b-es", "locale": "es" },
-            ]),
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn locale_selection_chain() {
-        let c = localized();
-        // 1. exact, case-insensitive
-        assert_eq!(content_for(&c, "SignIn", Some("pt-BR")), "s-pt-br");
-        assert_eq!(content_for(&c, "SignIn", Some("PT-br")), "s-pt-br");
-        assert_eq!(content_for(&c, "SignIn", Some("fr-FR")), "s-fr-fr");
-        // 2. the bare primary language, before another region of it
-        assert_eq!(content_for(&c, "SignIn", Some("fr-CA")), "s-fr");
-        assert_eq!(content_for(&c, "SignIn", Some("fr")), "s-fr");
-        // 2b. another region of the same language
-        assert_eq!(content_for(&c, "SignIn", Some("pt")), "s-pt-br");
-        assert_eq!(content_for(&c, "SignIn", Some("pt-PT")), "s-pt-br");
-        // 3. the usage type without a locale
-        assert_eq!(content_for(&c, "SignIn", Some("ja")), "s");
-        assert_eq!(content_for(&c, "SignIn", None), "s");
-        assert_eq!(content_for(&c, "SignIn", Some("")), "s");
-        // 4. Generic through the same chain
-        assert_eq!(content_for(&c, "MfaVerification", Some("de-AT")), "g-de");
-        assert_eq!(content_for(&c, "MfaVerification", Some("fr")), "g");
-        // A localized-only type never serves another language: Generic does.
-        assert_eq!(content_for(&c, "BindMfa", Some("es-MX")), "b-es");
-        assert_eq!(content_for(&c, "BindMfa", Some("en")), "g");
-        assert_eq!(content_for(&c, "BindMfa", None), "g");
-        assert_eq!(content_for(&c, "Register", Some("fr")), "r");
-    }
-
-    #[test]
-    fn without_locales_selection_is_the_js_connectors() {
-        let c = Config::from_value(&with(
-            "templates",
-            json!([
-                { "usageType": "Generic", "content": "g1" },
-                { "usageType": "Register", "content": "r1" },
-                { "usageType": "SignIn", "content": "s1" },
-                { "usageType": "SignIn", "content": "s2" },
-                { "usageType": "ForgotPassword", "content": "f1" },
-                { "usageType": "Generic", "content": "g2" },
-            ]),
-        ))
-        .unwrap();
-        for locale in [None, Some("fr"), Some("en-US")] {
-            assert_eq!(content_for(&c, "SignIn", locale), "s1");
-            assert_eq!(content_for(&c, "BindMfa", locale), "g1");
-            assert_eq!(c.template_for(None, locale).unwrap().content, "g1");
-        }
-    }
-
     #[test]
     fn locale_rules() {
         for good in ["fr", "pt-BR", "zh-Hant-TW", "es-419", "EN", "yue"] {
@@ -1540,8 +988,8 @@ mod tests {
         assert_eq!(Config::from_value(&value).unwrap().credentials().0, "SK1");
         value["authMethod"] = json!("authToken");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.credentials().0, "AC123");
-        assert!(config.api_key.is_none());
+        assert_eq!(config.credentials().0, "AC0123");
+        assert!(matches!(config.credential, Credential::AuthToken(_)));
         // The unchosen fields are not read: a stale, even broken, API key cannot fail the config.
         value["apiKeySID"] = json!("AC-wrong");
         assert!(Config::from_value(&value).is_ok());
@@ -1568,16 +1016,17 @@ mod tests {
         let mut value = with("fromPhoneNumber", json!("+15551234567"));
         assert!(Config::from_value(&value)
             .unwrap()
-            .from_messaging_service_sid
+            .sender
+            .messaging_service_sid()
             .is_some());
         value["senderType"] = json!("phoneNumber");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.from_messaging_service_sid, None);
-        assert_eq!(config.from_phone_number.as_deref(), Some("+15551234567"));
+        assert_eq!(config.sender.messaging_service_sid(), None);
+        assert_eq!(config.sender.phone_number(), Some("+15551234567"));
         value["senderType"] = json!("messagingService");
         let config = Config::from_value(&value).unwrap();
-        assert_eq!(config.from_messaging_service_sid.as_deref(), Some("MG123"));
-        assert_eq!(config.from_phone_number, None);
+        assert_eq!(config.sender.messaging_service_sid(), Some("MG99"));
+        assert_eq!(config.sender.phone_number(), None);
         value["fromPhoneNumber"] = json!("not a number");
         assert!(Config::from_value(&value).is_ok());
         value["senderType"] = json!("phoneNumber");

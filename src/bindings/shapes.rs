@@ -1,0 +1,128 @@
+//! The shapes index.d.ts gives what crosses the boundary: the config, the message resource,
+//! the preview, the config check and the error.
+
+use napi_derive::napi;
+
+// The template, config, options and message structs below are never built in Rust: they exist
+// so the generated index.d.ts types what crosses the boundary as plain JS values.
+
+/// One SMS template: `content` may hold `{{code}}` and other payload placeholders.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SmsTemplate {
+    pub usage_type: String,
+    pub content: String,
+    /// BCP 47 tag (`fr`, `pt-BR`): used when Logto's `payload.locale` matches it (exactly, then
+    /// by primary language). Templates without one are the fallback.
+    pub locale: Option<String>,
+}
+
+/// The connector config, the same shape Logto saves for the official Twilio SMS connector.
+#[allow(dead_code)]
+#[napi(object, js_name = "TwilioSmsConfig")]
+pub struct TwilioSmsConfigShape {
+    /// `api.twilio.com` (default) or a regional host such as `api.dublin.ie1.twilio.com`.
+    pub host: Option<String>,
+    #[napi(js_name = "accountSID")]
+    pub account_sid: String,
+    /// Which credential authenticates (the Console's Select). Without it: the API key pair when
+    /// both halves are set, else `authToken`.
+    #[napi(ts_type = "'authToken' | 'apiKey'")]
+    pub auth_method: Option<String>,
+    /// Required when `authMethod` is `authToken`, or (without `authMethod`) unless `apiKeySID`
+    /// and `apiKeySecret` are set.
+    pub auth_token: Option<String>,
+    /// API Key SID (`SK…`): with `apiKeySecret`, the Basic-auth credential instead of
+    /// `accountSID:authToken` (the API key wins when both are set).
+    #[napi(js_name = "apiKeySID")]
+    pub api_key_sid: Option<String>,
+    pub api_key_secret: Option<String>,
+    /// Which sender to use (the Console's Select). Without it: `fromMessagingServiceSID` and/or
+    /// `fromPhoneNumber`, whichever are set.
+    #[napi(ts_type = "'messagingService' | 'phoneNumber'")]
+    pub sender_type: Option<String>,
+    /// Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set.
+    #[napi(js_name = "fromMessagingServiceSID")]
+    pub from_messaging_service_sid: Option<String>,
+    /// Sender number in E.164 (`+15551234567`), sent as `From`.
+    pub from_phone_number: Option<String>,
+    /// Sends `RiskCheck=disable` when true.
+    pub disable_risk_check: Option<bool>,
+    /// `twilioDefault` ignores `validityPeriod`; `custom` requires it. Without it: used when set.
+    #[napi(ts_type = "'twilioDefault' | 'custom'")]
+    pub validity_period_mode: Option<String>,
+    /// Seconds (1 to 36000) Twilio may queue the message before dropping it (`ValidityPeriod`).
+    pub validity_period: Option<u32>,
+    /// Sends `SmartEncoded`: Twilio replaces Unicode look-alikes with GSM-7 characters. `on` /
+    /// `off` (the Console's Select) are `true` / `false`; `default` sends nothing.
+    #[napi(ts_type = "boolean | 'on' | 'off' | 'default'")]
+    pub smart_encoded: Option<bool>,
+    /// Must include the usage types Register, SignIn, ForgotPassword and Generic.
+    pub templates: Vec<SmsTemplate>,
+}
+
+/// The part of Twilio's Message resource callers rely on; the object carries every field
+/// Twilio returned.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct MessageResource {
+    /// `SM…`
+    pub sid: String,
+    /// `queued` or `accepted` on success.
+    pub status: String,
+    pub to: String,
+    pub body: String,
+    #[napi(js_name = "num_segments")]
+    pub num_segments: Option<String>,
+    pub price: Option<String>,
+}
+
+/// The template a preview chose.
+#[napi(object)]
+pub struct TemplateChoice {
+    pub usage_type: String,
+    pub locale: Option<String>,
+    pub content: String,
+}
+
+/// What a send would deliver, computed without any network call.
+#[napi(object)]
+pub struct MessagePreview {
+    pub template: TemplateChoice,
+    /// The rendered body.
+    pub body: String,
+    #[napi(ts_type = "'GSM-7' | 'UCS-2'")]
+    pub encoding: String,
+    /// Septets (GSM-7) or UTF-16 code units (UCS-2).
+    pub units: u32,
+    /// SMS segments Twilio bills (0 for an empty body).
+    pub segments: u32,
+}
+
+/// What `validateConfig` answers: zod's `safeParse` shape without the parsed data.
+#[napi(object)]
+pub struct ConfigCheck {
+    pub success: bool,
+    /// Every problem, one per line, when `success` is false.
+    pub message: Option<String>,
+    /// `{ code, path, message }` per problem, with `expected` and `received` for
+    /// `invalid_type` (zod issue shape).
+    pub issues: Option<serde_json::Value>,
+}
+
+/// What the constructor throws and every promise rejects with: an `Error` carrying these
+/// fields (`error instanceof Error` holds; cast to this type to read `code` and `data`).
+#[allow(dead_code)]
+#[napi(object, js_name = "TwilioSmsError")]
+pub struct TwilioSmsErrorShape {
+    pub name: String,
+    pub message: String,
+    #[napi(ts_type = "ConnectorErrorCode")]
+    pub code: String,
+    /// `{ message }` (Twilio's raw answer for an HTTP error), or for `invalid_config` from the
+    /// config `{ name: 'ConfigError', issues }` with issues in zod's shape.
+    #[napi(
+        ts_type = "{ message: string } | { name: 'ConfigError'; issues: Array<{ code: string; path: Array<string | number>; message: string; expected?: string; received?: string }> }"
+    )]
+    pub data: serde_json::Value,
+}

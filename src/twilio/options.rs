@@ -1,0 +1,199 @@
+//! The embedder's options (the config is Logto's; these are the host application's): the
+//! shape JS passes, declared once, and its checked form.
+
+use std::time::Duration;
+
+use crate::delivery;
+use crate::error::{ConnectorFailure, ErrorKind};
+use crate::transport;
+
+/// Long enough for Twilio on a slow day, short enough that a sign-in page does not hang.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_TIMEOUT_MS: f64 = 600_000.0;
+
+// Declared once: the bindings read the JS object into this, index.d.ts types it from this,
+// and `SendOptions::new` checks it.
+/// The embedder's options (Logto's config is separate): where requests go, time limits and
+/// concurrency. Every field is optional.
+#[cfg_attr(
+    all(feature = "node", not(test)),
+    napi_derive::napi(object, js_name = "ConnectorOptions")
+)]
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorOptions {
+    /// `scheme://host[:port]` used instead of `https://<host>` (Twilio-compatible test servers).
+    pub base_url: Option<String>,
+    /// Total time for one send: waiting for a slot, every attempt and backoff. Default 10000,
+    /// range 1..=600000.
+    pub timeout_ms: Option<f64>,
+    /// Time to open a connection (TCP and TLS). Default 5000, range 1..=600000.
+    pub connect_timeout_ms: Option<f64>,
+    /// Ceiling of requests in flight per Twilio account (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000.
+    pub max_concurrency: Option<f64>,
+    /// Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10.
+    pub max_retries: Option<f64>,
+}
+
+/// [`ConnectorOptions`] checked, with the defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendOptions {
+    /// The origin replacing `https://<host>`.
+    pub base_url: Option<String>,
+    /// The whole call: queueing, every attempt and every backoff.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// The ceiling of requests in flight per Twilio account.
+    pub max_concurrency: usize,
+    /// Retries of attempts that were never written.
+    pub max_retries: u32,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: transport::DEFAULT_CONNECT_TIMEOUT,
+            max_concurrency: delivery::DEFAULT_MAX_CONCURRENCY,
+            max_retries: delivery::DEFAULT_MAX_RETRIES,
+        }
+    }
+}
+
+impl SendOptions {
+    pub fn new(raw: ConnectorOptions) -> Result<Self, ConnectorFailure> {
+        let defaults = SendOptions::default();
+        let millis = |name, value: Option<f64>, default: Duration| {
+            ranged(name, "a number of milliseconds", value, 1.0, MAX_TIMEOUT_MS)
+                .map(|ms| ms.map_or(default, |ms| Duration::from_millis(ms as u64)))
+        };
+        Ok(SendOptions {
+            base_url: raw
+                .base_url
+                .map(|url| validate_base_url(&url))
+                .transpose()?,
+            timeout: millis("timeoutMs", raw.timeout_ms, defaults.timeout)?,
+            connect_timeout: millis(
+                "connectTimeoutMs",
+                raw.connect_timeout_ms,
+                defaults.connect_timeout,
+            )?,
+            max_concurrency: ranged(
+                "maxConcurrency",
+                "an integer",
+                raw.max_concurrency,
+                1.0,
+                1000.0,
+            )?
+            .map_or(defaults.max_concurrency, |n| n as usize),
+            max_retries: ranged("maxRetries", "an integer", raw.max_retries, 0.0, 10.0)?
+                .map_or(defaults.max_retries, |n| n as u32),
+        })
+    }
+}
+
+/// Checks an optional numeric option; integers only, since a fractional count or millisecond
+/// would be silently rounded.
+fn ranged(
+    name: &str,
+    what: &str,
+    value: Option<f64>,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, ConnectorFailure> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.fract() == 0.0 && (min..=max).contains(&v) => Ok(Some(v)),
+        Some(_) => Err(ConnectorFailure::new(
+            ErrorKind::InvalidOptions,
+            format!("options.{name} must be {what} between {min} and {max}"),
+        )),
+    }
+}
+
+fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
+    let invalid = || {
+        ConnectorFailure::new(
+            ErrorKind::InvalidOptions,
+            "options.baseUrl must be an origin like https://127.0.0.1:8443 (http or https, a host, \
+             an optional port; no credentials, path, query or fragment)",
+        )
+    };
+    let url = reqwest::Url::parse(text).map_err(|_| invalid())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain {
+        return Err(invalid());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_and_timeout_are_checked() {
+        for bad in [
+            "ftp://x",
+            "http://u:p@x",
+            "http://x/path",
+            "http://x?q",
+            "nope",
+            "http://x#f",
+        ] {
+            let raw = ConnectorOptions {
+                base_url: Some(bad.into()),
+                ..ConnectorOptions::default()
+            };
+            assert!(SendOptions::new(raw).is_err(), "{bad}");
+        }
+        for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 1e9] {
+            for raw in [
+                ConnectorOptions {
+                    timeout_ms: Some(bad),
+                    ..ConnectorOptions::default()
+                },
+                ConnectorOptions {
+                    connect_timeout_ms: Some(bad),
+                    ..ConnectorOptions::default()
+                },
+                ConnectorOptions {
+                    max_concurrency: Some(bad),
+                    ..ConnectorOptions::default()
+                },
+            ] {
+                assert!(SendOptions::new(raw).is_err(), "{bad}");
+            }
+        }
+        for bad in [-1.0, 0.5, 11.0] {
+            let raw = ConnectorOptions {
+                max_retries: Some(bad),
+                ..ConnectorOptions::default()
+            };
+            assert!(SendOptions::new(raw).is_err(), "{bad}");
+        }
+        let options = SendOptions::new(ConnectorOptions {
+            max_retries: Some(0.0),
+            max_concurrency: Some(1000.0),
+            ..ConnectorOptions::default()
+        })
+        .unwrap();
+        assert_eq!((options.max_retries, options.max_concurrency), (0, 1000));
+        assert_eq!(
+            SendOptions::new(ConnectorOptions {
+                base_url: Some("HTTPS://LOCALHOST:8443".into()),
+                ..ConnectorOptions::default()
+            })
+            .unwrap()
+            .base_url
+            .as_deref(),
+            Some("https://localhost:8443")
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! Reading and classifying Twilio's answers, shared by messages and usage: the body read
+//! under a cap, every status class mapped to a failure kind, and which transport errors mean
+//! the request was never written.
+
+use serde_json::Value;
+
+use crate::error::ConnectorFailure;
+
+/// Twilio's answers are a few kB; anything far bigger is not Twilio.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// True when the request cannot have reached Twilio: the connection was never established.
+/// A certificate Twilio's name does not match is not transient, so it is not retried.
+pub(crate) fn never_written(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if is_tls_error(cause) {
+            return false;
+        }
+        source = cause.source();
+    }
+    err.is_connect()
+}
+
+/// True for a rustls error, also inside io::Errors: hyper-util's connect error holds
+/// `io::Error(Other, io::Error(InvalidData, rustls::Error))`, and `io::Error::source()` skips
+/// the error it wraps, so only `get_ref` reaches it.
+fn is_tls_error(mut cause: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => cause = inner,
+            None => return false,
+        }
+    }
+}
+
+/// A response header as text, when it is present and printable.
+pub fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    target: &str,
+) -> Result<String, ConnectorFailure> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| ConnectorFailure::transport(target, &err))?
+    {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ConnectorFailure::too_large(target, MAX_RESPONSE_BYTES));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A 2xx answer, kept as the text Twilio sent: the bindings hand it to V8's `JSON.parse`,
+/// which builds the JS object far cheaper than a Rust value converted field by field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub status: u16,
+    /// Twilio's Message resource as JSON text.
+    pub body: String,
+}
+
+impl Delivered {
+    /// The Message resource; a body that is not JSON gives what is known, `{ status, body }`.
+    pub fn message(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| serde_json::json!({ "status": self.status, "body": self.body }))
+    }
+}
+
+/// Maps an HTTP answer to the outcome; public so the mapping is testable without a server.
+pub fn classify(
+    status: u16,
+    location: Option<&str>,
+    body: String,
+    target: &str,
+) -> Result<Delivered, ConnectorFailure> {
+    match status {
+        200..=299 => Ok(Delivered { status, body }),
+        300..=399 => Err(ConnectorFailure::redirect(target, status, location)),
+        _ => Err(ConnectorFailure::twilio_status(target, status, body)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ConnectorErrorCode, ErrorKind};
+    use serde_json::json;
+
+    #[test]
+    fn empty_error_bodies_name_the_status() {
+        for (status, code) in [
+            (502, ConnectorErrorCode::General),
+            (407, ConnectorErrorCode::General),
+            (429, ConnectorErrorCode::RateLimitExceeded),
+        ] {
+            let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
+            assert_eq!(err.kind, ErrorKind::TwilioStatus(status));
+            assert_eq!(err.code, code);
+            assert_eq!(
+                err.message,
+                format!("https://h answered HTTP {status} with an empty body")
+            );
+        }
+    }
+
+    #[test]
+    fn status_classes() {
+        assert_eq!(
+            classify(201, None, r#"{"sid":"SM1"}"#.into(), "t")
+                .unwrap()
+                .message()["sid"],
+            "SM1"
+        );
+        assert_eq!(
+            classify(200, None, "plain".into(), "t").unwrap().message()["body"],
+            "plain"
+        );
+        let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
+        assert_eq!(redirect.kind, ErrorKind::Redirect);
+        assert_eq!(redirect.code, ConnectorErrorCode::General);
+        assert!(redirect.message.contains("https://evil"));
+        assert_eq!(
+            classify(429, None, "{}".into(), "t").unwrap_err().code,
+            ConnectorErrorCode::RateLimitExceeded
+        );
+        let bad = classify(400, None, r#"{"code":21211}"#.into(), "t").unwrap_err();
+        assert_eq!(
+            (bad.kind, bad.code, bad.data.clone()),
+            (
+                ErrorKind::TwilioStatus(400),
+                ConnectorErrorCode::General,
+                json!(r#"{"code":21211}"#)
+            )
+        );
+        assert_eq!(
+            classify(503, None, "x".into(), "t").unwrap_err().code,
+            ConnectorErrorCode::General
+        );
+    }
+}
