@@ -4,16 +4,18 @@
 #   scripts/test-suite.sh <system|node22-gnu|node22-musl> [test files...]
 #
 # Without files: every __test__/*.test.js, except that arm64.test.js and release.test.js, which
-# start the other runtimes themselves (arm64 under qemu-user, the musl Node 22), run only on
-# the system runtime.
+# start the other runtimes themselves (arm64 under qemu-user, the musl Node 22), and
+# references.test.js, which checks the docs against the test titles (the same on any runtime),
+# run only on the system runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runtime=${1:?usage: scripts/test-suite.sh <runtime> [files...]}
 shift
 files=("$@")
+system_only=" __test__/arm64.test.js __test__/release.test.js __test__/references.test.js "
 if [ ${#files[@]} -eq 0 ]; then
   for file in __test__/*.test.js; do
-    if [ "$runtime" != system ] && { [ "$file" = __test__/arm64.test.js ] || [ "$file" = __test__/release.test.js ]; }; then
+    if [ "$runtime" != system ] && [[ $system_only == *" $file "* ]]; then
       continue
     fi
     files+=("$file")
