@@ -4,6 +4,11 @@
 // Every failure is scanned for the credentials; every refusal before the network is checked to
 // have sent nothing.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { connectorConfigFormItemGuard } from '@logto/connector-kit';
@@ -141,6 +146,23 @@ describe('allowedCountries', () => {
     const over = templates.map((t) => (t.usageType === 'Generic' ? { ...t, content: `${t.content}a` } : t));
     const result = connect(validConfig({ templates: over })).preview('Generic', {});
     assert.deepEqual([result.utf16Units, result.overBodyLimit], [1601, true]);
+  });
+
+  test('demo -- preview --to prints the country and the refusal', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operator-demo-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ allowedCountries: ['US', 'CA'], templates: validConfig().templates }));
+      const demo = fileURLToPath(new URL('../demo/demo.js', import.meta.url));
+      const run = (...args) => execFileSync(process.execPath, [demo, 'preview', ...args], { encoding: 'utf8' });
+      const refused = run('--config', file, '--to', JM);
+      assert.match(refused, /Recipient \+18769299200: a number of JM \(allowed countries: US, CA\)/);
+      assert.match(refused, /REFUSED before any request: .*allowed: CA, US/);
+      assert.match(run('--config', file, '--to', CA), /a number of CA .*\n  a send would go out/);
+      assert.match(run('--to', JM), /a number of JM \(no allowedCountries: every country\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the Console item is a MultiSelect of the accepted codes that connector-kit accepts', async () => {
