@@ -25,9 +25,10 @@ export declare class TwilioSmsConnector {
   getUsage(startFrom?: Date): Promise<number>
   /**
    * The template, body, encoding and segment count a send would use; no network call.
-   * `locale` overrides `payload.locale`. Throws `template_not_found` like a send rejects.
+   * `locale` overrides `payload.locale`. With `to`, also the recipient's country and whether
+   * `allowedCountries` lets a send reach it. Throws `template_not_found` like a send rejects.
    */
-  preview(usageType: string, payload?: Record<string, unknown>, locale?: string): MessagePreview
+  preview(usageType: string, payload?: Record<string, unknown>, locale?: string, to?: string): MessagePreview
   /** The usage types this connector has templates for, in config order. */
   get usageTypes(): Array<string>
 }
@@ -74,6 +75,12 @@ export interface ConnectorOptions {
   maxRetries?: number
 }
 
+/**
+ * The codes `allowedCountries` accepts (ISO 3166-1 alpha-2, sorted), for the Console's list.
+ * Does not load the phone-number metadata.
+ */
+export declare function countryCodes(): Array<string>
+
 /** What a send would deliver, computed without any network call. */
 export interface MessagePreview {
   template: TemplateChoice
@@ -84,6 +91,12 @@ export interface MessagePreview {
   units: number
   /** SMS segments Twilio bills (0 for an empty body). */
   segments: number
+  /** UTF-16 code units of the body, what Twilio's 1,600-character limit is measured in. */
+  utf16Units: number
+  /** More than 1,600 characters: Twilio would refuse the message (error 21617). */
+  overBodyLimit: boolean
+  /** Present when `to` was given. */
+  recipient?: RecipientCheck
 }
 
 /**
@@ -99,6 +112,19 @@ export interface MessageResource {
   body: string
   num_segments?: string
   price?: string
+}
+
+/** A previewed recipient, judged as a send would judge it. */
+export interface RecipientCheck {
+  /**
+   * ISO 3166-1 alpha-2 code from libphonenumber's metadata; absent for a number of no
+   * country (invalid, or non-geographic such as +800).
+   */
+  country?: string
+  /** Whether `allowedCountries` lets a send reach it (always true without the field). */
+  allowed: boolean
+  /** The error message a send would reject with, when not allowed. */
+  rejection?: string
 }
 
 /**
@@ -129,7 +155,11 @@ export interface TemplateChoice {
 
 /** The connector config, the same shape Logto saves for the official Twilio SMS connector. */
 export interface TwilioSmsConfig {
-  /** `api.twilio.com` (default) or a regional host such as `api.dublin.ie1.twilio.com`. */
+  /**
+   * `api.twilio.com` (default), `api.us1.twilio.com`, or a regional host with its edge:
+   * `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com` (AU1). The edge-less
+   * `api.ie1.twilio.com` and the like stopped working on 2026-04-28 and are refused.
+   */
   host?: string
   accountSID: string
   /**
@@ -149,14 +179,23 @@ export interface TwilioSmsConfig {
   apiKeySID?: string
   apiKeySecret?: string
   /**
-   * Which sender to use (the Console's Select). Without it: `fromMessagingServiceSID` and/or
-   * `fromPhoneNumber`, whichever are set.
+   * Which sender to use (the Console's Select; `phoneNumber` means `fromPhoneNumber`, whatever
+   * its form). Without it: `fromMessagingServiceSID` and/or `fromPhoneNumber`, whichever are set.
    */
   senderType?: 'messagingService' | 'phoneNumber'
   /** Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set. */
   fromMessagingServiceSID?: string
-  /** Sender number in E.164 (`+15551234567`), sent as `From`. */
+  /**
+   * The sender sent as `From`: an E.164 number (`+15551234567`), a short code (5 or 6
+   * digits) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
+   * letter; not allowed to the US and Canada, and recipients cannot reply to it).
+   */
   fromPhoneNumber?: string
+  /**
+   * ISO 3166-1 alpha-2 codes (`['US', 'CA']`): a send to a number of any other country, or
+   * to no valid number of these, is refused before any request. Absent or empty: no limit.
+   */
+  allowedCountries?: Array<string>
   /** Sends `RiskCheck=disable` when true. */
   disableRiskCheck?: boolean
   /** `twilioDefault` ignores `validityPeriod`; `custom` requires it. Without it: used when set. */

@@ -773,9 +773,10 @@ if (
   }
 }
 
-const { TwilioSmsConnector, ConnectorErrorCode, sendMessage, validateConfig } = nativeBinding
+const { TwilioSmsConnector, ConnectorErrorCode, countryCodes, sendMessage, validateConfig } = nativeBinding
 export { TwilioSmsConnector }
 export { ConnectorErrorCode }
+export { countryCodes }
 export { sendMessage }
 export { validateConfig }
 export const __napiBindingTarget = __napiLoadedBindingTarget

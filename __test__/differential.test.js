@@ -8,7 +8,10 @@
 // - `host`: 1.4.4 ignores the key, ours validates it, so an invalid host is
 //   invalid_config for ours only;
 // - an error answer with an empty body: JS reports an empty message, ours
-//   "<origin> answered HTTP <status> with an empty body".
+//   "<origin> answered HTTP <status> with an empty body";
+// - `host` forms Twilio retired on 2026-04-28 (api.ie1.twilio.com, api.au1, api.br1, api.de1,
+//   api.jp1, api.sg1, api.us2): upstream's host rule accepts them, ours refuses them with
+//   invalid_config naming the replacement (deviation `retired-host`).
 // 3xx answers (JS follows them, ours never does) are not generated here.
 //
 // The JS connector runs in a child process (support/js-connector-child.mjs) with a
@@ -313,6 +316,8 @@ function fixedCases() {
     { kind: 'get-config', config: null, data },
     { kind: 'host-valid', config: { ...base, host: 'API.TWILIO.COM' }, data },
     { kind: 'host-invalid', config: { ...base, host: 'api.twilio.com.evil.test' }, data },
+    { kind: 'host-retired', config: { ...base, host: 'api.ie1.twilio.com' }, data },
+    { kind: 'host-retired', config: { ...base, host: 'api.us2.twilio.com' }, data },
   ].map((spec, index) => ({ id: `fixed-${index}`, ...structuredClone(spec) }));
 }
 
@@ -456,6 +461,14 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
     if (ours.ok || ours.code !== 'invalid_config') reasons.push(`ours: ${ours.ok ? 'ok' : ours.code}, want invalid_config`);
     if (ourRequests.length > 0) reasons.push(`ours sent ${ourRequests.length} request(s) despite an invalid host`);
     return reasons.length ? { verdict: 'mismatch', reasons } : { verdict: 'deviation', deviation: 'host-guard' };
+  }
+  // Listed deviation: a retired regional host — ours refuses it before any I/O, naming the
+  // replacement.
+  if (spec.kind === 'host-retired') {
+    if (ours.ok || ours.code !== 'invalid_config') reasons.push(`ours: ${ours.ok ? 'ok' : ours.code}, want invalid_config`);
+    if (!ours.ok && !/no longer works/.test(JSON.stringify(ours))) reasons.push('ours does not say the host no longer works');
+    if (ourRequests.length > 0) reasons.push(`ours sent ${ourRequests.length} request(s) despite a retired host`);
+    return reasons.length ? { verdict: 'mismatch', reasons } : { verdict: 'deviation', deviation: 'retired-host' };
   }
 
   // Listed deviation: ours retries a 429 (Twilio did not process it) with the same request.

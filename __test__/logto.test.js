@@ -106,6 +106,7 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
       ['apiKeySecret', 'Text', true],
       ['senderType', 'Select', true],
       ['fromPhoneNumber', 'Text', true],
+      ['allowedCountries', 'MultiSelect', false],
       ['validityPeriodMode', 'Select', false],
       ['validityPeriod', 'Number', true],
       ['smartEncoded', 'Select', false],

@@ -8,7 +8,7 @@ import { startTwilioServer } from '../support/twilio-server.js';
 
 const usage = `Usage:
   node demo/demo.js [--to +15551234567] [--type SignIn] [--code 123456]
-  node demo/demo.js preview [--config file.json] [--code 123456]
+  node demo/demo.js preview [--config file.json] [--code 123456] [--to +18765550100]
   node demo/demo.js --help
 
 send (default)
@@ -24,9 +24,12 @@ preview
   its encoding and SMS segment count, and warns when a six-digit code makes a template cost
   more than one segment. --config is a JSON file holding either the Console's Templates
   field (an array) or a whole connector config; default: Logto's default templates.
+  With --to it also prints the recipient's country (libphonenumber's metadata) and, when
+  the config has allowedCountries, whether a send there would be refused and why.
 
 Options
-  --to <number>     recipient (required with real credentials; default +15551234567)
+  --to <number>     recipient (required with real credentials; default +15551234567);
+                    preview: the recipient whose country is checked
   --type <type>     usage type to send (default SignIn)
   --code <digits>   the verification code (default: random six digits)
   --config <file>   preview: templates array or whole config (JSON)
@@ -71,8 +74,9 @@ const PLACEHOLDERS = {
   fromMessagingServiceSID: 'MG00000000000000000000000000000000',
 };
 
-/** The templates to preview: a templates array (the Console's field) or a config's. */
-function readTemplates(path) {
+/** What to preview: a templates array (the Console's field) or a config's templates and
+ * allowedCountries. */
+function readPreviewConfig(path) {
   let text;
   try {
     text = readFileSync(path, 'utf8');
@@ -85,21 +89,23 @@ function readTemplates(path) {
   } catch (error) {
     throw new UsageError(`--config ${path} is not valid JSON: ${error.message}`);
   }
-  if (Array.isArray(value)) return value;
-  if (value && typeof value === 'object' && 'templates' in value) return value.templates;
+  if (Array.isArray(value)) return { templates: value };
+  if (value && typeof value === 'object' && 'templates' in value) {
+    return { templates: value.templates, allowedCountries: value.allowedCountries };
+  }
   throw new UsageError(`--config ${path} must hold a templates array or a config with "templates"`);
 }
 
 async function preview() {
   const { TwilioSmsConnector } = await import('../lib/native.js');
   const { defaultMetadata } = await import('../lib/index.js');
-  const templates = args.config
-    ? readTemplates(args.config)
-    : defaultMetadata.formItems.find((item) => item.key === 'templates').defaultValue;
-  // Only the templates matter for a preview: placeholders stand in for the credentials.
+  const { templates, allowedCountries } = args.config
+    ? readPreviewConfig(args.config)
+    : { templates: defaultMetadata.formItems.find((item) => item.key === 'templates').defaultValue };
+  // Only the templates and the allowlist matter: placeholders stand in for the credentials.
   let connector;
   try {
-    connector = new TwilioSmsConnector({ ...PLACEHOLDERS, templates });
+    connector = new TwilioSmsConnector({ ...PLACEHOLDERS, templates, allowedCountries });
   } catch (error) {
     console.error(`The templates are not valid: ${error.message}`);
     return 1;
@@ -108,6 +114,13 @@ async function preview() {
   const code = /^\d{6}$/.test(args.code) ? args.code : '123456';
   const payload = { code, application: { name: 'Demo App' } };
   console.log(`Previewing ${templates.length} templates from ${args.config ?? "Logto's defaults"} with code ${code}:\n`);
+  if (args.to !== undefined) {
+    const { recipient } = connector.preview(templates[0].usageType, payload, undefined, args.to);
+    const country = recipient.country ? `a number of ${recipient.country}` : 'a number of no country';
+    const limit = allowedCountries?.length ? `allowed countries: ${allowedCountries.join(', ')}` : 'no allowedCountries: every country';
+    console.log(`Recipient ${args.to}: ${country} (${limit})`);
+    console.log(recipient.allowed ? '  a send would go out\n' : `  REFUSED before any request: ${recipient.rejection}\n`);
+  }
   let warnings = 0;
   for (const template of templates) {
     const label = template.locale ? `${template.usageType} [${template.locale}]` : template.usageType;
@@ -120,6 +133,10 @@ async function preview() {
     const unit = result.encoding === 'GSM-7' ? 'septets' : 'UTF-16 units';
     console.log(`${label}: ${result.segments} segment${result.segments === 1 ? '' : 's'}, ${result.encoding}, ${result.units} ${unit}`);
     console.log(`  ${JSON.stringify(result.body)}`);
+    if (result.overBodyLimit) {
+      warnings += 1;
+      console.log(`  WARNING: ${result.utf16Units} characters (UTF-16 units), over Twilio's 1,600: Twilio refuses it (error 21617).`);
+    }
     if (result.segments > 1) {
       warnings += 1;
       console.log(`  WARNING: ${result.segments} segments with a six-digit code: each SMS is billed ${result.segments} times${result.encoding === 'UCS-2' ? ' (a non-GSM character forces UCS-2, 70 characters per segment; smartEncoded may help)' : ''}.`);

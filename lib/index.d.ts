@@ -8,7 +8,13 @@ import type {
 
 import type { TwilioSmsConfig } from '../index.js';
 
-export type { TwilioSmsConfig, SmsTemplate, MessageResource } from '../index.js';
+export type {
+  TwilioSmsConfig,
+  SmsTemplate,
+  MessageResource,
+  MessagePreview,
+  RecipientCheck,
+} from '../index.js';
 
 /** The connector's metadata: id `twilio-short-message-service`, as the JS connector's. */
 export declare const defaultMetadata: ConnectorMetadata;

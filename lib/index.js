@@ -13,10 +13,22 @@ import {
   ConnectorType,
 } from '@logto/connector-kit';
 
-import { TwilioSmsConnector, sendMessage as sendNative, validateConfig } from './native.js';
+import {
+  TwilioSmsConnector,
+  countryCodes,
+  sendMessage as sendNative,
+  validateConfig,
+} from './native.js';
 
 const defaultContent = (what) =>
   `Your Logto ${what} code is {{code}}. The code will remain active for 10 minutes.`;
+
+// The Console's country choices: the codes the native validator accepts (libphonenumber's
+// regions), titled with their English names (Node's ICU), e.g. "Jamaica (JM)", sorted by name.
+const countryNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+const countryItems = countryCodes()
+  .map((code) => ({ value: code, title: `${countryNames.of(code)} (${code})` }))
+  .sort((a, b) => a.title.localeCompare(b.title, 'en'));
 
 // Same id, target and form keys as @logto/connector-twilio-sms, so a saved config carries over.
 export const defaultMetadata = Object.freeze({
@@ -46,7 +58,7 @@ export const defaultMetadata = Object.freeze({
       required: false,
       placeholder: 'api.twilio.com',
       description:
-        'The Twilio REST API host requests go to: api.twilio.com when empty, or a regional one such as api.dublin.ie1.twilio.com (host name only: no https://, port or path). To go back to the default after setting one, enter api.twilio.com: a cleared field keeps the saved value.',
+        'The Twilio REST API host requests go to (host name only: no https://, port or path). Valid forms: api.twilio.com (the default, US1) or api.us1.twilio.com; api.dublin.ie1.twilio.com for Ireland (IE1) and api.sydney.au1.twilio.com for Australia (AU1), which need an Auth Token or API key created in that region (Twilio Console → API keys & tokens → region selector); a US1 credential fails there with HTTP 401, Twilio error 20003. api.ie1.twilio.com, api.au1.twilio.com and the other api.<region>.twilio.com forms stopped working on 2026-04-28 and are refused. To go back to the default after setting one, enter api.twilio.com: a cleared field keeps the saved value.',
     },
     {
       key: 'accountSID',
@@ -111,10 +123,10 @@ export const defaultMetadata = Object.freeze({
       defaultValue: 'messagingService',
       selectItems: [
         { value: 'messagingService', title: 'Messaging Service' },
-        { value: 'phoneNumber', title: 'Phone number' },
+        { value: 'phoneNumber', title: 'Phone number, short code or alphanumeric ID' },
       ],
       description:
-        'What Twilio sends the SMS from: a Messaging Service (its sender pool picks the number), or one Twilio phone number.',
+        'What Twilio sends the SMS from: a Messaging Service (its sender pool picks the sender), or one sender: a Twilio phone number, a short code or an alphanumeric sender ID.',
     },
     {
       key: 'fromMessagingServiceSID',
@@ -127,12 +139,22 @@ export const defaultMetadata = Object.freeze({
     },
     {
       key: 'fromPhoneNumber',
-      label: 'From Phone Number',
+      label: 'Sender (number, short code or alphanumeric ID)',
       type: ConnectorConfigFormItemType.Text,
       required: true,
-      placeholder: '+15551234567',
-      description: 'A Twilio number of this account in E.164 format (+ and country code, digits only), sent as From.',
+      placeholder: '+15551234567, 12345 or ACME',
+      description:
+        "Sent as From. One of: a Twilio number of this account in E.164 format (+ and country code, digits only, e.g. +15551234567); a short code (5 or 6 digits); or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter, e.g. ACME). Alphanumeric IDs are not allowed in some countries, among them the United States and Canada (messages there fail), some countries require them registered first, and recipients cannot reply to them.",
       showConditions: [{ targetKey: 'senderType', expectValue: 'phoneNumber' }],
+    },
+    {
+      key: 'allowedCountries',
+      label: 'Allowed countries',
+      type: ConnectorConfigFormItemType.MultiSelect,
+      required: false,
+      selectItems: countryItems,
+      description:
+        'Against SMS pumping (bots requesting codes to premium-rate numbers you pay for): when any country is checked, a code is sent only to valid phone numbers of the checked countries, told apart by the number itself (+1 is the US, Canada and many Caribbean countries); any other number is refused before Twilio is called. None checked: every country, as before.',
     },
     {
       key: 'disableRiskCheck',

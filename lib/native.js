@@ -38,5 +38,12 @@ try {
   throw failure;
 }
 
-export const { TwilioSmsConnector, validateConfig, sendMessage, ConnectorErrorCode, __napiBindingTarget } =
+export const {
+  TwilioSmsConnector,
+  validateConfig,
+  sendMessage,
+  countryCodes,
+  ConnectorErrorCode,
+  __napiBindingTarget,
+} =
   binding;

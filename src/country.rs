@@ -13,6 +13,30 @@ use std::fmt;
 
 use rlibphonenumber::{PhoneNumber, Region, PHONE_NUMBER_UTIL};
 
+/// Every code `allowedCountries` accepts, sorted: the regions libphonenumber's metadata has a
+/// numbering plan for (a test keeps the two equal). Written out so that listing them (the
+/// Console's choices) does not decode the metadata, which is loaded only when a config has an
+/// allowlist. ISO 3166-1 alpha-2, plus AC (Ascension), TA (Tristan da Cunha) and XK (Kosovo),
+/// which libphonenumber numbers separately.
+pub const COUNTRY_CODES: &[&str] = &[
+    "AC", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO",
+    "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG",
+    "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG",
+    "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GT", "GU", "GW", "GY", "HK", "HN", "HR", "HT",
+    "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE",
+    "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR",
+    "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN",
+    "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF",
+    "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL",
+    "PM", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD",
+    "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY",
+    "SZ", "TA", "TC", "TD", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW",
+    "TZ", "UA", "UG", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK",
+    "YE", "YT", "ZA", "ZM", "ZW",
+];
+
 /// The countries a tenant lets the connector text, as upper-case ISO 3166-1 alpha-2 codes that
 /// libphonenumber has a numbering plan for. Never empty: an empty list means no restriction and
 /// is represented by `None` (see `parse_allowed_countries`).
@@ -398,6 +422,17 @@ mod tests {
         );
         // Separators between digits are fine.
         assert_eq!(check("+1 (202) 456-1111", &a).unwrap().iso, "US");
+    }
+
+    #[test]
+    fn the_written_out_codes_are_the_metadatas_regions() {
+        let mut regions: Vec<String> = PHONE_NUMBER_UTIL
+            .get_supported_regions()
+            .map(|r| r.to_string())
+            .collect();
+        regions.sort();
+        assert_eq!(regions, COUNTRY_CODES);
+        assert!(parse_allowed_countries(COUNTRY_CODES).is_ok());
     }
 
     #[test]

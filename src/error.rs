@@ -54,6 +54,9 @@ pub enum ErrorKind {
     AccountSidTooLong,
     /// An argument of the call: `to`, the payload, `startFrom`.
     InvalidArgument,
+    /// `to` is not a valid number of a country in `allowedCountries`: refused before any
+    /// request (SMS pumping defence).
+    CountryNotAllowed,
     TemplateNotFound,
     /// The rendered body would be over [`crate::template::MAX_BODY_BYTES`].
     BodyTooLong,
@@ -94,7 +97,9 @@ impl ErrorKind {
             ErrorKind::InvalidConfig
             | ErrorKind::InvalidOptions
             | ErrorKind::UnusableAccountSid => ConnectorErrorCode::InvalidConfig,
-            ErrorKind::InvalidArgument | ErrorKind::BodyTooLong => {
+            // The recipient is an argument of the call that this config refuses: the request,
+            // not the config, is what is wrong (Logto answers 400, as for a malformed `to`).
+            ErrorKind::InvalidArgument | ErrorKind::BodyTooLong | ErrorKind::CountryNotAllowed => {
                 ConnectorErrorCode::InvalidRequestParameters
             }
             ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
@@ -150,6 +155,15 @@ impl ConnectorFailure {
         Self::new(
             ErrorKind::TemplateNotFound,
             format!("Cannot find template for type: {type_label}"),
+        )
+    }
+
+    /// `to` is outside `allowedCountries`; the rejection's text names the number, what it is
+    /// and the allowed countries.
+    pub fn country_not_allowed(rejection: &crate::country::Rejection) -> Self {
+        Self::new(
+            ErrorKind::CountryNotAllowed,
+            format!("Recipient refused by allowedCountries: {rejection}"),
         )
     }
 

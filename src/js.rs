@@ -22,6 +22,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "authMethod",
     "senderType",
     "validityPeriodMode",
+    "allowedCountries",
 ];
 
 /// The key of the object the bindings put where a JS value has no JSON form:

@@ -10,7 +10,7 @@ use super::config::parse_config;
 use super::js::{js_to_string, message_object, throwable};
 use super::options::parse_options;
 use super::payload::JsPayload;
-use super::shapes::{MessagePreview, TemplateChoice};
+use super::shapes::{MessagePreview, RecipientCheck, TemplateChoice};
 use crate::config::Config;
 use crate::error::{ConnectorFailure, ErrorKind};
 use crate::{guard, preview, transport, twilio, usage};
@@ -87,14 +87,18 @@ impl TwilioSmsConnector {
     }
 
     /// The template, body, encoding and segment count a send would use; no network call.
-    /// `locale` overrides `payload.locale`. Throws `template_not_found` like a send rejects.
-    #[napi(ts_args_type = "usageType: string, payload?: Record<string, unknown>, locale?: string")]
+    /// `locale` overrides `payload.locale`. With `to`, also the recipient's country and whether
+    /// `allowedCountries` lets a send reach it. Throws `template_not_found` like a send rejects.
+    #[napi(
+        ts_args_type = "usageType: string, payload?: Record<string, unknown>, locale?: string, to?: string"
+    )]
     pub fn preview(
         &self,
         env: Env,
         usage_type: Unknown,
         payload: Option<Unknown>,
         locale: Option<Unknown>,
+        to: Option<Unknown>,
     ) -> Result<MessagePreview> {
         let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
         let type_label = js_to_string(usage_type).unwrap_or_default();
@@ -102,6 +106,9 @@ impl TwilioSmsConnector {
         let locale = locale
             .filter(|l| matches!(l.get_type(), Ok(ValueType::String)))
             .and_then(|l| js_to_string(l).ok());
+        let to = to
+            .filter(|t| matches!(t.get_type(), Ok(ValueType::String)))
+            .and_then(|t| js_to_string(t).ok());
         let result = guard::catch_sync(|| {
             let result = preview::preview(
                 &self.config,
@@ -109,6 +116,7 @@ impl TwilioSmsConnector {
                 &type_label,
                 &payload,
                 locale.as_deref(),
+                to.as_deref(),
             );
             payload.check()?;
             result
@@ -124,6 +132,13 @@ impl TwilioSmsConnector {
                 encoding: p.segmentation.encoding.as_str().to_owned(),
                 units: u32::try_from(p.segmentation.units).unwrap_or(u32::MAX),
                 segments: u32::try_from(p.segmentation.segments).unwrap_or(u32::MAX),
+                utf16_units: u32::try_from(p.segmentation.utf16_units).unwrap_or(u32::MAX),
+                over_body_limit: p.segmentation.over_body_limit,
+                recipient: p.recipient.map(|r| RecipientCheck {
+                    country: r.country,
+                    allowed: r.allowed,
+                    rejection: r.rejection,
+                }),
             }),
             Err(failure) => Err(throwable(&env, &failure)),
         }

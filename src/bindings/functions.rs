@@ -55,3 +55,10 @@ pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
         },
     }
 }
+
+/// The codes `allowedCountries` accepts (ISO 3166-1 alpha-2, sorted), for the Console's list.
+/// Does not load the phone-number metadata.
+#[napi]
+pub fn country_codes() -> Vec<&'static str> {
+    crate::country::COUNTRY_CODES.to_vec()
+}

@@ -21,7 +21,9 @@ pub struct SmsTemplate {
 #[allow(dead_code)]
 #[napi(object, js_name = "TwilioSmsConfig")]
 pub struct TwilioSmsConfigShape {
-    /// `api.twilio.com` (default) or a regional host such as `api.dublin.ie1.twilio.com`.
+    /// `api.twilio.com` (default), `api.us1.twilio.com`, or a regional host with its edge:
+    /// `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com` (AU1). The edge-less
+    /// `api.ie1.twilio.com` and the like stopped working on 2026-04-28 and are refused.
     pub host: Option<String>,
     #[napi(js_name = "accountSID")]
     pub account_sid: String,
@@ -37,15 +39,20 @@ pub struct TwilioSmsConfigShape {
     #[napi(js_name = "apiKeySID")]
     pub api_key_sid: Option<String>,
     pub api_key_secret: Option<String>,
-    /// Which sender to use (the Console's Select). Without it: `fromMessagingServiceSID` and/or
-    /// `fromPhoneNumber`, whichever are set.
+    /// Which sender to use (the Console's Select; `phoneNumber` means `fromPhoneNumber`, whatever
+    /// its form). Without it: `fromMessagingServiceSID` and/or `fromPhoneNumber`, whichever are set.
     #[napi(ts_type = "'messagingService' | 'phoneNumber'")]
     pub sender_type: Option<String>,
     /// Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set.
     #[napi(js_name = "fromMessagingServiceSID")]
     pub from_messaging_service_sid: Option<String>,
-    /// Sender number in E.164 (`+15551234567`), sent as `From`.
+    /// The sender sent as `From`: an E.164 number (`+15551234567`), a short code (5 or 6
+    /// digits) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
+    /// letter; not allowed to the US and Canada, and recipients cannot reply to it).
     pub from_phone_number: Option<String>,
+    /// ISO 3166-1 alpha-2 codes (`['US', 'CA']`): a send to a number of any other country, or
+    /// to no valid number of these, is refused before any request. Absent or empty: no limit.
+    pub allowed_countries: Option<Vec<String>>,
     /// Sends `RiskCheck=disable` when true.
     pub disable_risk_check: Option<bool>,
     /// `twilioDefault` ignores `validityPeriod`; `custom` requires it. Without it: used when set.
@@ -97,6 +104,24 @@ pub struct MessagePreview {
     pub units: u32,
     /// SMS segments Twilio bills (0 for an empty body).
     pub segments: u32,
+    /// UTF-16 code units of the body, what Twilio's 1,600-character limit is measured in.
+    pub utf16_units: u32,
+    /// More than 1,600 characters: Twilio would refuse the message (error 21617).
+    pub over_body_limit: bool,
+    /// Present when `to` was given.
+    pub recipient: Option<RecipientCheck>,
+}
+
+/// A previewed recipient, judged as a send would judge it.
+#[napi(object)]
+pub struct RecipientCheck {
+    /// ISO 3166-1 alpha-2 code from libphonenumber's metadata; absent for a number of no
+    /// country (invalid, or non-geographic such as +800).
+    pub country: Option<String>,
+    /// Whether `allowedCountries` lets a send reach it (always true without the field).
+    pub allowed: bool,
+    /// The error message a send would reject with, when not allowed.
+    pub rejection: Option<String>,
 }
 
 /// What `validateConfig` answers: zod's `safeParse` shape without the parsed data.

@@ -10,11 +10,14 @@ mod rules;
 
 use serde_json::Value;
 
+pub use crate::sender::is_e164;
 pub use cache::cached_from_json;
 pub use issues::{ConfigError, Issue, PathSegment};
-pub use rules::{is_e164, is_language_tag, is_twilio_api_host};
+pub use rules::{is_language_tag, is_twilio_api_host, retired_host_replacement};
 
+use crate::country::AllowedCountries;
 use crate::secret::Secret;
+use crate::sender;
 
 /// The usage types Logto needs for its complete flow; a config without one of them is rejected
 /// up front rather than failing a user's sign-in later.
@@ -51,17 +54,17 @@ pub enum Credential {
     },
 }
 
-/// Who the message is from: a Messaging Service, a phone number, or both.
+/// Who the message is from: a Messaging Service, a sender sent as `From`, or both.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sender {
     /// `MessagingServiceSid`: the JS connector's only sender.
     MessagingService(String),
-    /// `From`, in E.164.
-    PhoneNumber(String),
-    /// Both are sent; Twilio then wants the number in the service's sender pool.
+    /// `From`: an E.164 number, a short code or an alphanumeric sender ID.
+    From(sender::Sender),
+    /// Both are sent; Twilio then wants the `From` in the service's sender pool.
     Both {
         messaging_service_sid: String,
-        phone_number: String,
+        from: sender::Sender,
     },
 }
 
@@ -73,14 +76,14 @@ impl Sender {
                 messaging_service_sid,
                 ..
             } => Some(messaging_service_sid),
-            Sender::PhoneNumber(_) => None,
+            Sender::From(_) => None,
         }
     }
 
-    pub fn phone_number(&self) -> Option<&str> {
+    /// What is sent as `From`, if anything.
+    pub fn from_sender(&self) -> Option<&sender::Sender> {
         match self {
-            Sender::PhoneNumber(number) => Some(number),
-            Sender::Both { phone_number, .. } => Some(phone_number),
+            Sender::From(from) | Sender::Both { from, .. } => Some(from),
             Sender::MessagingService(_) => None,
         }
     }
@@ -98,6 +101,9 @@ pub struct Config {
     pub validity_period: Option<u32>,
     pub smart_encoded: Option<bool>,
     pub templates: Vec<Template>,
+    /// The countries `to` may belong to; `None` (absent or empty) sends anywhere, as the JS
+    /// connector does.
+    pub allowed_countries: Option<AllowedCountries>,
 }
 
 impl Config {

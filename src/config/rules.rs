@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use super::issues::{json_type, Issues, PathSegment};
 use super::{ApiKey, Config, ConfigError, Credential, Sender, Template, REQUIRED_USAGE_TYPES};
+use crate::country::{self, AllowedCountries};
 use crate::secret::Secret;
+use crate::sender;
 
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
@@ -25,6 +27,7 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
     let validity_period = optional_validity_period(object, &mut issues);
     let smart_encoded = smart_encoded(object, &mut issues);
     let templates = templates(object, &mut issues);
+    let allowed_countries = allowed_countries(object, &mut issues);
     match (account_sid, credential, sender, templates) {
         (Some(account_sid), Some(credential), Some(sender), Some(templates))
             if issues.is_empty() =>
@@ -38,6 +41,7 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
                 validity_period,
                 smart_encoded,
                 templates,
+                allowed_countries,
             })
         }
         _ => {
@@ -56,16 +60,6 @@ pub fn is_language_tag(tag: &str) -> bool {
     (2..=8).contains(&language.len())
         && language.bytes().all(|b| b.is_ascii_alphabetic())
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
-
-/// E.164: `+`, a non-zero digit, then 1 to 14 more digits (`^\+[1-9]\d{1,14}$`).
-pub fn is_e164(number: &str) -> bool {
-    let Some(digits) = number.strip_prefix('+') else {
-        return false;
-    };
-    (2..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
 }
 
 /// An optional field added beyond the JS connector: `null` and `''` count as not set, because
@@ -301,17 +295,20 @@ fn credentials_by_presence(
 /// only sender) and/or `fromPhoneNumber`. `None` only with an issue recorded.
 fn sender(object: &Map<String, Value>, issues: &mut Issues) -> Option<Sender> {
     match senders(object, issues) {
-        (Some(service), Some(number)) => Some(Sender::Both {
+        (Some(service), Some(from)) => Some(Sender::Both {
             messaging_service_sid: service,
-            phone_number: number,
+            from,
         }),
         (Some(service), None) => Some(Sender::MessagingService(service)),
-        (None, Some(number)) => Some(Sender::PhoneNumber(number)),
+        (None, Some(from)) => Some(Sender::From(from)),
         (None, None) => None,
     }
 }
 
-fn senders(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>, Option<String>) {
+fn senders(
+    object: &Map<String, Value>,
+    issues: &mut Issues,
+) -> (Option<String>, Option<sender::Sender>) {
     match choice(
         object,
         "senderType",
@@ -327,32 +324,31 @@ fn senders(object: &Map<String, Value>, issues: &mut Issues) -> (Option<String>,
         }
         Some(Ok(_)) => {
             let because = "senderType is phoneNumber";
-            let number = chosen_string(object, "fromPhoneNumber", because, issues);
-            (None, number.and_then(|number| e164(number, issues)))
+            let from = chosen_string(object, "fromPhoneNumber", because, issues);
+            (None, from.and_then(|from| classify_sender(&from, issues)))
         }
     }
 }
 
-fn e164(number: String, issues: &mut Issues) -> Option<String> {
-    if is_e164(&number) {
-        return Some(number);
+/// `fromPhoneNumber`: any sender Twilio accepts as `From` (`sender::classify`, the one place
+/// the forms and E.164 are defined), with its message saying which form was expected.
+fn classify_sender(value: &str, issues: &mut Issues) -> Option<sender::Sender> {
+    match sender::classify(value) {
+        Ok(from) => Some(from),
+        Err(message) => {
+            issues.push(vec!["fromPhoneNumber".into()], "invalid_string", message);
+            None
+        }
     }
-    issues.push(
-        vec!["fromPhoneNumber".into()],
-        "invalid_string",
-        "Must be a phone number in E.164 format: + and country code, digits only, \
-         e.g. +15551234567",
-    );
-    None
 }
 
 fn sender_by_presence(
     object: &Map<String, Value>,
     issues: &mut Issues,
-) -> (Option<String>, Option<String>) {
+) -> (Option<String>, Option<sender::Sender>) {
     let number = new_optional_string(object, "fromPhoneNumber", issues);
     let number_given = new_optional(object, "fromPhoneNumber").is_some();
-    let number = number.and_then(|number| e164(number, issues));
+    let number = number.and_then(|number| classify_sender(&number, issues));
     let service = match object.get("fromMessagingServiceSID") {
         // With a sender number, an empty service SID is a cleared Console field, not a sender.
         Some(Value::String(sid)) if sid.is_empty() && number_given => None,
@@ -445,7 +441,22 @@ fn optional_bool(object: &Map<String, Value>, key: &str, issues: &mut Issues) ->
 
 fn optional_host(object: &Map<String, Value>, issues: &mut Issues) -> Option<String> {
     match object.get("host")? {
-        Value::String(host) if is_twilio_api_host(host) => Some(host.to_ascii_lowercase()),
+        Value::String(host) if is_twilio_api_host(host) => {
+            let host = host.to_ascii_lowercase();
+            if let Some(replacement) = retired_host_replacement(&host) {
+                issues.push(
+                    vec!["host".into()],
+                    "invalid_string",
+                    format!(
+                        "{host} no longer works: Twilio stopped accepting api.<region>.twilio.com \
+                         host names on 2026-04-28 (they always processed in US1). Use \
+                         {replacement}"
+                    ),
+                );
+                return None;
+            }
+            Some(host)
+        }
         Value::String(_) => {
             issues.push(
                 vec!["host".into()],
@@ -568,6 +579,57 @@ fn template_locale(
     }
 }
 
+/// The replacement for a host form Twilio retired on 2026-04-28 (`api.<region>.twilio.com`
+/// without an edge location), or `None` for any other host. Those hosts always processed in
+/// US1; IE1 and AU1 processing needs the edge form (Twilio's "Legacy Edge IDs" table).
+pub fn retired_host_replacement(host: &str) -> Option<&'static str> {
+    let region = host
+        .strip_prefix("api.")?
+        .strip_suffix(".twilio.com")?
+        .to_ascii_lowercase();
+    Some(match region.as_str() {
+        "ie1" => "api.dublin.ie1.twilio.com for IE1 (Ireland) processing, or api.twilio.com",
+        "au1" => "api.sydney.au1.twilio.com for AU1 (Australia) processing, or api.twilio.com",
+        "br1" | "de1" | "jp1" | "sg1" | "us2" => "api.twilio.com",
+        _ => return None,
+    })
+}
+
+/// `allowedCountries`: ISO 3166-1 alpha-2 codes (`country::parse_allowed_countries`, checked
+/// against the phone-number metadata). Absent, `null` or empty: no restriction. A bad entry is
+/// an issue at its index, so the Console shows which one.
+fn allowed_countries(object: &Map<String, Value>, issues: &mut Issues) -> Option<AllowedCountries> {
+    let items = match new_optional(object, "allowedCountries")? {
+        Value::Array(items) => items,
+        other => {
+            issues.type_mismatch(vec!["allowedCountries".into()], "array", other);
+            return None;
+        }
+    };
+    let before = issues.len();
+    let mut codes = Vec::with_capacity(items.len());
+    // Item by item, so the issues come in list order whatever is wrong with each.
+    for (index, item) in items.iter().enumerate() {
+        let path = || vec![PathSegment::from("allowedCountries"), index.into()];
+        match item {
+            Value::String(code) => match country::parse_allowed_countries(&[code]) {
+                Ok(_) => codes.push(code.as_str()),
+                Err(errors) => {
+                    for error in errors {
+                        issues.push(path(), "invalid_string", error.message);
+                    }
+                }
+            },
+            other => issues.type_mismatch(path(), "string", other),
+        }
+    }
+    if issues.len() > before {
+        return None;
+    }
+    // Every code passed alone, so the list does too.
+    country::parse_allowed_countries(&codes).ok().flatten()
+}
+
 /// `^api(?:\.[\da-z](?:[\da-z-]{0,61}[\da-z])?)*\.twilio\.com$`, case-insensitive, at most
 /// 253 characters. Written out by hand: a regex engine is a lot of binary for one pattern.
 pub fn is_twilio_api_host(host: &str) -> bool {
@@ -605,6 +667,7 @@ mod tests {
     use super::*;
     use crate::config::fixture::{valid, with};
     use crate::error::ConnectorErrorCode;
+    use crate::sender::is_e164;
     use serde_json::json;
 
     fn messages(value: &Value) -> Vec<String> {
@@ -736,6 +799,72 @@ mod tests {
     }
 
     #[test]
+    fn retired_region_hosts_are_refused_with_their_replacement() {
+        for (host, replacement) in [
+            ("api.ie1.twilio.com", "api.dublin.ie1.twilio.com"),
+            ("API.AU1.twilio.com", "api.sydney.au1.twilio.com"),
+            ("api.br1.twilio.com", "api.twilio.com"),
+            ("api.de1.twilio.com", "api.twilio.com"),
+            ("api.jp1.twilio.com", "api.twilio.com"),
+            ("api.sg1.twilio.com", "api.twilio.com"),
+            ("api.us2.twilio.com", "api.twilio.com"),
+        ] {
+            let errors = messages(&with("host", json!(host)));
+            assert_eq!(errors.len(), 1, "{host}");
+            assert!(errors[0].contains("no longer works"), "{}", errors[0]);
+            assert!(errors[0].contains("2026-04-28"), "{}", errors[0]);
+            assert!(errors[0].contains(replacement), "{}", errors[0]);
+        }
+        for still_valid in [
+            "api.us1.twilio.com",
+            "api.dublin.ie1.twilio.com",
+            "api.sydney.au1.twilio.com",
+            "api.ashburn.us1.twilio.com",
+        ] {
+            assert!(Config::from_value(&with("host", json!(still_valid))).is_ok());
+        }
+    }
+
+    #[test]
+    fn allowed_countries_rules() {
+        for off in [json!(null), json!(""), json!([])] {
+            let config = Config::from_value(&with("allowedCountries", off.clone())).unwrap();
+            assert_eq!(config.allowed_countries, None, "{off}");
+        }
+        let config = Config::from_value(&with("allowedCountries", json!(["us", "CA"]))).unwrap();
+        assert_eq!(config.allowed_countries.unwrap().list(), "CA, US");
+        assert_eq!(
+            messages(&with("allowedCountries", json!("US"))),
+            vec!["allowedCountries: Expected array, received string"]
+        );
+        let errors = messages(&with("allowedCountries", json!(["US", "UK", 7, "USA"])));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("allowedCountries[1]: \"UK\""),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].contains("the United Kingdom is GB"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            errors[1],
+            "allowedCountries[2]: Expected string, received number"
+        );
+        assert!(
+            errors[2].starts_with("allowedCountries[3]: "),
+            "{}",
+            errors[2]
+        );
+        let err = Config::from_value(&with("allowedCountries", json!(["ZZ"]))).unwrap_err();
+        let data = err.to_failure().data;
+        assert_eq!(data["issues"][0]["path"], json!(["allowedCountries", 0]));
+        assert_eq!(data["issues"][0]["code"], json!("invalid_string"));
+    }
+
+    #[test]
     fn debug_output_hides_the_token() {
         let config = Config::from_value(&valid()).unwrap();
         let text = format!("{config:?}");
@@ -831,7 +960,10 @@ mod tests {
         value["fromPhoneNumber"] = json!("+15551234567");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), None);
-        assert_eq!(config.sender.phone_number(), Some("+15551234567"));
+        assert_eq!(
+            config.sender.from_sender().map(|f| f.as_str()),
+            Some("+15551234567")
+        );
         // An empty service SID next to a number is a cleared field, not a sender.
         value["fromMessagingServiceSID"] = json!("");
         assert_eq!(
@@ -850,21 +982,34 @@ mod tests {
                 .messaging_service_sid(),
             Some("MG1")
         );
-        for bad in [
-            "15551234567",
-            "+0123",
-            "+1",
-            "+1234567890123456",
-            "+1 555",
-            "+1-555-0100",
-            "++15",
+        for (bad, says) in [
+            (
+                "15551234567",
+                "expected a short code, which has 5 or 6 digits",
+            ),
+            ("+0123", "not an E.164 phone number"),
+            ("+1", "not an E.164 phone number"),
+            ("+1234567890123456", "not an E.164 phone number"),
+            ("+1 555", "only digits"),
+            ("+1-555-0100", "only digits"),
+            ("++15", "only digits"),
+            ("ACME Bank Ltd", "at most 11"),
+            ("ACME-Bank", "is not allowed"),
         ] {
             let errors = messages(&with("fromPhoneNumber", json!(bad)));
             assert_eq!(errors.len(), 1, "{bad}");
-            assert!(
-                errors[0].starts_with("fromPhoneNumber: Must be a phone number in E.164"),
-                "{bad}"
-            );
+            assert!(errors[0].starts_with("fromPhoneNumber: "), "{bad}");
+            assert!(errors[0].contains(says), "{bad}: {}", errors[0]);
+        }
+        // Short codes and alphanumeric sender IDs are senders too, sent as `From` unchanged.
+        for (good, kind) in [
+            ("12345", "short code"),
+            ("ACME", "alphanumeric sender ID"),
+            ("+4930123456", "E.164 phone number"),
+        ] {
+            let config = Config::from_value(&with("fromPhoneNumber", json!(good))).unwrap();
+            let from = config.sender.from_sender().unwrap();
+            assert_eq!((from.as_str(), from.kind()), (good, kind));
         }
         for good in ["+12", "+123456789012345", "+4930123456"] {
             assert!(is_e164(good), "{good}");
@@ -1022,15 +1167,18 @@ mod tests {
         value["senderType"] = json!("phoneNumber");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), None);
-        assert_eq!(config.sender.phone_number(), Some("+15551234567"));
+        assert_eq!(
+            config.sender.from_sender().map(|f| f.as_str()),
+            Some("+15551234567")
+        );
         value["senderType"] = json!("messagingService");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), Some("MG99"));
-        assert_eq!(config.sender.phone_number(), None);
+        assert_eq!(config.sender.from_sender().map(|f| f.as_str()), None);
         value["fromPhoneNumber"] = json!("not a number");
         assert!(Config::from_value(&value).is_ok());
         value["senderType"] = json!("phoneNumber");
-        assert!(messages(&value)[0].starts_with("fromPhoneNumber: Must be a phone number"));
+        assert!(messages(&value)[0].starts_with("fromPhoneNumber: Not a valid alphanumeric"));
 
         let mut value = with("validityPeriod", json!(600));
         value["validityPeriodMode"] = json!("twilioDefault");

@@ -41,14 +41,19 @@ pub fn prepare(
     type_label: &str,
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
-    let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
-    let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
-        .ok_or_else(body_too_long)?;
     let to = if to.starts_with('+') {
         to.to_owned()
     } else {
         format!("+{to}")
     };
+    // First, so a refused recipient costs no rendering and reveals nothing about templates.
+    if let Some(allowed) = &config.allowed_countries {
+        crate::country::check(&to, allowed)
+            .map_err(|rejection| ConnectorFailure::country_not_allowed(&rejection))?;
+    }
+    let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
+    let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
+        .ok_or_else(body_too_long)?;
     let risk_check = if config.disable_risk_check {
         "disable"
     } else {
@@ -62,7 +67,10 @@ pub fn prepare(
         ("MessagingServiceSid", config.sender.messaging_service_sid()),
         ("Body", Some(body.as_str())),
         ("RiskCheck", Some(risk_check)),
-        ("From", config.sender.phone_number()),
+        (
+            "From",
+            config.sender.from_sender().map(|from| from.as_str()),
+        ),
         ("ValidityPeriod", validity_period.as_deref()),
         (
             "SmartEncoded",
@@ -203,6 +211,47 @@ mod tests {
             payload,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_allowlist_refuses_before_anything_is_built_and_lets_allowed_numbers_through() {
+        let to = |config: &Config, to: &str, usage: &str| {
+            prepare(
+                config,
+                &SendOptions::default(),
+                to,
+                Some(usage),
+                usage,
+                &json!({ "code": "1" }),
+            )
+        };
+        let listed = config(json!({ "allowedCountries": ["US", "CA"] }));
+        // Refused even for a usage type without a template: the recipient is checked first.
+        for usage in ["SignIn", "NoSuchType"] {
+            let err = to(&listed, "18769299200", usage).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
+            assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
+            assert!(err.message.contains("JM (+1)"), "{}", err.message);
+            assert!(err.message.contains("(allowed: CA, US)"), "{}", err.message);
+            assert!(!err.message.contains("secret-token-xyz"));
+        }
+        let allowed = to(&listed, "16135802400", "SignIn").unwrap();
+        let open = to(&config(json!({})), "16135802400", "SignIn").unwrap();
+        assert_eq!(
+            allowed.form, open.form,
+            "the allowlist changes no byte of the request"
+        );
+    }
+
+    #[test]
+    fn senders_of_every_form_are_sent_as_from() {
+        for from in ["+15017122661", "12345", "ACME Bank"] {
+            let out = sign_in(&config(json!({ "fromPhoneNumber": from })), &json!({}));
+            let expected = form_urlencoded::Serializer::new(String::new())
+                .append_pair("From", from)
+                .finish();
+            assert!(out.form.ends_with(&format!("&{expected}")), "{}", out.form);
+        }
     }
 
     #[test]
