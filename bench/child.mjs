@@ -31,6 +31,14 @@ const config = {
     content: `Your Logto ${usageType} verification code is {{code}}. The code will remain active for 10 minutes.`,
   })),
 };
+// `npm run bench -- --allowlist`: the same sends with a country allowlist (ours checks each
+// recipient against libphonenumber's metadata; the JS connector ignores the field), to a number
+// the metadata accepts (its own example US number).
+const allowlist = process.env.BENCH_ALLOWED_COUNTRIES;
+if (allowlist) {
+  config.allowedCountries = allowlist.split(',');
+}
+const to = allowlist ? '+12015550123' : '+15551234567';
 
 /** Counters of the bench server, read over its plain-HTTP control port. */
 const serverStats = () =>
@@ -63,7 +71,7 @@ async function loadConnector() {
   return () => {
     serial += 1;
     const code = String(100_000 + (serial % 900_000));
-    return connector.sendMessage({ to: '+15551234567', type: 'SignIn', payload: { code } });
+    return connector.sendMessage({ to, type: 'SignIn', payload: { code } });
   };
 }
 

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --runtime node22-gnu|node22-musl]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
+// `npm run bench [-- --quick] [--allowlist] [--runtime node22-gnu|node22-musl]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
 // on one local Twilio-compatible HTTPS server, in one run. Each measurement runs in a fresh
 // child process; connectors alternate (ours, JS, ours, JS…) within every repetition so slow
 // drift on this shared machine hits both alike. Figures are medians with min and max.
@@ -20,6 +20,7 @@ import { startServer } from './server.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const quick = process.argv.includes('--quick');
+const allowlist = process.argv.includes('--allowlist');
 const runtimeAt = process.argv.indexOf('--runtime');
 const runtime = runtimeAt === -1 ? 'system' : process.argv[runtimeAt + 1];
 // Children run on process.execPath, so starting this script on the runtime moves all of it.
@@ -31,7 +32,8 @@ if (runtime !== 'system' && process.env.BENCH_RUNTIME !== runtime) {
   );
   process.exit(status ?? 1);
 }
-const command = `npm run bench${quick || runtime !== 'system' ? ' --' : ''}${quick ? ' --quick' : ''}${runtime !== 'system' ? ` --runtime ${runtime}` : ''}`;
+const flags = [quick && '--quick', allowlist && '--allowlist', runtime !== 'system' && `--runtime ${runtime}`].filter(Boolean);
+const command = `npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
 const startedAt = Date.now();
 
 // Sizes: the issue's figures for a full run; --quick keeps every scenario but cuts counts.
@@ -56,6 +58,7 @@ const childEnv = {
   // Ours follows the base URL; the JS connector's api.twilio.com:443 is redirected by the preload.
   TWILIO_SMS_NATIVE_BASE_URL: `https://127.0.0.1:${server.port}`,
   TWILIO_TEST_PORT: String(server.port),
+  ...(allowlist ? { BENCH_ALLOWED_COUNTRIES: 'US,CA' } : {}),
 };
 const preload = join(root, 'support', 'js-connector-preload.mjs');
 
@@ -166,7 +169,7 @@ const machine = {
 const meta = { date: new Date().toISOString(), command, quick, wallSeconds, machine, plan, concurrency: CONCURRENCY, memoryConcurrency: MEMORY_CONCURRENCY };
 const summary = summarizeRuns(runs);
 
-const outDir = join(root, 'bench', ...(quick ? ['out', 'quick'] : []), ...(runtime === 'system' ? [] : [runtime]));
+const outDir = join(root, 'bench', ...(quick ? ['out', 'quick'] : []), ...(runtime === 'system' ? [] : [runtime]), ...(allowlist ? ['allowlist'] : []));
 mkdirSync(outDir, { recursive: true });
 const markdown = renderMarkdown(meta, summary);
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ meta, summary, runs }, null, 2)}\n`);

@@ -212,7 +212,11 @@ impl ConnectorFailure {
             }
             source = cause.source();
         }
-        let what = if err.is_timeout() {
+        // A connect timeout is both; name the option that bounds it, so the operator knows
+        // which limit ran out (the send's own deadline has its own wording).
+        let what = if err.is_timeout() && err.is_connect() {
+            "could not connect within connectTimeoutMs (TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS)"
+        } else if err.is_timeout() {
             "timed out"
         } else if err.is_connect() {
             "could not connect"
