@@ -2,7 +2,7 @@
 // (@logto/connector-twilio-sms 1.4.4) on a few hundred deterministic pseudo-random
 // cases. Both talk to the same local HTTPS fake of Twilio, one case at a time, and
 // must send byte-identical requests and end with the same outcome, except for the
-// deviations CONTRACT.md lists:
+// deviations README lists ("Differences from the JS connector"):
 // - HTTP 429: ours retries it (until its deadline, the same request each time), then
 //   rejects with rate_limit_exceeded, JS with general;
 // - `host`: 1.4.4 ignores the key, ours validates it, so an invalid host is
@@ -165,8 +165,8 @@ function makeTemplates() {
   const templates = types.map((usageType) => ({ usageType, content: pick(TEMPLATE_CONTENTS) }));
   // Duplicates (the first one wins) and extra keys (allowed).
   if (chance(0.2)) templates.push({ usageType: pick(types), content: 'duplicate, never used {{code}}' });
-  // `locale` is no longer an extra key: ours selects localized templates by it (issue 6,
-  // tested in features.test.js), which the JS connector cannot match. `lang` keeps the case.
+  // `locale` is no longer an extra key: ours selects localized templates by it (tested
+  // in features.test.js), which the JS connector cannot match. `lang` keeps the case.
   if (chance(0.15)) templates[0] = { ...templates[0], subject: 'extra key', lang: 'en' };
   return templates;
 }

@@ -1,4 +1,4 @@
-// Issue 6, beyond the JS connector: API keys, a sender number, ValidityPeriod/SmartEncoded,
+// Beyond the JS connector: API keys, a sender number, ValidityPeriod/SmartEncoded,
 // localized templates, getUsage and preview, each against the local Twilio stand-in and
 // checked on the exact request it receives.
 import assert from 'node:assert/strict';

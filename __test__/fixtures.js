@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 export const authToken = 'f3c2a1b0-test-auth-token-9d8e7f6a';
 export const accountSID = 'AC0123456789abcdef0123456789abcdef';
 export const messagingServiceSID = 'MG0123456789abcdef0123456789abcdef';
-// An API key pair (issue 6): the secret is guarded like the auth token.
+// An API key pair: the secret is guarded like the auth token.
 export const apiKeySID = 'SK0123456789abcdef0123456789abcdef';
 export const apiKeySecret = 'k3y-s3cret-0f-the-api-key-77';
 

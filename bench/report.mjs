@@ -4,8 +4,8 @@ import { mb, summarize } from './stats.mjs';
 
 const sum = (object) => Object.values(object ?? {}).reduce((a, b) => a + b, 0);
 
-// Every figure of the issue. `key` names the step in run.mjs, `get` reads one repetition.
-// `better` says which direction is good; `target` is the issue's goal for the ratio (or, with
+// Every figure of the benchmark. `key` names the step in run.mjs, `get` reads one repetition.
+// `better` says which direction is good; `target` is our goal for the ratio (or, with
 // `absolute`, for ours alone).
 const FIGURES = [
   { group: 'a. sequential, keep-alive', label: 'p50 latency', unit: 'ms', key: 'sequential', get: (r) => r.p50Ms, better: 'lower', target: { ratioMax: 0.25 }, chart: 'sequential p50' },

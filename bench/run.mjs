@@ -36,7 +36,7 @@ const flags = [quick && '--quick', allowlist && '--allowlist', runtime !== 'syst
 const command = `npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
 const startedAt = Date.now();
 
-// Sizes: the issue's figures for a full run; --quick keeps every scenario but cuts counts.
+// Sizes: the figures of a full run; --quick keeps every scenario but cuts counts.
 const plan = quick
   ? { reps: 1, seq: 1_000, sustained: 5_000, memory: 10_000, burst: 1_000, coldReps: 2 }
   : { reps: 3, seq: 3_000, sustained: 20_000, memory: 100_000, burst: 1_000, coldReps: 5 };
