@@ -15,7 +15,7 @@ import { connectorConfigFormItemGuard } from '@logto/connector-kit';
 
 import { TwilioSmsConnector, countryCodes, validateConfig } from '../index.js';
 import { apiKeySecret, authToken, errorText, rejection, validConfig } from './fixtures.js';
-import { startTwilioServer, twilioError } from './support/twilio-server.js';
+import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 let server;
 let answer; // per-test override: (record, res) => void

@@ -69,7 +69,7 @@ const withKey = (config) => ({ ...config, apiKeySID, apiKeySecret });
 // No request anywhere: the config is refused first.
 const none = { echo: 0, silent: 0, unknownCaHandshakes: 0, unknownCaRequests: 0 };
 const toEcho = (n = 1) => ({ ...none, echo: n });
-const invalid = (name, config) => ({ name, config, code: 'invalid_config', counts: none, message: /config|Expected|Must|Required/ });
+const invalid = (name, config) => ({ name, config, code: 'invalid_config', counts: none, message: /config|Expected|Must|Required|Not a valid/ });
 
 /**
  * name; config; usage type (default 'T' for the templated echo cases, else SignIn); baseUrl
