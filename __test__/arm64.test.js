@@ -41,7 +41,11 @@ const runClassTests = async (node, platform) => {
     );
   });
   const summary = Object.fromEntries([...stdout.matchAll(/^# (tests|pass|fail) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
-  assert.equal(status, 0, stdout.split('\n').filter((line) => line.includes('not ok')).join('\n'));
+  // On failure, each failing test's line and the YAML block under it (the assertion and its values).
+  const failures = stdout.split('\n').flatMap((line, i, lines) =>
+    line.includes('not ok') ? [line, ...lines.slice(i + 1, i + 25).filter((next) => /^\s+(error|expected|actual|operator|location|code):|^\s{4,}\S/.test(next)).slice(0, 12)] : []
+  );
+  assert.equal(status, 0, failures.join('\n'));
   assert.ok(summary.tests >= 70, `ran ${summary.tests} tests`);
   assert.equal(summary.fail, 0);
 };

@@ -185,7 +185,8 @@ function defaultAnswer(record, res) {
 
 /**
  * A Twilio stand-in whose answer each test scripts: set `server.answer = (record, res) => …`
- * to answer (or stay silent), `undefined` for Twilio's default answer.
+ * to answer (or stay silent), `undefined` for Twilio's default answer; an answer that returns
+ * `false` leaves that request to the default answer.
  */
 export async function startScriptedServer(options = {}) {
   let answer;
@@ -193,8 +194,7 @@ export async function startScriptedServer(options = {}) {
     ...options,
     respond: async (req, record, res) => {
       if (!answer) return false;
-      await answer(record, res);
-      return true;
+      return (await answer(record, res)) !== false;
     },
   });
   return Object.defineProperty(server, 'answer', {

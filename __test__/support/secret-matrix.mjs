@@ -78,8 +78,8 @@ const invalid = (name, config) => ({ name, config, code: 'invalid_config', count
  */
 const cases = [
   { name: '400 echo', config: templated('status=400 {{code}}'), code: 'general', counts: toEcho(), message: /echo: Basic / },
-  // A 429 is retried until the deadline: at least two requests.
-  { name: '429 echo', config: templated('status=429'), timeoutMs: 800, code: 'rate_limit_exceeded', counts: { ...none, echo: [2, 100] }, message: /echo: Basic / },
+  // A 429 is retried until the deadline: at least two requests (the first wait is at most 200 ms).
+  { name: '429 echo', config: templated('status=429'), timeoutMs: 2000, code: 'rate_limit_exceeded', counts: { ...none, echo: [2, 100] }, message: /echo: Basic / },
   { name: '500 echo', config: templated('status=500'), code: 'general', counts: toEcho(), message: /echo: Basic / },
   { name: '302 with token in Location', config: templated('status=302'), code: 'general', counts: toEcho(), message: /HTTP 302 redirecting to .*not followed/ },
   invalid('token in an invalid host', validConfig({ host: `${authToken}.example.com` })),
