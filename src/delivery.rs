@@ -202,52 +202,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
-    let at = parse_http_date(value)?;
+    // All three forms RFC 9110 asks a recipient to accept (IMF-fixdate, RFC 850, asctime), for
+    // years up to 9999: a later one is not a date, and the 429 gets the plain backoff.
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// The IMF-fixdate form, `Sun, 06 Nov 1994 08:49:37 GMT`, which is what servers send.
-fn parse_http_date(value: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let mut parts = value.split_whitespace();
-    let (_weekday, day, month, year, time, zone) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if zone != "GMT" || parts.next().is_some() {
-        return None;
-    }
-    // IMF-fixdate's year is exactly four digits; that also keeps the arithmetic below small.
-    if year.len() != 4 {
-        return None;
-    }
-    let day: u64 = day.parse().ok()?;
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let year: u64 = year.parse().ok()?;
-    let mut hms = time.split(':').map(|p| p.parse::<u64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if year < 1970 || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(days * 86_400 + h * 3600 + m * 60 + s))
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's algorithm), for years from 1970 on.
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -268,6 +226,14 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:40 GMT", now),
             Some(Duration::from_secs(3))
         );
+        // The two obsolete forms a recipient must accept too.
+        for obsolete in ["Sunday, 06-Nov-94 08:49:40 GMT", "Sun Nov  6 08:49:40 1994"] {
+            assert_eq!(
+                parse_retry_after(obsolete, now),
+                Some(Duration::from_secs(3)),
+                "{obsolete}"
+            );
+        }
         for bad in ["", "soon", "-1", "1.5", "Sun, 06 Nov 1994 08:49:37 PST"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad}");
         }
@@ -293,6 +259,10 @@ mod tests {
     fn too_many() -> ConnectorFailure {
         ConnectorFailure::new(ErrorKind::TwilioStatus(429), "429")
     }
+
+    /// Tokio's timers round a wake-up to the next millisecond, so a sleep that ends before the
+    /// deadline can wake up to a millisecond after it, paused clock or not.
+    const TIMER_TICK: Duration = Duration::from_millis(1);
 
     fn policy(deadline: Duration, max_retries: u32) -> Policy {
         Policy {
@@ -359,7 +329,10 @@ mod tests {
         );
         // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
         assert!(calls >= 6, "{calls} attempts");
-        assert!(started.elapsed() < deadline, "slept past the deadline");
+        assert!(
+            started.elapsed() < deadline + TIMER_TICK,
+            "slept past the deadline"
+        );
         // Each refusal came in a new round, so each one cut the window, down to its floor.
         assert_eq!(limiter.window(), 1);
 
@@ -447,7 +420,7 @@ mod tests {
     async fn hostile_retry_after_values_never_panic() {
         let now = SystemTime::now();
         let far = Some(Duration::from_secs(u64::MAX));
-        // 9999-12-31T23:59:59Z, the last second an IMF-fixdate can name.
+        // 9999-12-31T23:59:59Z, the last second an HTTP-date can name (four-digit years).
         let until_9999 = (SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799))
             .duration_since(now)
             .unwrap();
@@ -490,7 +463,10 @@ mod tests {
                 ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );
-            assert!(started.elapsed() < Duration::from_secs(2), "{value}");
+            assert!(
+                started.elapsed() < Duration::from_secs(2) + TIMER_TICK,
+                "{value}"
+            );
             assert_eq!(limiter.in_flight(), 0);
         }
         assert!(backoff(u32::MAX, Some(Duration::MAX)) == Duration::MAX);
