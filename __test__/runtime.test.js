@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { TwilioSmsConnector } from '../index.js';
 import { validConfig } from './fixtures.js';
 import { startFaultServer } from './support/fault-server.js';
-import { startTwilioServer } from '../support/twilio-server.js';
+import { startScriptedServer, startTwilioServer } from '../support/twilio-server.js';
 import { until } from './support/wait.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -67,8 +67,8 @@ test('sends from worker threads, several at once, while the main thread sends to
 });
 
 test('a worker terminated while its 10 sends are at the server takes nothing down with it', async () => {
-  // 3 rounds of 10 stay under the process's 50 in-flight slots per account: a terminated
-  // worker's requests stay in flight (on the process-wide runtime) until their deadline.
+  // 3 rounds of 10 on the default limit of 50 in flight per account: each round's requests
+  // are cancelled with their worker (see the next test), so the rounds never add up.
   for (let round = 0; round < 3; round += 1) {
     const received = silent.requests.length;
     const worker = workerWith(
@@ -87,6 +87,31 @@ test('a worker terminated while its 10 sends are at the server takes nothing dow
     code: 'after',
   });
   assert.equal(message.body, 'Sign in code after');
+});
+
+test("a terminated worker's sends give their account's request slots back at once", async () => {
+  // The worker fills the account's 10 slots with sends the server holds; the main thread's send
+  // to the same account and limit then needs one of those slots. Were the worker's sends left
+  // running on the process-wide runtime, it would wait for their 60 s deadline and time out.
+  const server = await startScriptedServer();
+  try {
+    server.answer = (record) => (record.form.some(([, value]) => value.includes('hold')) ? undefined : false);
+    const worker = workerWith(
+      `const c = new TwilioSmsConnector(validConfig(), { baseUrl: data.url, timeoutMs: 60000, maxConcurrency: 10 });
+       for (let i = 0; i < 10; i += 1) c.sendMessage('1', 'SignIn', { code: 'hold' + i }).catch(() => {});
+       parentPort.postMessage({ pending: 10 });`,
+      { url: server.url }
+    );
+    assert.deepEqual(await nextMessage(worker), { pending: 10 });
+    await until(() => server.requests.length === 10, 'the 10 held requests at the server');
+    await worker.terminate();
+    const main = new TwilioSmsConnector(validConfig(), { baseUrl: server.url, timeoutMs: 20_000, maxConcurrency: 10 });
+    const message = await main.sendMessage('1', 'SignIn', { code: 'main' });
+    assert.equal(message.body, 'Sign in code main');
+    assert.equal(server.requests.length, 11);
+  } finally {
+    await server.close();
+  }
 });
 
 /** Runs an ES module in a child Node; resolves with its exit code, output and timings. */

@@ -76,6 +76,8 @@ pub enum ErrorKind {
     Setup,
     /// A caught panic: a bug.
     Internal,
+    /// The JS environment that made the call was torn down first (a terminated worker).
+    Cancelled,
 }
 
 /// What a timed-out call was waiting for.
@@ -108,6 +110,7 @@ impl ErrorKind {
             ErrorKind::TooLarge | ErrorKind::BadUsagePage => ConnectorErrorCode::InvalidResponse,
             ErrorKind::AccountSidTooLong
             | ErrorKind::Timeout(_)
+            | ErrorKind::Cancelled
             | ErrorKind::Transport
             | ErrorKind::Redirect
             | ErrorKind::TwilioStatus(_)

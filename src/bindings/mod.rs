@@ -1,6 +1,7 @@
 //! N-API surface: converts JS values in and out and nothing else; every rule lives in the core.
 //! One file per role: the class, the module-level functions, the options and config readers,
-//! the payload walker, the engine helpers and the shapes the typings declare.
+//! the payload walker, the engine helpers, the shapes the typings declare, and the calls a torn-down
+//! environment leaves in flight.
 
 mod config;
 mod connector;
@@ -9,6 +10,7 @@ mod js;
 mod options;
 mod payload;
 mod shapes;
+mod teardown;
 
 use crate::guard;
 
