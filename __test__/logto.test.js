@@ -29,14 +29,15 @@ before(async () => {
     respond: async (req, record, res) => {
       const next = answers.shift();
       if (!next) return false;
-      res.writeHead(next.status, { 'content-type': 'application/json' });
+      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
       res.end(next.body);
       return true;
     },
   });
   process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
-  // Short, so that a persistent 429 (retried until the deadline) is reported quickly.
-  process.env.TWILIO_SMS_NATIVE_TIMEOUT_MS = '1500';
+  // Generous: every answer here is scripted, and a 429 chain ends by its Retry-After (see
+  // the failure test), so no outcome depends on how fast the machine reaches a deadline.
+  process.env.TWILIO_SMS_NATIVE_TIMEOUT_MS = '60000';
 
   mkdirSync(connectorDir, { recursive: true });
   // --ignore-scripts: this tarball is never published, so it may carry only the binaries
@@ -178,12 +179,15 @@ test('every failure is a ConnectorError of the connector-kit Logto resolves', as
     { data: { to: 42, type: 'SignIn', payload: {} }, code: 'invalid_request_parameters' },
   ];
   for (const { answer, config, data, code, raw } of cases) {
-    // A 429 is retried until the deadline (TWILIO_SMS_NATIVE_TIMEOUT_MS, set above) before it
-    // is reported: more 429s than it can try.
-    answers = answer ? Array(answer.status === 429 ? 100 : 1).fill(answer) : [];
+    // A 429 is retried until the deadline leaves no room for the next wait: a plain 429, then
+    // one whose Retry-After (an hour) lies past it, reported at once as Twilio's 429.
+    answers = !answer ? [] : answer.status === 429 ? [answer, { ...answer, headers: { 'retry-after': '3600' } }] : [answer];
+    const scripted = answers.length;
+    const sent = server.requests.length;
     const error = await rejection(
       connector.sendMessage(data ?? { to: '1', type: 'SignIn', payload: { code: '1' } }, config ?? validConfig())
     );
+    assert.equal(server.requests.length - sent, scripted, `${code}: one request per scripted answer`);
     assert.ok(error instanceof ConnectorError, `${code}: ${error}`);
     assert.equal(error.code, code);
     if (raw) {
