@@ -217,21 +217,37 @@ describe('answers', () => {
 });
 
 describe('bursts', () => {
-  /** Twilio's concurrency limit: 429 (20429) above `limit` requests in flight, else 201 after `delayMs`. */
-  const limitedTwilio = (limit, delayMs) => {
+  /**
+   * Twilio's concurrency limit: 429 (20429) above `limit` requests in flight, else 201 after
+   * `delayMs`. With `gate`, accepted requests are held until the first one above the limit
+   * arrives (then answered as usual): a client whose window is above the limit always sends
+   * that one, since the held requests keep its window full, so the limit is hit however slowly
+   * this machine runs. Without the gate, hitting it would take more than `limit` requests
+   * arriving within one `delayMs`, which a starved server may never see.
+   */
+  const limitedTwilio = (limit, delayMs, { gate = false } = {}) => {
     let inFlight = 0;
+    let open;
+    const opened = gate ? new Promise((resolve) => (open = resolve)) : undefined;
+    let safety;
     const stats = { maxInFlight: 0, rejected: 0, delivered: new Map() };
     return serve(startTwilioServer, {
       respond: async (req, record, res) => {
         inFlight += 1;
         try {
           if (inFlight > limit) {
+            open?.();
             stats.rejected += 1;
             res.writeHead(429, { 'content-type': 'application/json' });
             res.end(JSON.stringify(twilioError(429, 20429, 'Too Many Requests')));
             return true;
           }
           stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+          if (opened) {
+            // Only a failing test waits this long; it then fails on its own assertions, not a hang.
+            safety ??= setTimeout(open, 30_000).unref();
+            await opened;
+          }
           await new Promise((resolve) => setTimeout(resolve, delayMs));
           const code = new URLSearchParams(record.body).get('Body');
           stats.delivered.set(code, (stats.delivered.get(code) ?? 0) + 1);
@@ -258,7 +274,8 @@ describe('bursts', () => {
   });
 
   test('above the server limit, the limit adapts down and 429s are retried until every code is delivered exactly once', async () => {
-    const server = await limitedTwilio(20, 20);
+    // Gated: the first 20 requests wait for the 21st, which the window of 30 always sends.
+    const server = await limitedTwilio(20, 20, { gate: true });
     const connector = new TwilioSmsConnector(validConfig({ accountSID: 'AC-burst' }), {
       baseUrl: server.url,
       timeoutMs: 120_000,

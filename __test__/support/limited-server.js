@@ -12,8 +12,18 @@ const TOO_MANY = JSON.stringify(twilioError(429, 20429, 'Too Many Requests'));
 /** The code in a body rendered from a `… {{code}}` template: its last word. */
 const codeOf = (record) => (new URLSearchParams(record.body).get('Body') ?? '').split(' ').at(-1);
 
-export async function startLimitedServer({ limit = 100, delayMs = 50, retryAfter } = {}) {
+/**
+ * With `gate`, the accepted requests are held until the first request above `limit` arrives
+ * (then each is answered after `delayMs` as usual), so the limit is hit however slowly the
+ * machine runs, as long as the clients together keep more than `limit` requests in flight:
+ * the held requests keep their windows full until that one comes. Without it, hitting the
+ * limit takes more than `limit` requests arriving within one `delayMs`.
+ */
+export async function startLimitedServer({ limit = 100, delayMs = 50, retryAfter, gate = false } = {}) {
   let processing = 0;
+  let open;
+  const opened = gate ? new Promise((resolve) => (open = resolve)) : undefined;
+  let safety;
   let inFlight = 0;
   const senders = new Map();
   const stats = {
@@ -43,6 +53,7 @@ export async function startLimitedServer({ limit = 100, delayMs = 50, retryAfter
       stats.peakBySender.set(sender, Math.max(stats.peakBySender.get(sender) ?? 0, mine));
       try {
         if (processing >= limit) {
+          open?.();
           stats.rejected += 1;
           res.writeHead(429, {
             'content-type': 'application/json',
@@ -54,6 +65,11 @@ export async function startLimitedServer({ limit = 100, delayMs = 50, retryAfter
         processing += 1;
         stats.peakProcessing = Math.max(stats.peakProcessing, processing);
         try {
+          if (opened) {
+            // Only a failing test waits this long; it then fails on its own assertions, not a hang.
+            safety ??= setTimeout(open, 30_000).unref();
+            await opened;
+          }
           await new Promise((resolve) => setTimeout(resolve, delayMs));
         } finally {
           processing -= 1;
