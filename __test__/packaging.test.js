@@ -3,13 +3,14 @@
 // its binary found inside the main package first, then in the per-target package, and a
 // clear error when there is none.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { CONSUMER_BODY, runConsumer } from '../support/consumer.js';
 import { startTwilioServer } from '../support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -20,26 +21,8 @@ const installed = join(project, 'node_modules', 'connector-twilio-sms-native');
 let server;
 let packed;
 
-// A consumer script, run in the fresh project: Logto-style send through the main entry.
-const consumer = `
-  const { default: createConnector } = await import('connector-twilio-sms-native');
-  const { TwilioSmsConnector } = await import('connector-twilio-sms-native/native');
-  const templates = ['Register', 'SignIn', 'ForgotPassword', 'Generic'].map((usageType) => ({ usageType, content: 'code {{code}}' }));
-  const connector = await createConnector({ getConfig: async () => ({ accountSID: 'AC1', authToken: 'pack-token', fromMessagingServiceSID: 'MG1', templates }) });
-  const message = await connector.sendMessage({ to: '+1555', type: 'SignIn', payload: { code: '321' } });
-  console.log(JSON.stringify({ body: message.body, classExported: typeof TwilioSmsConnector }));
-`;
-
-// Asynchronous: the local server answering the consumer lives in this process.
-const runConsumer = () =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', consumer],
-      { cwd: project, encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: server.url } },
-      (error, stdout, stderr) => resolve({ status: error ? error.code ?? 1 : 0, stdout, stderr })
-    );
-  });
+// The user's code, run in the fresh project against the local server.
+const consume = () => runConsumer({ project, baseUrl: server.url });
 
 before(async () => {
   server = await startTwilioServer();
@@ -70,10 +53,11 @@ test('npm install (local tarballs) into a fresh project, then send', async () =>
   // --prefer-offline, not --offline: each runtime's npm (10 on Node 22, 11 on this machine's
   // Node 20) keys its cache differently, so one's cache may not answer the other.
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', packed.main, hostTarball], { cwd: project, stdio: 'pipe' });
-  const run = await runConsumer();
+  const run = await consume();
   assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)), { body: 'code 321', classExported: 'function' });
-  assert.equal(server.requests.at(-1).form[2][1], 'code 321');
+  // The main package's own copy of the binary is the one loaded.
+  assert.deepEqual(run.result, { body: CONSUMER_BODY, classExported: 'function', loaded: [realpathSync(join(installed, `connector-twilio-sms-native.${hostPlatform}.node`))] });
+  assert.equal(server.requests.at(-1).form[2][1], CONSUMER_BODY);
 });
 
 test('without binaries in the main package, the per-target package is used', async () => {
@@ -81,14 +65,15 @@ test('without binaries in the main package, the per-target package is used', asy
     rmSync(join(installed, file));
   }
   assert.ok(existsSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`)));
-  const run = await runConsumer();
+  const run = await consume();
   assert.equal(run.status, 0, run.stderr);
-  assert.equal(JSON.parse(run.stdout.trim().split('\n').at(-1)).body, 'code 321');
+  assert.equal(run.result.body, CONSUMER_BODY);
+  assert.deepEqual(run.result.loaded, [realpathSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`, `connector-twilio-sms-native.${hostPlatform}.node`))]);
 });
 
 test('with no binary at all, one clear error names the platform and the supported list', async () => {
   rmSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`), { recursive: true });
-  const run = await runConsumer();
+  const run = await consume();
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, new RegExp(`no usable native binary for this platform \\(${hostPlatform}, Node `));
   assert.match(run.stderr, /Supported: linux-x64-gnu, linux-x64-musl, linux-arm64-gnu, linux-arm64-musl, darwin-x64, darwin-arm64, win32-x64-msvc\./);

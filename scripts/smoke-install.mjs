@@ -10,11 +10,12 @@
 //
 // --node runs the consumer with another executable (an arm64 node under qemu-user); npm then
 // installs for that platform (--os/--cpu/--libc) but runs on this node.
-import { execFileSync, execFile } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { CONSUMER_BODY, runConsumer } from '../support/consumer.js';
 import { startTwilioServer } from '../support/twilio-server.js';
 
 const args = process.argv.slice(2);
@@ -42,16 +43,6 @@ const [os, cpu, libc] = platform.split('-');
 const project = mkdtempSync(join(tmpdir(), `smoke-${platform}-`));
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'smoke', version: '1.0.0', private: true }));
 
-const consumer = `
-  const { default: createConnector } = await import('connector-twilio-sms-native');
-  const { TwilioSmsConnector } = await import('connector-twilio-sms-native/native');
-  const templates = ['Register', 'SignIn', 'ForgotPassword', 'Generic'].map((usageType) => ({ usageType, content: 'Your code is {{code}}' }));
-  const connector = await createConnector({ getConfig: async () => ({ accountSID: 'AC1', authToken: 'smoke-token', fromMessagingServiceSID: 'MG1', templates }) });
-  const message = await connector.sendMessage({ to: '+15551230000', type: 'SignIn', payload: { code: '424242' } });
-  const loaded = process.report.getReport().sharedObjects.filter((file) => file.endsWith('.node')).map((file) => file.split(/[\\\\/]/).at(-1));
-  console.log(JSON.stringify({ body: message.body, classExported: typeof TwilioSmsConnector, loaded }));
-`;
-
 const server = await startTwilioServer();
 let failure;
 try {
@@ -62,21 +53,15 @@ try {
     stdio: ['ignore', 'ignore', 'pipe'],
     shell: process.platform === 'win32', // npm is npm.cmd there
   });
-  const stdout = await new Promise((done, reject) => {
-    execFile(
-      consumerNode,
-      ['--input-type=module', '-e', consumer],
-      { cwd: project, encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: server.url } },
-      (error, out, err) => (error ? reject(new Error(`the consumer failed: ${err || error.message}`)) : done(out))
-    );
-  });
-  const result = JSON.parse(stdout.trim().split('\n').at(-1));
-  const expected = { body: 'Your code is 424242', classExported: 'function', loaded: [`connector-twilio-sms-native.${platform}.node`] };
+  const run = await runConsumer({ project, baseUrl: server.url, node: consumerNode });
+  if (run.status !== 0 || !run.result) throw new Error(`the consumer failed: ${run.stderr || run.stdout}`);
+  const result = { ...run.result, loaded: run.result.loaded.map((file) => file.split(/[\\/]/).at(-1)) };
+  const expected = { body: CONSUMER_BODY, classExported: 'function', loaded: [`connector-twilio-sms-native.${platform}.node`] };
   if (JSON.stringify(result) !== JSON.stringify(expected)) {
     throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(result)}`);
   }
   const received = server.requests.at(-1)?.form?.find(([key]) => key === 'Body')?.[1];
-  if (received !== 'Your code is 424242') throw new Error(`the server received Body=${received}`);
+  if (received !== CONSUMER_BODY) throw new Error(`the server received Body=${received}`);
   console.log(`smoke-install: ${platform} on Node ${execFileSync(consumerNode, ['-p', 'process.version'], { encoding: 'utf8' }).trim()}: installed ${mainTarball} + ${platformTarball}, sent a code, loaded ${result.loaded[0]}`);
 } catch (error) {
   failure = error;
