@@ -229,12 +229,20 @@ describe('panics and hostile Retry-After values', () => {
       '',
       '\u00ff',
     ];
-    // One server per value: each answers 429 with its Retry-After.
+    // One server per value: each answers 429 to every request, with the hostile Retry-After on
+    // the first 429 of each send (a send is known by its code), then `Retry-After: 3600`, which
+    // ends the send at once as the 429. So every send parses its hostile value, and a value the
+    // parser ignores (plain backoff) costs one short backoff, not a back-off to the deadline:
+    // the child's time does not depend on the machine's speed.
     const perValue = [];
     for (const value of values) {
+      const seen = new Set();
       perValue.push(
         await serve((req, record, res) => {
-          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': value });
+          const code = new URLSearchParams(record.body).get('Body');
+          const retryAfter = seen.has(code) ? '3600' : value;
+          seen.add(code);
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
           res.end(JSON.stringify({ code: 20429, message: 'Too Many Requests', status: 429 }));
         })
       );
@@ -247,7 +255,7 @@ describe('panics and hostile Retry-After values', () => {
       for (const baseUrl of urls) {
         const options = { baseUrl, maxRetries: 1, timeoutMs: 3000 };
         const settle = (promise) => promise.then(() => ({ ok: true }), (error) => ({ code: error.code, message: error.message, kit: error.constructor.name }));
-        outcomes.push(await settle(new TwilioSmsConnector(validConfig(), options).sendMessage('1', 'SignIn', { code: '1' })));
+        outcomes.push(await settle(new TwilioSmsConnector(validConfig(), options).sendMessage('1', 'SignIn', { code: 'class' })));
       }
       process.env.TWILIO_SMS_NATIVE_MAX_RETRIES = '1';
       process.env.TWILIO_SMS_NATIVE_TIMEOUT_MS = '3000';
@@ -255,7 +263,7 @@ describe('panics and hostile Retry-After values', () => {
         process.env.TWILIO_SMS_NATIVE_BASE_URL = baseUrl;
         const { default: create } = await import('./lib/index.js?' + encodeURIComponent(baseUrl));
         const connector = await create({ getConfig: async () => validConfig() });
-        outcomes.push(await connector.sendMessage({ to: '1', type: 'SignIn', payload: { code: '1' } }).then(() => ({ ok: true }), (error) => ({ code: error.code, message: error.message, kit: error.constructor.name })));
+        outcomes.push(await connector.sendMessage({ to: '1', type: 'SignIn', payload: { code: 'logto' } }).then(() => ({ ok: true }), (error) => ({ code: error.code, message: error.message, kit: error.constructor.name })));
       }
       console.log(JSON.stringify(outcomes));
     `);
@@ -268,6 +276,13 @@ describe('panics and hostile Retry-After values', () => {
       assert.ok(!outcome.ok, `case ${i} resolved`);
       assert.ok(kitCodes.has(outcome.code), `case ${i} (${values[i % values.length]}): code ${outcome.code}: ${outcome.message}`);
       if (i >= values.length) assert.equal(outcome.kit, ConnectorError.name);
+    });
+    // Each send met its server's hostile value: one request, or two when the value was ignored.
+    perValue.forEach((server, i) => {
+      for (const code of ['class', 'logto']) {
+        const sent = server.requests.filter((record) => record.form.some(([key, text]) => key === 'Body' && text.endsWith(` ${code}`)));
+        assert.ok(sent.length === 1 || sent.length === 2, `${values[i]} (${code}): ${sent.length} requests`);
+      }
     });
   });
 });
