@@ -57,7 +57,9 @@ describe('transport faults', () => {
     // when, so it waits well past that before listening); the retries come after backoffs of
     // 100–200 ms, 200–400 ms, … (jittered, growing), so with ten of them and a 30 s deadline the
     // port answers long before they run out, however slow the machine. Without a retry the
-    // send would fail.
+    // send would fail. (Were the first attempt ever later than 250 ms, the send would succeed
+    // without a retry and prove less; tests/twilio_send.rs
+    // `a_refused_connection_is_retried_then_named` proves the retry on its own.)
     const sending = send(url, { maxRetries: 10, timeoutMs: 30_000 });
     await new Promise((resolve) => setTimeout(resolve, 250));
     const late = await serve(startTwilioServer, { port: Number(new URL(url).port) });

@@ -77,7 +77,7 @@ impl TwilioSmsConnector {
             let client = transport::shared_client(connect_timeout, timeout).await?;
             usage::fetch(&client, request, timeout).await
         });
-        let fut = teardown::run(env, fut)?;
+        let fut = teardown::run(env, fut);
         env.spawn_future_with_callback(
             async move { Ok(fut.await) },
             |env, outcome: std::result::Result<u64, ConnectorFailure>| match outcome {
@@ -207,7 +207,7 @@ pub(super) fn spawn_send<'env>(
         let client = transport::shared_client(options.connect_timeout, options.timeout).await?;
         twilio::send(&client, request, &options).await
     });
-    let fut = teardown::run(env, fut)?;
+    let fut = teardown::run(env, fut);
     env.spawn_future_with_callback(
         async move { Ok(fut.await) },
         |env, outcome: std::result::Result<twilio::Delivered, ConnectorFailure>| match outcome {

@@ -1,15 +1,16 @@
-//! Calls in flight when their JS environment is torn down (a terminated worker, a closing
-//! process). Nobody will read their answers, yet on the process-wide runtime they would keep
-//! their account's request slots (and connections) until their deadline, queueing the other
-//! threads' sends behind them. So each environment's calls run as tasks that the
-//! environment's cleanup hook aborts: dropping a call frees its slot at once.
+//! Calls in flight when their JS environment is torn down (a terminated worker). Nobody will
+//! read their answers, yet on the process-wide runtime they would keep their account's request
+//! slots (and connections) until their deadline, queueing the other threads' sends behind
+//! them. So each environment's calls run as tasks that the environment's cleanup hook aborts:
+//! dropping a call frees its slot at once. A request Twilio already received may still be
+//! delivered; it is not retried, and nobody is told.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use napi::{Env, Result};
+use napi::Env;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
@@ -51,27 +52,31 @@ fn lock(running: &Mutex<Option<Running>>) -> std::sync::MutexGuard<'_, Option<Ru
 }
 
 thread_local! {
-    // Node runs each environment (the main one, each worker) on a thread of its own.
-    static CALLS: RefCell<Option<Arc<Calls>>> = const { RefCell::new(None) };
+    // Keyed by environment: Node runs each on a thread of its own, but an embedder may run
+    // several on one thread, and tearing one down must not abort another's calls.
+    static CALLS: RefCell<HashMap<usize, Arc<Calls>>> = RefCell::new(HashMap::new());
 }
 
-/// This thread's environment's calls, with the cleanup hook that aborts them registered on
-/// first use.
-fn calls(env: &Env) -> Result<Arc<Calls>> {
+/// `env`'s calls, with the cleanup hook that aborts them registered on first use; `None` if
+/// the hook cannot be registered (the calls then run untracked, as they would without this).
+fn calls(env: &Env) -> Option<Arc<Calls>> {
+    let key = env.raw() as usize;
     CALLS.with(|cell| {
-        if let Some(calls) = cell.borrow().as_ref() {
-            return Ok(calls.clone());
+        if let Some(calls) = cell.borrow().get(&key) {
+            return Some(calls.clone());
         }
         let calls = Arc::new(Calls {
             running: Mutex::new(Some(Running::default())),
         });
-        env.add_env_cleanup_hook(calls.clone(), |calls| {
+        env.add_env_cleanup_hook(calls.clone(), move |calls| {
             calls.abort_all();
-            // A later environment on this thread starts with a list of its own.
-            CALLS.with(|cell| cell.borrow_mut().take());
-        })?;
-        *cell.borrow_mut() = Some(calls.clone());
-        Ok(calls)
+            // The hook runs in an `extern "C"` callback: no panic, even with the thread's
+            // locals already gone. A later environment at this address starts afresh.
+            let _ = CALLS.try_with(|cell| cell.borrow_mut().remove(&key));
+        })
+        .ok()?;
+        cell.borrow_mut().insert(key, calls.clone());
+        Some(calls)
     })
 }
 
@@ -80,28 +85,36 @@ fn calls(env: &Env) -> Result<Arc<Calls>> {
 pub fn run<T: Send + 'static>(
     env: &Env,
     call: impl Future<Output = std::result::Result<T, ConnectorFailure>> + Send + 'static,
-) -> Result<impl Future<Output = std::result::Result<T, ConnectorFailure>> + Send + 'static> {
-    let calls = calls(env)?;
+) -> impl Future<Output = std::result::Result<T, ConnectorFailure>> + Send + 'static {
     let (sender, outcome) = oneshot::channel();
-    let mut running = lock(&calls.running);
-    if let Some(running) = running.as_mut() {
-        let id = running.next;
-        running.next += 1;
-        let owner = calls.clone();
-        // Spawned under the lock, so the task cannot finish before it is on the list.
-        let task = napi::bindgen_prelude::spawn(async move {
-            let _ = sender.send(call.await);
-            owner.finished(id);
-        });
-        running.tasks.insert(id, task.abort_handle());
+    let task = async move {
+        let _ = sender.send(call.await);
+    };
+    match calls(env) {
+        Some(calls) => {
+            let mut running = lock(&calls.running);
+            if let Some(running) = running.as_mut() {
+                let id = running.next;
+                running.next += 1;
+                let owner = calls.clone();
+                // Spawned under the lock, so the task cannot finish before it is on the list.
+                let handle = napi::bindgen_prelude::spawn(async move {
+                    task.await;
+                    owner.finished(id);
+                });
+                running.tasks.insert(id, handle.abort_handle());
+            }
+        }
+        None => {
+            napi::bindgen_prelude::spawn(task);
+        }
     }
-    drop(running);
-    Ok(async move {
+    async move {
         outcome.await.unwrap_or_else(|_| {
             Err(ConnectorFailure::new(
                 ErrorKind::Cancelled,
                 "cancelled: the JavaScript environment that made this call was shut down",
             ))
         })
-    })
+    }
 }
