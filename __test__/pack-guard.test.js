@@ -3,7 +3,6 @@
 // packing anything. Checked on a temporary copy of the package whose binaries are ELF headers
 // of the right machine, so this runs whatever has been built.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +10,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { linuxPlatforms } from '../scripts/require-linux-binaries.mjs';
+import { runFile } from '../support/run-file.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -19,15 +19,7 @@ const ELF_MACHINE = { x64: 62, arm64: 183 };
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const run = (file, args, cwd) =>
-  new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
-    delete env.NODE_TEST_CONTEXT;
-    execFile(file, args, { cwd, env, encoding: 'utf8', shell: process.platform === 'win32' && file === 'npm' }, (error, stdout, stderr) =>
-      resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr })
-    );
-  });
+const run = (file, args, cwd) => runFile(file, args, { cwd });
 
 /** A copy of the package (manifest, lib, guard and release scripts) with the given binaries. */
 function packageWith(name, binaries) {

@@ -5,7 +5,7 @@
 // (x64 glibc on this Node, x64 musl on the musl Node 22, arm64 glibc and musl under qemu-user).
 // Outside CI a missing runtime skips with the reason; in CI it fails.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { NODE_VERSIONS, targets } from '../scripts/targets.mjs';
+import { runFile } from '../support/run-file.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -21,13 +22,7 @@ const dist = join(work, 'dist');
 const workflow = readFileSync(join(root, '.github', 'workflows', 'release.yml'), 'utf8');
 const script = (name) => join(root, 'scripts', name);
 
-const run = (file, args, options = {}) =>
-  new Promise((resolve) => {
-    const { NODE_TEST_CONTEXT, ...env } = process.env;
-    execFile(file, args, { cwd: root, encoding: 'utf8', env, maxBuffer: 16 << 20, ...options }, (error, stdout, stderr) =>
-      resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr })
-    );
-  });
+const run = (file, args, options = {}) => runFile(file, args, { cwd: root, ...options });
 
 let packed;
 before(async () => {

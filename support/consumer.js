@@ -3,7 +3,7 @@
 // against the Twilio stand-in at `baseUrl`. Run from the project (as `node -e`), so the package
 // resolves from the project's node_modules as it would for the user. Used by the packaging test
 // and by scripts/smoke-install.mjs, which the release workflow runs on every target.
-import { execFile } from 'node:child_process';
+import { runFile } from './run-file.js';
 
 export const CONSUMER_CODE = '424242';
 export const CONSUMER_BODY = `Your code is ${CONSUMER_CODE}`;
@@ -23,20 +23,16 @@ const source = `
  * status, output and, when it printed one, its result `{ body, classExported, loaded }`
  * (`loaded`: the paths of the `.node` files in the process).
  */
-export const runConsumer = ({ project, baseUrl, node = process.execPath }) =>
-  new Promise((resolve) => {
-    execFile(
-      node,
-      ['--input-type=module', '-e', source],
-      { cwd: project, encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: baseUrl } },
-      (error, stdout, stderr) => {
-        let result;
-        try {
-          result = JSON.parse(stdout.trim().split('\n').at(-1));
-        } catch {
-          result = undefined;
-        }
-        resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr, result });
-      }
-    );
+export const runConsumer = async ({ project, baseUrl, node = process.execPath }) => {
+  const run = await runFile(node, ['--input-type=module', '-e', source], {
+    cwd: project,
+    env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: baseUrl },
   });
+  let result;
+  try {
+    result = JSON.parse(run.stdout.trim().split('\n').at(-1));
+  } catch {
+    result = undefined;
+  }
+  return { ...run, result };
+};
