@@ -232,24 +232,35 @@ test('getUsage through the loaded connector: saved config, exact request, Connec
 });
 
 test('operators tune the Logto module through TWILIO_SMS_NATIVE_* variables, checked natively', async () => {
-  const { stdout, status, stderr } = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `
-      const { default: createConnector } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
-      const { validConfig } = await import(${JSON.stringify(new URL('./fixtures.js', import.meta.url).href)});
-      const connector = await createConnector({ getConfig: async () => validConfig() });
-      const error = await connector.sendMessage({ to: '1', type: 'SignIn', payload: {} }).catch((e) => e);
-      console.log(JSON.stringify({ code: error.code, message: error.data?.message }));
-      `,
-    ],
-    { encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: 'http://127.0.0.1:9', TWILIO_SMS_NATIVE_MAX_CONCURRENCY: '0' } }
-  );
-  assert.equal(status, 0, stderr);
-  assert.deepEqual(JSON.parse(stdout), {
-    code: 'invalid_config',
-    message: 'options.maxConcurrency must be an integer between 1 and 1000',
-  });
+  // Each variable with a value out of range: every send fails as invalid_config, and the
+  // message names the variable the operator set (in Logto there is no other way to set it).
+  const cases = [
+    ['TWILIO_SMS_NATIVE_MAX_CONCURRENCY', '0', 'options.maxConcurrency (TWILIO_SMS_NATIVE_MAX_CONCURRENCY for the Logto module) must be an integer between 1 and 1000'],
+    ['TWILIO_SMS_NATIVE_MAX_RETRIES', '11', /^options\.maxRetries \(TWILIO_SMS_NATIVE_MAX_RETRIES for the Logto module\) must be/],
+    ['TWILIO_SMS_NATIVE_TIMEOUT_MS', '10s', /^options\.timeoutMs \(TWILIO_SMS_NATIVE_TIMEOUT_MS for the Logto module\) must be/],
+    ['TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS', '0', /^options\.connectTimeoutMs \(TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS for the Logto module\) must be/],
+    ['TWILIO_SMS_NATIVE_BASE_URL', '127.0.0.1:9', /^options\.baseUrl \(TWILIO_SMS_NATIVE_BASE_URL for the Logto module\) must be an origin/],
+  ];
+  for (const [variable, value, expected] of cases) {
+    const { stdout, status, stderr } = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        const { default: createConnector } = await import(${JSON.stringify(new URL('../lib/index.js', import.meta.url).href)});
+        const { validConfig } = await import(${JSON.stringify(new URL('./fixtures.js', import.meta.url).href)});
+        const connector = await createConnector({ getConfig: async () => validConfig() });
+        const error = await connector.sendMessage({ to: '1', type: 'SignIn', payload: {} }).catch((e) => e);
+        console.log(JSON.stringify({ code: error.code, message: error.data?.message }));
+        `,
+      ],
+      { encoding: 'utf8', env: { ...process.env, TWILIO_SMS_NATIVE_BASE_URL: 'http://127.0.0.1:9', [variable]: value } }
+    );
+    assert.equal(status, 0, stderr);
+    const { code, message } = JSON.parse(stdout);
+    assert.equal(code, 'invalid_config', variable);
+    if (typeof expected === 'string') assert.equal(message, expected);
+    else assert.match(message, expected);
+  }
 });

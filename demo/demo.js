@@ -16,7 +16,7 @@ send (default)
   and prints what it received. With them, sends a real SMS to --to through Twilio:
     TWILIO_ACCOUNT_SID            always
     TWILIO_AUTH_TOKEN             or TWILIO_API_KEY_SID + TWILIO_API_KEY_SECRET (an API key)
-    TWILIO_MESSAGING_SERVICE_SID  or TWILIO_PHONE_NUMBER (a sender number, E.164)
+    TWILIO_MESSAGING_SERVICE_SID  or TWILIO_PHONE_NUMBER (the sender: an E.164 number, a short code or an alphanumeric ID)
   A partial set is an error naming what is missing.
 
 preview

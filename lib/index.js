@@ -295,18 +295,20 @@ export const configGuard = Object.freeze({
 // Logto has no way to pass options to a connector, so operators tune it through the
 // environment, read once at import (see README, "Environment variables"; BASE_URL is for
 // testing and staging only). The native side checks each value: an invalid one fails every
-// send with an invalid_config error naming the option.
-const fromEnv = (name, parse = Number) => {
-  const value = process.env[`TWILIO_SMS_NATIVE_${name}`];
+// send with an invalid_config error naming the option and its variable.
+// Each option's variable is named by the rule the native messages use: `maxConcurrency` is
+// TWILIO_SMS_NATIVE_MAX_CONCURRENCY.
+const fromEnv = (option, parse = Number) => {
+  const value = process.env[`TWILIO_SMS_NATIVE_${option.replace(/[A-Z]/g, '_$&').toUpperCase()}`];
   return value === undefined || value === '' ? undefined : parse(value);
 };
 const tuned = Object.fromEntries(
   Object.entries({
-    baseUrl: fromEnv('BASE_URL', String),
-    timeoutMs: fromEnv('TIMEOUT_MS'),
-    connectTimeoutMs: fromEnv('CONNECT_TIMEOUT_MS'),
-    maxConcurrency: fromEnv('MAX_CONCURRENCY'),
-    maxRetries: fromEnv('MAX_RETRIES'),
+    baseUrl: fromEnv('baseUrl', String),
+    timeoutMs: fromEnv('timeoutMs'),
+    connectTimeoutMs: fromEnv('connectTimeoutMs'),
+    maxConcurrency: fromEnv('maxConcurrency'),
+    maxRetries: fromEnv('maxRetries'),
   }).filter(([, value]) => value !== undefined)
 );
 const options = Object.keys(tuned).length > 0 ? tuned : undefined;

@@ -218,15 +218,18 @@ impl ConnectorFailure {
         // A connect timeout is both; name the option that bounds it, so the operator knows
         // which limit ran out (the send's own deadline has its own wording).
         let what = if err.is_timeout() && err.is_connect() {
-            "could not connect within connectTimeoutMs (TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS)"
+            format!(
+                "could not connect within connectTimeoutMs ({})",
+                crate::twilio::options::env_var("connectTimeoutMs")
+            )
         } else if err.is_timeout() {
-            "timed out"
+            "timed out".to_owned()
         } else if err.is_connect() {
-            "could not connect"
+            "could not connect".to_owned()
         } else if err.is_body() || err.is_decode() {
-            "failed while reading the response"
+            "failed while reading the response".to_owned()
         } else {
-            "failed"
+            "failed".to_owned()
         };
         Self::new(
             ErrorKind::Transport,

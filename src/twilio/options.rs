@@ -92,6 +92,20 @@ impl SendOptions {
     }
 }
 
+/// The Logto module's environment variable for an option (`lib/index.js` names them by this
+/// rule): `maxConcurrency` → `TWILIO_SMS_NATIVE_MAX_CONCURRENCY`. In Logto the operator sets
+/// only these, so a message about an option names its variable too.
+pub fn env_var(option: &str) -> String {
+    let mut name = String::from("TWILIO_SMS_NATIVE_");
+    for c in option.chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
 /// Checks an optional numeric option; integers only, since a fractional count or millisecond
 /// would be silently rounded.
 fn ranged(
@@ -106,7 +120,10 @@ fn ranged(
         Some(v) if v.fract() == 0.0 && (min..=max).contains(&v) => Ok(Some(v)),
         Some(_) => Err(ConnectorFailure::new(
             ErrorKind::InvalidOptions,
-            format!("options.{name} must be {what} between {min} and {max}"),
+            format!(
+                "options.{name} ({} for the Logto module) must be {what} between {min} and {max}",
+                env_var(name)
+            ),
         )),
     }
 }
@@ -115,8 +132,12 @@ fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
     let invalid = || {
         ConnectorFailure::new(
             ErrorKind::InvalidOptions,
-            "options.baseUrl must be an origin like https://127.0.0.1:8443 (http or https, a host, \
-             an optional port; no credentials, path, query or fragment)",
+            format!(
+                "options.baseUrl ({} for the Logto module) must be an origin like \
+                 https://127.0.0.1:8443 (http or https, a host, an optional port; no \
+                 credentials, path, query or fragment)",
+                env_var("baseUrl")
+            ),
         )
     };
     let url = reqwest::Url::parse(text).map_err(|_| invalid())?;
@@ -136,6 +157,20 @@ fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_option_names_the_logto_modules_variable() {
+        let names = [
+            ("baseUrl", "TWILIO_SMS_NATIVE_BASE_URL"),
+            ("timeoutMs", "TWILIO_SMS_NATIVE_TIMEOUT_MS"),
+            ("connectTimeoutMs", "TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS"),
+            ("maxConcurrency", "TWILIO_SMS_NATIVE_MAX_CONCURRENCY"),
+            ("maxRetries", "TWILIO_SMS_NATIVE_MAX_RETRIES"),
+        ];
+        for (option, variable) in names {
+            assert_eq!(env_var(option), variable);
+        }
+    }
 
     #[test]
     fn base_url_and_timeout_are_checked() {
