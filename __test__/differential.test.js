@@ -32,7 +32,7 @@ import { ConnectorError } from '@logto/connector-kit';
 import { makePki } from '../support/certs.js';
 import { jsonSafe } from './support/json-safe.js';
 import { mulberry32 } from './support/random.js';
-import { startTwilioServer, twilioError } from '../support/twilio-server.js';
+import { RETRY_AFTER_PAST_ANY_DEADLINE, startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const SEED = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) >>> 0 : 0x7717_5a5e;
 const CASE_COUNT = 240;
@@ -345,7 +345,7 @@ const server = await startTwilioServer({
     // hour ends the case at its second request, by the answer rather than by the clock (a
     // deadline that expired during a retry would end it `general`, timed out). Only ours
     // gets the header: what the JS connector sees stays the plain 429.
-    if (status === 429 && currentSender === 'ours' && ++our429s >= 2) headers['retry-after'] = '3600';
+    if (status === 429 && currentSender === 'ours' && ++our429s >= 2) headers['retry-after'] = RETRY_AFTER_PAST_ANY_DEADLINE;
     res.writeHead(status, headers);
     res.end(body);
   },

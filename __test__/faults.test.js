@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { TwilioSmsConnector } from '../index.js';
 import { authToken, basicAuth, errorText, validConfig } from './fixtures.js';
 import { head, startFaultServer } from './support/fault-server.js';
-import { startTwilioServer, twilioError } from '../support/twilio-server.js';
+import { RETRY_AFTER_PAST_ANY_DEADLINE, startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const servers = [];
 after(() => Promise.all(servers.map((server) => server.close())));
@@ -198,7 +198,7 @@ describe('answers', () => {
     // `delivery::tests` proves it on a paused clock.)
     const server = await serve(startTwilioServer, {
       respond: (req, record, res) => {
-        const retryAfter = server.requests.length > 3 ? { 'retry-after': '3600' } : {};
+        const retryAfter = server.requests.length > 3 ? { 'retry-after': RETRY_AFTER_PAST_ANY_DEADLINE } : {};
         res.writeHead(429, { 'content-type': 'application/json', ...retryAfter });
         res.end(JSON.stringify(twilioError(429, 20429, 'Too Many Requests')));
       },
@@ -210,7 +210,7 @@ describe('answers', () => {
   });
 
   test('a Retry-After beyond the timeout fails at once instead of sleeping into it', async () => {
-    const server = await busyTwilio(Infinity, { 'retry-after': '3600' });
+    const server = await busyTwilio(Infinity, { 'retry-after': RETRY_AFTER_PAST_ANY_DEADLINE });
     const { value: error, ms } = await elapsed(() => failure(send(server.url, { timeoutMs: 30_000 })));
     assert.equal(error.code, 'rate_limit_exceeded');
     assert.equal(server.requests.length, 1);

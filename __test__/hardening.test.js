@@ -14,7 +14,7 @@ import { ConnectorError } from '@logto/connector-kit';
 import { TwilioSmsConnector } from '../index.js';
 import { accountSID, apiKeySecret, apiKeySID, errorText, rejection, validConfig } from './fixtures.js';
 import { lastJson, runChild } from './support/child.js';
-import { startTwilioServer } from '../support/twilio-server.js';
+import { startTwilioServer, throttleOnceThenEnd } from '../support/twilio-server.js';
 
 const servers = [];
 const serve = async (respond) => {
@@ -230,22 +230,15 @@ describe('panics and hostile Retry-After values', () => {
       '\u00ff',
     ];
     // One server per value: each answers 429 to every request, with the hostile Retry-After on
-    // the first 429 of each send (a send is known by its code), then `Retry-After: 3600`, which
-    // ends the send at once as the 429. So every send parses its hostile value, and a value the
-    // parser ignores (plain backoff) costs one short backoff, not a back-off to the deadline:
-    // the child's time does not depend on the machine's speed.
+    // the first 429 of each send (a send is known by its code), then one past any deadline,
+    // which ends the send at once as the 429. So every send parses its hostile value, and a
+    // value the parser ignores (plain backoff) costs one short backoff, not a back-off to the
+    // deadline: the child's time does not depend on the machine's speed.
+    const codeOf = (record) => new URLSearchParams(record.body).get('Body');
     const perValue = [];
     for (const value of values) {
-      const seen = new Set();
-      perValue.push(
-        await serve((req, record, res) => {
-          const code = new URLSearchParams(record.body).get('Body');
-          const retryAfter = seen.has(code) ? '3600' : value;
-          seen.add(code);
-          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
-          res.end(JSON.stringify({ code: 20429, message: 'Too Many Requests', status: 429 }));
-        })
-      );
+      const throttle = throttleOnceThenEnd(codeOf, () => value);
+      perValue.push(await serve((req, record, res) => throttle(record, res)));
     }
     const child = await runChild(`
       import { TwilioSmsConnector } from './index.js';

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { accountSID, authToken, basicAuth, errorText, rejection, validConfig } from './fixtures.js';
-import { startTwilioServer, twilioError } from '../support/twilio-server.js';
+import { RETRY_AFTER_PAST_ANY_DEADLINE, startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -181,7 +181,7 @@ test('every failure is a ConnectorError of the connector-kit Logto resolves', as
   for (const { answer, config, data, code, raw } of cases) {
     // A 429 is retried until the deadline leaves no room for the next wait: a plain 429, then
     // one whose Retry-After (an hour) lies past it, reported at once as Twilio's 429.
-    answers = !answer ? [] : answer.status === 429 ? [answer, { ...answer, headers: { 'retry-after': '3600' } }] : [answer];
+    answers = !answer ? [] : answer.status === 429 ? [answer, { ...answer, headers: { 'retry-after': RETRY_AFTER_PAST_ANY_DEADLINE } }] : [answer];
     const scripted = answers.length;
     const sent = server.requests.length;
     const error = await rejection(

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 
-import { startTwilioServer, twilioError } from '../support/twilio-server.js';
+import { startTwilioServer, throttleOnceThenEnd } from '../support/twilio-server.js';
 
 const HOSTILE = [
   '18446744073709551615', // u64::MAX seconds
@@ -28,27 +28,19 @@ const PAST_THE_DEADLINE = new Set([
   '9223372036854775807',
   'Fri, 31 Dec 9999 23:59:59 GMT',
 ]);
-const TOO_MANY = JSON.stringify(twilioError(429, 20429, 'Too Many Requests'));
 
 /** The code a send's Body carries. */
 const codeOf = (record) => Number(new URLSearchParams(record.body).get('Body').split(' ').at(-1));
 
 let server;
 before(async () => {
-  const seen = new Set();
-  server = await startTwilioServer({
-    respond: (req, record, res) => {
-      // Each send has a code of its own; the code modulo the list is the value to answer with.
-      // The send's first 429 carries the hostile value; a later one `Retry-After: 3600`, which
-      // ends the send at once as that 429. So a value the parser ignores (plain backoff) costs
-      // one backoff and one more request, and the outcome never depends on the machine's speed.
-      const code = codeOf(record);
-      const retryAfter = seen.has(code) ? '3600' : HOSTILE[code % HOSTILE.length];
-      seen.add(code);
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter });
-      res.end(TOO_MANY);
-    },
-  });
+  // Each send has a code of its own; the code modulo the list is the value to answer with.
+  // The send's first 429 carries the hostile value; a later one a Retry-After past any
+  // deadline, which ends the send at once as that 429. So a value the parser ignores (plain
+  // backoff) costs one backoff and one more request, and the outcome never depends on the
+  // machine's speed.
+  const throttle = throttleOnceThenEnd(codeOf, (code) => HOSTILE[code % HOSTILE.length]);
+  server = await startTwilioServer({ respond: (req, record, res) => throttle(record, res) });
 });
 after(() => server.close());
 

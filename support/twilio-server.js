@@ -205,6 +205,28 @@ export async function startScriptedServer(options = {}) {
   });
 }
 
+/**
+ * A `Retry-After` (seconds) past any deadline a test sets: a 429 carrying it ends the send at
+ * once as that 429 (`rate_limit_exceeded`), so a chain of 429s ends after a known number of
+ * requests, however fast the machine.
+ */
+export const RETRY_AFTER_PAST_ANY_DEADLINE = '3600';
+
+/**
+ * An answer that throttles every request (Twilio's 429, error 20429): a send's first 429
+ * carries `Retry-After: firstRetryAfter(key)`, its later ones RETRY_AFTER_PAST_ANY_DEADLINE;
+ * `keyOf(record)` tells the sends apart.
+ */
+export const throttleOnceThenEnd = (keyOf, firstRetryAfter) => {
+  const seen = new Set();
+  return (record, res) => {
+    const key = keyOf(record);
+    const retryAfter = seen.has(key) ? RETRY_AFTER_PAST_ANY_DEADLINE : firstRetryAfter(key);
+    seen.add(key);
+    answerWith(429, twilioError(429, 20429, 'Too Many Requests'), { 'retry-after': retryAfter })(record, res);
+  };
+};
+
 /** An answer for a scripted server: this status, body (a string, or JSON) and headers. */
 export const answerWith = (status, body = '', headers = {}) => (record, res) => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { apiKeySecret, apiKeySID, authToken, validConfig } from '../fixtures.js';
 import { makePki } from '../../support/certs.js';
-import { startTwilioServer } from '../../support/twilio-server.js';
+import { RETRY_AFTER_PAST_ANY_DEADLINE, startTwilioServer } from '../../support/twilio-server.js';
 
 const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
 // The Body of the send picks the echo's status (`status=NNN`, 400 when absent). From the
@@ -22,7 +22,7 @@ const echo = await startTwilioServer({
     const status = Number(new URLSearchParams(record.body).get('Body')?.match(/status=(\d+)/)?.[1] ?? 400);
     const headers = { 'content-type': 'text/plain' };
     if (status >= 300 && status < 400) headers.location = `http://127.0.0.1:9/?token=${authToken}`;
-    if (status === 429 && ++echo429s >= 2) headers['retry-after'] = '3600';
+    if (status === 429 && ++echo429s >= 2) headers['retry-after'] = RETRY_AFTER_PAST_ANY_DEADLINE;
     res.writeHead(status, headers);
     // Echoes the decoded Basic credential too (user:password, the API key secret when one is used).
     const decoded = Buffer.from(String(record.headers.authorization).slice(6), 'base64').toString();
