@@ -298,18 +298,16 @@ export const configGuard = Object.freeze({
 // send with an invalid_config error naming the option and its variable.
 // Each option's variable is named by the rule the native messages use: `maxConcurrency` is
 // TWILIO_SMS_NATIVE_MAX_CONCURRENCY.
-const fromEnv = (option, parse = Number) => {
+const fromEnv = (option, parse) => {
   const value = process.env[`TWILIO_SMS_NATIVE_${option.replace(/[A-Z]/g, '_$&').toUpperCase()}`];
   return value === undefined || value === '' ? undefined : parse(value);
 };
+// The options the Logto module takes from the environment, each with how its text is read.
+const tunable = { baseUrl: String, timeoutMs: Number, connectTimeoutMs: Number, maxConcurrency: Number, maxRetries: Number };
 const tuned = Object.fromEntries(
-  Object.entries({
-    baseUrl: fromEnv('baseUrl', String),
-    timeoutMs: fromEnv('timeoutMs'),
-    connectTimeoutMs: fromEnv('connectTimeoutMs'),
-    maxConcurrency: fromEnv('maxConcurrency'),
-    maxRetries: fromEnv('maxRetries'),
-  }).filter(([, value]) => value !== undefined)
+  Object.entries(tunable)
+    .map(([option, parse]) => [option, fromEnv(option, parse)])
+    .filter(([, value]) => value !== undefined)
 );
 const options = Object.keys(tuned).length > 0 ? tuned : undefined;
 

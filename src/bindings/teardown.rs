@@ -17,7 +17,6 @@ use tokio::task::AbortHandle;
 use crate::error::{ConnectorFailure, ErrorKind};
 
 /// The calls of one environment still running; `None` once its teardown aborted them.
-#[derive(Default)]
 struct Calls {
     running: Mutex<Option<Running>>,
 }
