@@ -101,6 +101,54 @@ describe('allowedCountries', () => {
     }
   });
 
+  test('a formatted number of an allowed country is sent as the E.164 number checked', async () => {
+    const connector = connect(validConfig({ allowedCountries: ['US'] }));
+    for (const to of ['+1 (202) 456-1111', '1 202 456 1111', '+1.202.456.1111']) {
+      await connector.sendMessage(to, 'SignIn', { code: '123456' });
+      assert.equal(formOf(server.requests.at(-1)).To, US, to);
+    }
+  });
+
+  test('a number read only after dropping digits written after the country code is refused, nothing sent', async () => {
+    // libphonenumber drops a national trunk prefix or a carrier code written after the country
+    // code; Twilio would be sent the digits as written, which are not the number checked.
+    for (const [to, e164, country] of [
+      ['+1 1 202 456 1111', US, 'US'],
+      ['+44 0 20 7930 4433', '+442079304433', 'GB'],
+      ['+44 180020 20 7930 4433', '+442079304433', 'GB'],
+      ['+7 8 7172 740000', '+77172740000', 'KZ'],
+      ['+61 0 2 9123 4567', '+61291234567', 'AU'],
+      ['+54 0 11 15 2345 6789', '+5491123456789', 'AR'],
+      ['+55 0 15 11 91234 5678', '+5511912345678', 'BR'],
+      ['+57 03 321 234 5678', '+573212345678', 'CO'],
+    ]) {
+      const connector = connect(validConfig({ allowedCountries: [country] }));
+      for (const written of [to, to.replaceAll(' ', '')]) {
+        const before = server.requests.length;
+        const error = await rejection(connector.sendMessage(written, 'SignIn', { code: '123456' }));
+        assert.equal(error.code, 'invalid_request_parameters', written);
+        assert.ok(error.message.startsWith(`Recipient refused by allowedCountries: ${written} is read as ${e164}, a phone number of ${country} `), error.message);
+        assert.ok(error.message.endsWith(`write the number in E.164 form, ${e164}`), error.message);
+        assert.equal(server.requests.length, before, `no request for ${written}`);
+      }
+      // The number it was read as is sent, digit for digit.
+      await connector.sendMessage(e164, 'SignIn', { code: '123456' });
+      assert.equal(formOf(server.requests.at(-1)).To, e164);
+    }
+  });
+
+  test('a megabyte recipient is quoted in part in the refusal', async () => {
+    const connector = connect(validConfig({ allowedCountries: ['US'] }));
+    for (const to of [`+${'1'.repeat(2 ** 20)}`, 'x'.repeat(2 ** 20)]) {
+      const before = server.requests.length;
+      const error = await rejection(connector.sendMessage(to, 'SignIn', { code: '123456' }));
+      assert.equal(error.code, 'invalid_request_parameters');
+      assert.ok(error.message.length < 300, `${error.message.length} characters`);
+      assert.match(error.message, /^Recipient refused by allowedCountries: \+?[1x]{1,64}… \(\d+ characters\) is not a phone number/);
+      assert.equal(server.requests.length, before);
+    }
+  });
+
   test('the refusal comes before the template: a missing template does not hide it', async () => {
     const config = validConfig({ allowedCountries: ['US'] });
     const error = await rejection(connect(config).sendMessage(JM, 'NoSuchType', {}));

@@ -11,7 +11,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use rlibphonenumber::{PhoneNumber, Region, PHONE_NUMBER_UTIL};
+use rlibphonenumber::{PhoneNumber, PhoneNumberFormat, Region, PHONE_NUMBER_UTIL};
+
+use crate::error::excerpt;
 
 /// Every code `allowedCountries` accepts, sorted: the regions libphonenumber's metadata has a
 /// numbering plan for (a test keeps the two equal). Written out so that listing them (the
@@ -101,11 +103,15 @@ fn normalise(code: &str) -> Result<String, String> {
     };
     Err(if two_letters {
         format!(
-            "{code:?} is not an ISO 3166-1 alpha-2 code of a country or territory with phone \
-             numbers{hint}; use codes such as US, GB, DE"
+            "{:?} is not an ISO 3166-1 alpha-2 code of a country or territory with phone \
+             numbers{hint}; use codes such as US, GB, DE",
+            excerpt(code)
         )
     } else {
-        format!("{code:?} is not an ISO 3166-1 alpha-2 code (two letters, such as US, GB, DE)")
+        format!(
+            "{:?} is not an ISO 3166-1 alpha-2 code (two letters, such as US, GB, DE)",
+            excerpt(code)
+        )
     })
 }
 
@@ -116,6 +122,14 @@ pub struct Country {
     pub iso: String,
     /// The ITU calling code, e.g. 1 for Jamaica.
     pub calling_code: u16,
+}
+
+/// A recipient the allowlist let through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub country: Country,
+    /// The number that was checked, in E.164 (`+` and digits only): what a send puts in `To`.
+    pub e164: String,
 }
 
 /// Why a recipient was refused. `Display` gives the whole message, allowed countries included.
@@ -134,6 +148,16 @@ pub enum Rejection {
     NonGeographic {
         to: String,
         calling_code: u16,
+        allowed: String,
+    },
+    /// A number the metadata reads as a valid number of an allowed country only after dropping
+    /// digits that were written (a national trunk prefix such as the 0 in `+44 0 20…` or the 8
+    /// in `+7 8 7172…`, a carrier code such as the UK's 180020, a +1 after +1): the number
+    /// checked would not be the number Twilio is sent.
+    NotAsWritten {
+        to: String,
+        e164: String,
+        country: Country,
         allowed: String,
     },
     /// The metadata knows no valid number like it (unassigned range, wrong length), so it is a
@@ -161,6 +185,19 @@ impl fmt::Display for Rejection {
                 f,
                 "{to} is a phone number of {} (+{}), which is not an allowed country \
                  (allowed: {allowed})",
+                country.iso, country.calling_code
+            ),
+            Rejection::NotAsWritten {
+                to,
+                e164,
+                country,
+                allowed,
+            } => write!(
+                f,
+                "{to} is read as {e164}, a phone number of {} (+{}) and an allowed country \
+                 (allowed: {allowed}), only once digits written after the country code are \
+                 dropped (a national prefix or a carrier code); Twilio would be sent the digits \
+                 as written, so it is refused: write the number in E.164 form, {e164}",
                 country.iso, country.calling_code
             ),
             Rejection::NonGeographic {
@@ -192,13 +229,21 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-/// The country of `to` (E.164, with or without the leading `+`), if it is allowed. Spaces,
-/// dashes, dots and parentheses between digits are ignored; anything else is not a number.
-pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection> {
+/// The country of `to` (E.164, with or without the leading `+`) and its E.164 form, if it is
+/// allowed. Spaces, dashes, dots and parentheses between digits are ignored; anything else is
+/// not a number.
+///
+/// libphonenumber reads a number the way a person would dial it: it drops a national trunk
+/// prefix or a carrier code written after the country code (`+44 0 20…` is +44 20…), so the
+/// number it judges can have fewer digits than the one written, which is what Twilio would be
+/// sent. A number is accepted only when its digits are exactly the E.164 form of the number
+/// judged; otherwise it is refused ([`Rejection::NotAsWritten`]) rather than rewritten, since
+/// the sender's number is the user's to write and a rewrite would text a number nobody typed.
+pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Accepted, Rejection> {
     let shown = if to.starts_with('+') {
-        to.to_owned()
+        excerpt(to).into_owned()
     } else {
-        format!("+{to}")
+        format!("+{}", excerpt(to))
     };
     let digits: String = to
         .strip_prefix('+')
@@ -206,8 +251,9 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
         .collect();
+    let written = format!("+{digits}");
     let number = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| PHONE_NUMBER_UTIL.parse(format!("+{digits}"), None).ok())
+        .then(|| PHONE_NUMBER_UTIL.parse(&written, None).ok())
         .flatten();
     let Some(number) = number else {
         return Err(Rejection::NotANumber {
@@ -217,7 +263,18 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
     };
     let calling_code = calling_code(&number);
     match resolve(&number) {
-        Resolved::Country(country) if allowed.contains(&country.iso) => Ok(country),
+        Resolved::Country(country) if allowed.contains(&country.iso) => {
+            let e164 = e164(&number);
+            if e164 != written {
+                return Err(Rejection::NotAsWritten {
+                    to: shown,
+                    e164,
+                    country,
+                    allowed: allowed.list(),
+                });
+            }
+            Ok(Accepted { country, e164 })
+        }
         Resolved::Country(country) => Err(Rejection::CountryNotAllowed {
             to: shown,
             country,
@@ -234,6 +291,13 @@ pub fn check(to: &str, allowed: &AllowedCountries) -> Result<Country, Rejection>
             allowed: allowed.list(),
         }),
     }
+}
+
+/// `+`, the calling code and the national significant number (an Italian leading zero kept).
+fn e164(number: &PhoneNumber) -> String {
+    PHONE_NUMBER_UTIL
+        .format(number, PhoneNumberFormat::E164)
+        .into_owned()
 }
 
 /// The country of `to` without any allowlist, for `preview`: `None` when the metadata knows no
@@ -346,8 +410,9 @@ mod tests {
                 Some(iso.to_string()),
                 "{number}"
             );
-            let country = check(number, &allowed(&[iso])).unwrap();
-            assert_eq!(country.iso, *iso, "{number}");
+            let accepted = check(number, &allowed(&[iso])).unwrap();
+            assert_eq!(accepted.country.iso, *iso, "{number}");
+            assert_eq!(accepted.e164, *number);
         }
     }
 
@@ -367,8 +432,8 @@ mod tests {
             }
         }
         let us_ca = allowed(&["us", " CA "]);
-        assert_eq!(check("+16135802400", &us_ca).unwrap().iso, "CA");
-        assert_eq!(check("12024561111", &us_ca).unwrap().iso, "US");
+        assert_eq!(check("+16135802400", &us_ca).unwrap().country.iso, "CA");
+        assert_eq!(check("12024561111", &us_ca).unwrap().country.iso, "US");
     }
 
     #[test]
@@ -420,8 +485,65 @@ mod tests {
             ),
             "{err:?}"
         );
-        // Separators between digits are fine.
-        assert_eq!(check("+1 (202) 456-1111", &a).unwrap().iso, "US");
+        // Separators between digits are fine, and are not part of the number checked.
+        let accepted = check("+1 (202) 456-1111", &a).unwrap();
+        assert_eq!(accepted.country.iso, "US");
+        assert_eq!(accepted.e164, "+12024561111");
+    }
+
+    /// Numbers written with digits libphonenumber drops when it reads them: a national trunk
+    /// prefix or a carrier code after the country code. Each is read as a valid number of an
+    /// allowed country, which is not the number Twilio would be sent.
+    const NOT_AS_WRITTEN: &[(&str, &str, &str)] = &[
+        ("+1 1 202 456 1111", "+12024561111", "US"),   // +1 twice
+        ("+44 0 20 7930 4433", "+442079304433", "GB"), // UK trunk prefix 0
+        ("+44 180020 20 7930 4433", "+442079304433", "GB"), // UK text relay prefix
+        ("+7 8 7172 740000", "+77172740000", "KZ"),    // Kazakhstan trunk prefix 8
+        ("+61 0 2 9123 4567", "+61291234567", "AU"),   // Australian trunk prefix 0
+        ("+54 0 11 15 2345 6789", "+5491123456789", "AR"), // Argentina 0 and mobile 15
+        ("+55 0 15 11 91234 5678", "+5511912345678", "BR"), // Brazil 0 and carrier 15
+        ("+57 03 321 234 5678", "+573212345678", "CO"), // Colombia 0 and carrier 3
+    ];
+
+    #[test]
+    fn a_number_read_only_after_dropping_written_digits_is_refused() {
+        for (to, e164, iso) in NOT_AS_WRITTEN {
+            // The number libphonenumber reads is a valid one of the country, written as E.164.
+            let a = allowed(&[iso]);
+            assert_eq!(check(e164, &a).unwrap().e164, *e164, "{to}");
+            match check(to, &a) {
+                Err(Rejection::NotAsWritten {
+                    e164: read,
+                    country,
+                    ..
+                }) => {
+                    assert_eq!((read.as_str(), country.iso.as_str()), (*e164, *iso), "{to}");
+                }
+                other => panic!("{to}: {other:?}"),
+            }
+            let message = check(&to.replace(' ', ""), &a).unwrap_err().to_string();
+            assert!(
+                message.contains(&format!("is read as {e164}, a phone number of {iso}")),
+                "{message}"
+            );
+            assert!(
+                message.ends_with(&format!("in E.164 form, {e164}")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_recipient_is_quoted_in_part() {
+        let a = allowed(&["US"]);
+        let huge = format!("+{}", "1".repeat(1 << 20));
+        let message = check(&huge, &a).unwrap_err().to_string();
+        assert!(message.len() < 300, "{} bytes", message.len());
+        assert!(message.contains("… (1048577 characters)"), "{message}");
+        let message = check(&"x".repeat(1 << 20), &a).unwrap_err().to_string();
+        assert!(message.len() < 300, "{} bytes", message.len());
+        let errors = parse_allowed_countries(&["U".repeat(1 << 20)]).unwrap_err();
+        assert!(errors[0].message.len() < 300, "{}", errors[0].message.len());
     }
 
     #[test]

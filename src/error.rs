@@ -157,7 +157,7 @@ impl ConnectorFailure {
     pub fn template_not_found(type_label: &str) -> Self {
         Self::new(
             ErrorKind::TemplateNotFound,
-            format!("Cannot find template for type: {type_label}"),
+            format!("Cannot find template for type: {}", excerpt(type_label)),
         )
     }
 
@@ -291,6 +291,27 @@ impl fmt::Display for ConnectorFailure {
 }
 
 impl std::error::Error for ConnectorFailure {}
+
+/// The most of an outside value (a recipient, a config entry, a thrown message) a message
+/// quotes: enough to recognise it, never the megabyte a hostile caller can pass.
+pub const MAX_EXCERPT_CHARS: usize = 64;
+
+/// An outside value as messages quote it: whole when it has at most [`MAX_EXCERPT_CHARS`]
+/// characters, else that many followed by `… (<n> characters)`. The one way every message
+/// quotes a value it did not write itself.
+///
+/// Only for values that hold no secret: a cut could split one, and redaction then no longer
+/// recognises the half that is left.
+pub fn excerpt(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(MAX_EXCERPT_CHARS) {
+        None => std::borrow::Cow::Borrowed(value),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} characters)",
+            &value[..cut],
+            value.chars().count()
+        )),
+    }
+}
 
 /// Shorter secrets are not redacted: replacing a 1-3 character token would mangle unrelated
 /// text while hiding nothing an attacker could not guess anyway.
@@ -539,6 +560,28 @@ mod tests {
         }
         assert_eq!(redact("a%", &["abcd"]), "a%");
         assert_eq!(redact("\\u00e9 %zz \\", &["abcd"]), "\\u00e9 %zz \\");
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_cut_between_characters() {
+        assert_eq!(excerpt("+12024561111"), "+12024561111");
+        let exact = "é".repeat(MAX_EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = format!(
+            "{}😀{}",
+            "9".repeat(MAX_EXCERPT_CHARS - 1),
+            "x".repeat(1 << 20)
+        );
+        assert_eq!(
+            excerpt(&long),
+            format!(
+                "{}😀… ({} characters)",
+                "9".repeat(MAX_EXCERPT_CHARS - 1),
+                MAX_EXCERPT_CHARS + (1 << 20)
+            )
+        );
+        let failure = ConnectorFailure::template_not_found(&"T".repeat(1 << 20));
+        assert!(failure.message.len() < 200, "{}", failure.message);
     }
 
     #[test]

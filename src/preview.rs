@@ -40,13 +40,14 @@ pub fn recipient(config: &Config, to: &str) -> Recipient {
     };
     match country::check(to, allowed) {
         Ok(found) => Recipient {
-            country: Some(found.iso),
+            country: Some(found.country.iso),
             allowed: true,
             rejection: None,
         },
         Err(rejection) => Recipient {
             country: match &rejection {
-                country::Rejection::CountryNotAllowed { country, .. } => Some(country.iso.clone()),
+                country::Rejection::CountryNotAllowed { country, .. }
+                | country::Rejection::NotAsWritten { country, .. } => Some(country.iso.clone()),
                 _ => None,
             },
             allowed: false,

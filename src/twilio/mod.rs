@@ -41,16 +41,18 @@ pub fn prepare(
     type_label: &str,
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
-    let to = if to.starts_with('+') {
-        to.to_owned()
-    } else {
-        format!("+{to}")
-    };
     // First, so a refused recipient costs no rendering and reveals nothing about templates.
-    if let Some(allowed) = &config.allowed_countries {
-        crate::country::check(&to, allowed)
-            .map_err(|rejection| ConnectorFailure::country_not_allowed(&rejection))?;
-    }
+    // With an allowlist, `To` is the E.164 number that was checked, never other digits;
+    // without one, it is the JS connector's: as given, with a `+` when it has none.
+    let to = match &config.allowed_countries {
+        Some(allowed) => {
+            crate::country::check(to, allowed)
+                .map_err(|rejection| ConnectorFailure::country_not_allowed(&rejection))?
+                .e164
+        }
+        None if to.starts_with('+') => to.to_owned(),
+        None => format!("+{to}"),
+    };
     let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
     let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
         .ok_or_else(body_too_long)?;
@@ -85,7 +87,8 @@ pub fn prepare(
     let form = request::form(present, body.len() + 128);
 
     let request = Authorized::new(config, options, "Messages.json")?;
-    // hyper refuses longer URIs; only an absurd accountSID gets there.
+    // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
+    // `options.baseUrl`'s check), so only an absurd accountSID gets there.
     if request.url.len() > MAX_URL_LEN {
         return Err(ConnectorFailure::new(
             ErrorKind::AccountSidTooLong,
@@ -240,6 +243,26 @@ mod tests {
         assert_eq!(
             allowed.form, open.form,
             "the allowlist changes no byte of the request"
+        );
+        // `To` is the number checked: separators go, and digits the check dropped refuse it.
+        let formatted = to(&listed, "+1 (202) 456-1111", "SignIn").unwrap();
+        assert!(
+            formatted.form.starts_with("To=%2B12024561111&"),
+            "{}",
+            formatted.form
+        );
+        let open = to(&config(json!({})), "+1 (202) 456-1111", "SignIn").unwrap();
+        assert!(
+            open.form.starts_with("To=%2B1+%28202%29+456-1111&"),
+            "{}",
+            open.form
+        );
+        let err = to(&listed, "+1 1 202 456 1111", "SignIn").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
+        assert!(
+            err.message.contains("is read as +12024561111"),
+            "{}",
+            err.message
         );
     }
 
