@@ -145,6 +145,19 @@ describe('handlebars (connector-kit semantics)', () => {
     }
   });
 
+  test('a Symbol renders as String() writes it, as connector-kit renders it', async () => {
+    const { replaceSendMessageHandlebars } = await import('@logto/connector-kit');
+    for (const [content, payload, expected] of [
+      ['{{code}}', { code: Symbol('s') }, 'Symbol(s)'],
+      ['{{code}}', { code: Symbol() }, 'Symbol()'],
+      ['{{a.b}}!', { a: { b: Symbol.iterator } }, 'Symbol(Symbol.iterator)!'],
+      ['{{code}}', { code: Symbol('ü 😀 {{code}}') }, 'Symbol(ü 😀 {{code}})'],
+    ]) {
+      assert.equal(replaceSendMessageHandlebars(content, payload), expected);
+      assert.equal(await render(content, payload), expected);
+    }
+  });
+
   test('an absent payload renders nothing and does not crash', async () => {
     assert.equal(await render('code {{code}}', undefined), 'code {{code}}');
   });

@@ -119,3 +119,15 @@ test('an accountSID that would make the URL longer than hyper accepts is refused
   assert.equal(server.requests.length, 0);
   assert.equal(server.connections, 0);
 });
+
+test('a base URL with a 120 kB host name is refused naming baseUrl, before any request', async () => {
+  const server = await scripted();
+  const baseUrl = `http://${'a'.repeat(120_000)}:${new URL(server.url).port}`;
+  const error = await rejection((async () => new TwilioSmsConnector(validConfig(), { baseUrl }).sendMessage('1', 'SignIn', {}))());
+  assert.equal(error.code, 'invalid_config');
+  assert.equal(
+    error.message,
+    'options.baseUrl (TWILIO_SMS_NATIVE_BASE_URL for the Logto module) has a host name 120000 characters long; a host name has at most 253'
+  );
+  assert.equal(server.connections, 0);
+});

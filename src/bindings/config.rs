@@ -7,7 +7,7 @@ use napi::{Env, ValueType};
 
 use super::js::json_stringify;
 use crate::config::{self, Config, ConfigError};
-use crate::error::ConnectorFailure;
+use crate::error::{excerpt, ConnectorFailure};
 
 /// Config values reach Rust as JSON text from the engine's own `JSON.stringify`, so getters and
 /// `toJSON` behave the way JS code expects.
@@ -24,7 +24,11 @@ pub(super) fn parse_config(
         other => return Err(not_an_object(&other.to_string().to_lowercase())),
     }
     let text = json_stringify(env, config).map_err(|reason| {
-        ConfigError::whole(format!("Cannot be serialized as JSON ({reason})")).to_failure()
+        ConfigError::whole(format!(
+            "Cannot be serialized as JSON ({})",
+            excerpt(&reason)
+        ))
+        .to_failure()
     })?;
     config::cached_from_json(&text).map_err(|err| err.to_failure())
 }

@@ -39,6 +39,8 @@ struct Helpers {
     serialize: FunctionRef<Value, Value>,
     /// The engine's own `JSON.parse`.
     parse: FunctionRef<String, Value>,
+    /// The engine's own `String`, for the one value coercion refuses: a symbol.
+    string: FunctionRef<Value, Value>,
 }
 
 fn helpers(env: &Env) -> Result<&'static Helpers> {
@@ -52,9 +54,11 @@ fn helpers(env: &Env) -> Result<&'static Helpers> {
         .call(FnArgs::from((KNOWN_KEYS.to_vec(), JS_TYPE_MARKER)))?
         .create_ref()?;
     let parse: Function<String, Value> = env.run_script("JSON.parse")?;
+    let string: Function<Value, Value> = env.run_script("String")?;
     let helpers = Helpers {
         serialize,
         parse: parse.create_ref()?,
+        string: string.create_ref()?,
     };
     env.set_instance_data(helpers, (), |_| {})?;
     env.get_instance_data::<Helpers>()?
@@ -141,10 +145,24 @@ fn clear_pending_exception(env: &Env) {
 /// JavaScript's `String(value)`, or the message of what it threw.
 pub(super) fn string_or_exception(value: Unknown) -> std::result::Result<String, String> {
     let env = Env::from_raw(value.value().env);
-    value
-        .coerce_to_string()
-        .and_then(|text: JsString| text.into_utf8()?.into_owned())
+    let text = if matches!(value.get_type(), Ok(ValueType::Symbol)) {
+        // Coercion (`` `${value}` ``, N-API's coerce_to_string) throws on a symbol; `String()`
+        // gives `Symbol(description)`, which is what connector-kit's `String(value ?? '')`
+        // renders.
+        string_of_symbol(&env, value)
+    } else {
+        value.coerce_to_string()
+    };
+    text.and_then(|text: JsString| text.into_utf8()?.into_owned())
         .map_err(|err| take_pending_exception(&env).unwrap_or(err.reason))
+}
+
+fn string_of_symbol<'env>(env: &'env Env, symbol: Unknown) -> Result<JsString<'env>> {
+    // SAFETY: the same handle, used only within this call's handle scope.
+    let symbol: Value = unsafe { Unknown::from_raw_unchecked(env.raw(), symbol.raw()) };
+    let text = helpers(env)?.string.borrow_back(env)?.call(symbol)?;
+    // SAFETY: `String()` always returns a string.
+    unsafe { text.cast::<JsString>() }
 }
 
 /// JavaScript's `String(value)`, through the engine.

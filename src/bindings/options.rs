@@ -4,7 +4,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
 use super::js::{js_to_string, take_pending_exception};
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::{excerpt, ConnectorFailure, ErrorKind};
 use crate::twilio;
 
 /// `options` (absent, `null` or an object) checked into the send options.
@@ -37,7 +37,8 @@ pub(super) fn parse_options(
                 let env = Env::from_raw(object.value().env);
                 let reason = take_pending_exception(&env).unwrap_or(err.reason);
                 Err(invalid(&format!(
-                    "options.{name} could not be read: {reason}"
+                    "options.{name} could not be read: {}",
+                    excerpt(&reason)
                 )))
             }
         }

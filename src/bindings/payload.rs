@@ -4,7 +4,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
 use super::js::{js_to_string, string_or_exception, take_pending_exception};
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::{excerpt, ConnectorFailure, ErrorKind};
 use crate::template::Payload;
 
 /// The live JS payload: `in` and `String()` are the engine's own, so prototype keys, getters,
@@ -35,7 +35,7 @@ impl<'a> JsPayload<'a> {
         if first.is_none() {
             *first = Some(format!(
                 "payload.{field} could not be read: {}",
-                reason.unwrap_or_else(|| "it threw".to_owned())
+                reason.as_deref().map_or("it threw".into(), excerpt)
             ));
         }
     }
@@ -43,7 +43,10 @@ impl<'a> JsPayload<'a> {
     fn failed_with(&self, field: &str, reason: String) {
         let mut first = self.1.borrow_mut();
         if first.is_none() {
-            *first = Some(format!("payload.{field} could not be read: {reason}"));
+            *first = Some(format!(
+                "payload.{field} could not be read: {}",
+                excerpt(&reason)
+            ));
         }
     }
 
@@ -101,9 +104,7 @@ impl Payload for JsPayload<'_> {
             }
         }
         match current.get_type() {
-            Ok(ValueType::Undefined | ValueType::Null | ValueType::Symbol) | Err(_) => {
-                String::new()
-            }
+            Ok(ValueType::Undefined | ValueType::Null) | Err(_) => String::new(),
             _ => string_or_exception(current).unwrap_or_else(|reason| {
                 self.failed_with(path, reason);
                 String::new()

@@ -10,6 +10,8 @@ use crate::transport;
 /// Long enough for Twilio on a slow day, short enough that a sign-in page does not hang.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
+/// The longest host name DNS resolves (RFC 1035 limits a name to 255 octets on the wire).
+const MAX_HOST_LEN: usize = 253;
 
 // Declared once: the bindings read the JS object into this, index.d.ts types it from this,
 // and `SendOptions::new` checks it.
@@ -151,6 +153,19 @@ fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
     if !plain {
         return Err(invalid());
     }
+    // The URL parser takes a host name of any length; DNS resolves none longer than 253
+    // characters, and a longer one would make every request URL too long for the HTTP client.
+    let host_len = url.host_str().map_or(0, str::len);
+    if host_len > MAX_HOST_LEN {
+        return Err(ConnectorFailure::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.baseUrl ({} for the Logto module) has a host name {host_len} \
+                 characters long; a host name has at most {MAX_HOST_LEN}",
+                env_var("baseUrl")
+            ),
+        ));
+    }
     Ok(url.origin().ascii_serialization())
 }
 
@@ -188,6 +203,20 @@ mod tests {
             };
             assert!(SendOptions::new(raw).is_err(), "{bad}");
         }
+        let long_host = |len: usize| {
+            SendOptions::new(ConnectorOptions {
+                base_url: Some(format!("http://{}:8443", "a".repeat(len))),
+                ..ConnectorOptions::default()
+            })
+        };
+        assert!(long_host(MAX_HOST_LEN).is_ok());
+        let err = long_host(120_000).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert_eq!(
+            err.message,
+            "options.baseUrl (TWILIO_SMS_NATIVE_BASE_URL for the Logto module) has a host name \
+             120000 characters long; a host name has at most 253"
+        );
         for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 1e9] {
             for raw in [
                 ConnectorOptions {
