@@ -162,3 +162,144 @@ test("a proxy's echo of Proxy-Authorization is redacted", async () => {
     await new Promise((resolve) => echo.close(resolve));
   }
 });
+
+test('a proxy URL the HTTP client would read differently is an invalid_config error naming it, never a direct connection', async () => {
+  const direct = await startTwilioServer();
+  try {
+    const [connects, received] = [proxy.log.length, httpsServer.requests.length];
+    const child = await runChild(`
+      const { TwilioSmsConnector } = await import('./index.js');
+      const { validConfig } = await import('./__test__/fixtures.js');
+      const port = ${proxy.port};
+      const values = [
+        'http://\${PROXY_HOST}:' + port,
+        'http://{{proxy}}:' + port,
+        'http://%7B%7Bproxy%7D%7D:' + port,
+        'http://pro"xy:' + port,
+        'http://pro\`xy:' + port,
+        'http://user:' + 'x'.repeat(70 * 1024) + '@127.0.0.1:' + port,
+      ];
+      const destinations = {
+        HTTPS_PROXY: 'https://127.0.0.1:${httpsServer.port}',
+        HTTP_PROXY: ${JSON.stringify(direct.url)},
+      };
+      const outcomes = [];
+      let timeout = 1000;
+      for (const value of values) {
+        for (const [variable, baseUrl] of Object.entries(destinations)) {
+          Object.assign(process.env, { HTTPS_PROXY: ${JSON.stringify(proxy.url)}, HTTP_PROXY: ${JSON.stringify(proxy.url)} });
+          process.env[variable] = value;
+          // A connect timeout of its own builds a new client, which reads the variables again.
+          const connector = new TwilioSmsConnector(validConfig(), { baseUrl, connectTimeoutMs: timeout++ });
+          const outcome = await connector.sendMessage('1', 'SignIn', {}).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));
+          outcomes.push({ variable, value: value.slice(0, 40), ...outcome });
+        }
+      }
+      console.log(JSON.stringify(outcomes));
+    `);
+    const outcomes = lastJson(child);
+    assert.deepEqual(
+      outcomes.map(({ variable, value, code }) => `${variable}=${value}: ${code ?? 'sent'}`),
+      outcomes.map(({ variable, value }) => `${variable}=${value}: invalid_config`)
+    );
+    assert.equal(outcomes.length, 12);
+    for (const outcome of outcomes) {
+      assert.match(outcome.message, new RegExp(`^${outcome.variable} is not a usable proxy URL`), outcome.message);
+      assert.ok(outcome.message.length < 400, `a bounded message: ${outcome.message.length} characters`);
+      assert.ok(!outcome.message.includes('xxxxxxxx'), 'the value is not repeated');
+    }
+    assert.equal(direct.requests.length, 0, 'no direct plain-HTTP request');
+    assert.equal(httpsServer.requests.length, received, 'no direct HTTPS request');
+    assert.equal(proxy.log.length, connects, 'nothing reached the proxy either');
+  } finally {
+    await direct.close();
+  }
+});
+
+test('an empty HTTPS_PROXY counts as unset: the lowercase https_proxy is used', async () => {
+  const [connects, received] = [proxy.log.length, httpsServer.requests.length];
+  const child = await runChild(
+    `
+    const { TwilioSmsConnector } = await import('./index.js');
+    const { validConfig } = await import('./__test__/fixtures.js');
+    const connector = new TwilioSmsConnector(validConfig(), { baseUrl: 'https://127.0.0.1:${httpsServer.port}' });
+    console.log(JSON.stringify(await connector.sendMessage('1', 'SignIn', { code: '7' }).then((r) => r.body, (e) => e.message)));
+  `,
+    { HTTPS_PROXY: '', https_proxy: proxy.url, HTTP_PROXY: '', http_proxy: proxy.url, ALL_PROXY: undefined, all_proxy: undefined, NO_PROXY: 'localhost' }
+  );
+  assert.equal(lastJson(child), 'Sign in code 7');
+  assert.deepEqual(
+    proxy.log.slice(connects).map((entry) => `${entry.method} ${entry.target}`),
+    [`CONNECT 127.0.0.1:${httpsServer.port}`],
+    'the send went through the tunnel'
+  );
+  assert.equal(httpsServer.requests.length, received + 1);
+});
+
+test('REQUEST_METHOD in the environment does not turn the proxy off', async () => {
+  const [connects, received] = [proxy.log.length, httpsServer.requests.length];
+  const child = await runChild(
+    `
+    const { TwilioSmsConnector } = await import('./index.js');
+    const { validConfig } = await import('./__test__/fixtures.js');
+    const connector = new TwilioSmsConnector(validConfig(), { baseUrl: 'https://127.0.0.1:${httpsServer.port}' });
+    console.log(JSON.stringify(await connector.sendMessage('1', 'SignIn', { code: '8' }).then((r) => r.body, (e) => e.message)));
+  `,
+    { REQUEST_METHOD: 'GET', HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost' }
+  );
+  assert.equal(lastJson(child), 'Sign in code 8');
+  assert.deepEqual(
+    proxy.log.slice(connects).map((entry) => `${entry.method} ${entry.target}`),
+    [`CONNECT 127.0.0.1:${httpsServer.port}`],
+    'the send went through the tunnel'
+  );
+  assert.equal(httpsServer.requests.length, received + 1);
+});
+
+test("a proxy's echo of a user-only credential is redacted, plain and percent-encoded", async () => {
+  const seen = [];
+  const echo = http.createServer((req, res) => {
+    const header = req.headers['proxy-authorization'] ?? '';
+    seen.push(header);
+    const credential = Buffer.from(header.replace(/^Basic /, ''), 'base64').toString();
+    const body = JSON.stringify({
+      message: 'Proxy Authentication Required',
+      echoes: [header, encodeURIComponent(header), header.replace(/=+$/, ''), credential, encodeURIComponent(credential)],
+    });
+    res.writeHead(407, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  try {
+    const tokens = ['pr0xy-t0ken-only', 'pr0xy t0ken/@#only'];
+    const port = echo.address().port;
+    const child = await runChild(
+      `
+      const { TwilioSmsConnector } = await import('./index.js');
+      const { validConfig, errorText } = await import('./__test__/fixtures.js');
+      const texts = [];
+      for (const [i, token] of ${JSON.stringify(tokens)}.entries()) {
+        process.env.HTTP_PROXY = 'http://' + encodeURIComponent(token) + '@127.0.0.1:${port}';
+        const connector = new TwilioSmsConnector(validConfig(), { baseUrl: 'http://127.0.0.1:9', connectTimeoutMs: 4000 + i });
+        texts.push(await connector.sendMessage('1', 'SignIn', {}).then(() => 'sent', errorText));
+      }
+      console.log(JSON.stringify(texts));
+    `,
+      { http_proxy: undefined, NO_PROXY: '' }
+    );
+    const texts = lastJson(child);
+    assert.deepEqual(
+      seen,
+      tokens.map((token) => `Basic ${Buffer.from(`${token}:`).toString('base64')}`),
+      'the proxy was asked with each credential'
+    );
+    texts.forEach((text, i) => {
+      assert.match(text, /Proxy Authentication Required/);
+      const basic = seen[i].slice(6);
+      for (const leaked of [tokens[i], encodeURIComponent(tokens[i]), basic, basic.replace(/=+$/, '')]) {
+        assert.ok(!text.includes(leaked), `${leaked} leaked: ${text}`);
+      }
+    });
+  } finally {
+    await new Promise((resolve) => echo.close(resolve));
+  }
+});

@@ -102,7 +102,8 @@ fn build_client_with(
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .user_agent(USER_AGENT)
-        // Proxies come from `env_proxies`, which refuses what reqwest would silently skip.
+        // reqwest's own discovery off: proxies come from `env_proxies`, which refuses what
+        // reqwest would silently skip.
         .no_proxy();
     for proxy in env_proxies()? {
         builder = builder.proxy(proxy);
@@ -112,96 +113,234 @@ fn build_client_with(
         .map_err(|err| general(format!("HTTP client setup failed: {err}")))
 }
 
-/// The proxy variables reqwest reads, in its order: `(variable, value)` for the HTTP and the
-/// HTTPS destinations (`ALL_PROXY` for either when its own is unset). None under CGI, where
-/// `HTTP_PROXY` may come from a request header.
-fn proxy_settings() -> [Option<(&'static str, String)>; 2] {
-    if std::env::var_os("REQUEST_METHOD").is_some() {
-        return [None, None];
-    }
-    let first = |names: &[&'static str]| {
-        names
-            .iter()
-            .find_map(|name| std::env::var(name).ok().map(|value| (*name, value)))
-            .filter(|(_, value)| !value.is_empty())
+/// The longest proxy URL read. One with a long token stays far below it; the HTTP client
+/// cannot use one near 64 KiB at all.
+pub const MAX_PROXY_URL_BYTES: usize = 8 * 1024;
+
+/// A proxy variable in force: its name and value.
+type Setting = (&'static str, String);
+
+/// The proxy variables for the HTTP and the HTTPS destinations, read here rather than by
+/// reqwest (whose own discovery is off), in reqwest's order: of each pair the first that is
+/// set and not empty (an empty one counts as unset, as curl reads it, so `HTTP_PROXY=''` does
+/// not hide `http_proxy`), and `ALL_PROXY` for either when its own is unset. `REQUEST_METHOD`
+/// turns nothing off: the connector is no CGI program, where `HTTP_PROXY` could come from a
+/// request header, and an operator's proxy must not vanish because the variable is set.
+fn proxy_settings() -> Result<[Option<Setting>; 2], ConnectorFailure> {
+    proxy_settings_from(|name| std::env::var_os(name))
+}
+
+fn proxy_settings_from(
+    lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<[Option<Setting>; 2], ConnectorFailure> {
+    let first = |names: [&'static str; 2]| {
+        for name in names {
+            let Some(value) = lookup(name).filter(|value| !value.is_empty()) else {
+                continue;
+            };
+            // Not "unset": that would connect directly.
+            let value = value
+                .into_string()
+                .map_err(|_| invalid_proxy(name, "not valid UTF-8"))?;
+            return Ok(Some((name, value)));
+        }
+        Ok::<_, ConnectorFailure>(None)
     };
-    let all = first(&["ALL_PROXY", "all_proxy"]);
-    [
-        first(&["HTTP_PROXY", "http_proxy"]).or_else(|| all.clone()),
-        first(&["HTTPS_PROXY", "https_proxy"]).or(all),
-    ]
+    let all = first(["ALL_PROXY", "all_proxy"])?;
+    Ok([
+        first(["HTTP_PROXY", "http_proxy"])?.or_else(|| all.clone()),
+        first(["HTTPS_PROXY", "https_proxy"])?.or(all),
+    ])
+}
+
+/// The error for a proxy variable that cannot be honoured. It quotes nothing of the value (a
+/// credential, or 64 KiB of anything); `why` names at most one character of it.
+fn invalid_proxy(name: &str, why: &str) -> ConnectorFailure {
+    ConnectorFailure::new(
+        ErrorKind::InvalidOptions,
+        format!(
+            "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
+             with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
+        ),
+    )
 }
 
 /// A proxy URL as the url crate reads it (`scheme://` optional, meaning http), refused unless
-/// it is plainly `http(s)://[user[:password]@]host[:port][/]`. reqwest would silently ignore a
-/// value its parser rejects, or read `http://u:p#w@proxy` as the host `u`, and connect
-/// directly: an operator who set a proxy never wants that.
+/// it is plainly `http(s)://[user[:password]@]host[:port][/]` with a host name, IPv4 or IPv6
+/// address for a host. reqwest would silently ignore a value its parser rejects, or read
+/// `http://u:p#w@proxy` as the host `u`, and connect directly: an operator who set a proxy
+/// never wants that.
 fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> {
-    let invalid = |why: &str| {
-        ConnectorFailure::new(
-            ErrorKind::InvalidOptions,
-            format!(
-                "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
-                 with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
-            ),
-        )
-    };
+    if value.len() > MAX_PROXY_URL_BYTES {
+        return Err(invalid_proxy(
+            name,
+            &format!("longer than {MAX_PROXY_URL_BYTES} bytes"),
+        ));
+    }
     let text = if value.contains("://") {
         value.to_owned()
     } else {
         format!("http://{value}")
     };
-    let url = reqwest::Url::parse(&text).map_err(|err| invalid(&err.to_string()))?;
+    let url = reqwest::Url::parse(&text).map_err(|err| invalid_proxy(name, &err.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid("only http and https proxies are supported"));
+        return Err(invalid_proxy(
+            name,
+            "only http and https proxies are supported",
+        ));
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host"));
+    let host = url.host_str().unwrap_or_default();
+    if host.is_empty() {
+        return Err(invalid_proxy(name, "no host"));
+    }
+    // The url crate keeps `$`, `{`, `"` and the like in a host name (an unexpanded
+    // `${PROXY_HOST}` or `{{proxy}}`, even percent-encoded); no resolvable name has them. An
+    // IPv6 address comes bracketed and already checked.
+    if !host.starts_with('[') {
+        if let Some(bad) = host
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        {
+            return Err(invalid_proxy(
+                name,
+                &format!(
+                    "its host has {bad:?}, which no host name has; an unexpanded template or variable?"
+                ),
+            ));
+        }
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || text.contains(' ')
     {
-        return Err(invalid("unexpected path, query, fragment or space"));
+        return Err(invalid_proxy(
+            name,
+            "unexpected path, query, fragment or space",
+        ));
     }
     Ok(url)
 }
 
+/// The proxy for one destination scheme, built from the very URL validated here, and the
+/// credentials it sends.
+///
+/// reqwest hands the URL's text to hyper-util's proxy matcher, which drops what it cannot
+/// read without a word (the client then connects directly). So that matcher is run here on
+/// that same text, and the proxy is refused unless it yields exactly this proxy: scheme, host,
+/// port, and a credential exactly when the URL has one.
+fn proxy_for(
+    name: &'static str,
+    value: &str,
+    secure: bool,
+) -> Result<(reqwest::Proxy, Vec<Secret>), ConnectorFailure> {
+    let url = proxy_url(name, value)?;
+    let matcher = hyper_util::client::proxy::matcher::Matcher::builder()
+        .all(String::from(url.clone()))
+        .build();
+    let destination = if secure {
+        "https://api.twilio.com/"
+    } else {
+        "http://api.twilio.com/"
+    };
+    let destination = destination.parse().expect("a valid URI");
+    let intercept = matcher
+        .intercept(&destination)
+        .ok_or_else(|| invalid_proxy(name, "the HTTP client cannot read it"))?;
+    let found = intercept.uri();
+    let default_port = |scheme: Option<&str>| match scheme {
+        Some("https") => Some(443),
+        Some("http") => Some(80),
+        _ => None,
+    };
+    let has_credential = !url.username().is_empty() || url.password().is_some();
+    let same = found.scheme_str() == Some(url.scheme())
+        && found.host() == url.host_str()
+        && found
+            .port_u16()
+            .or_else(|| default_port(found.scheme_str()))
+            == url.port_or_known_default()
+        && intercept.basic_auth().is_some() == has_credential;
+    if !same {
+        return Err(invalid_proxy(name, "the HTTP client reads it differently"));
+    }
+    let secrets = credential_secrets(&url, intercept.basic_auth());
+    let proxy = if secure {
+        reqwest::Proxy::https(url)
+    } else {
+        reqwest::Proxy::http(url)
+    }
+    .map_err(|_| invalid_proxy(name, "the HTTP client refuses it"))?;
+    Ok((proxy.no_proxy(reqwest::NoProxy::from_env()), secrets))
+}
+
+/// What a proxy URL's credential may be echoed as: the password and `user:password`, or for a
+/// user alone (a token) the user and `user:` (whose base64 is what is sent), each decoded and
+/// as written, and the Basic credential exactly as the client sends it.
+fn credential_secrets(
+    url: &reqwest::Url,
+    basic: Option<&reqwest::header::HeaderValue>,
+) -> Vec<Secret> {
+    let (user, password) = (url.username(), url.password());
+    let mut secrets = Vec::new();
+    let mut add = |secret: String| {
+        let secret = Secret::new(secret);
+        if !secrets.contains(&secret) {
+            secrets.push(secret);
+        }
+    };
+    match password {
+        Some(password) => {
+            add(format!(
+                "{}:{}",
+                percent_decode(user),
+                percent_decode(password)
+            ));
+            add(percent_decode(password));
+            add(password.to_owned());
+        }
+        None if !user.is_empty() => {
+            add(format!("{}:", percent_decode(user)));
+            add(percent_decode(user));
+            add(user.to_owned());
+        }
+        None => {}
+    }
+    if let Some(credential) = basic
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+    {
+        add(credential.to_owned());
+    }
+    secrets
+}
+
 fn env_proxies() -> Result<Vec<reqwest::Proxy>, ConnectorFailure> {
-    let [http, https] = proxy_settings();
+    let [http, https] = proxy_settings()?;
     let mut proxies = Vec::new();
     for (setting, secure) in [(http, false), (https, true)] {
         let Some((name, value)) = setting else {
             continue;
         };
-        let url = proxy_url(name, &value)?;
-        remember_proxy_secrets(&url);
-        let made = if secure {
-            reqwest::Proxy::https(url.as_str())
-        } else {
-            reqwest::Proxy::http(url.as_str())
-        };
-        let proxy = made.map_err(|err| {
-            ConnectorFailure::new(
-                ErrorKind::InvalidOptions,
-                format!("{name} is not a usable proxy URL: {err}"),
-            )
-        })?;
-        proxies.push(proxy.no_proxy(reqwest::NoProxy::from_env()));
+        let (proxy, secrets) = proxy_for(name, &value, secure)?;
+        remember_proxy_secrets(secrets);
+        proxies.push(proxy);
     }
     Ok(proxies)
 }
 
-/// Every proxy password and `user:password` pair a client was built with, so a proxy that
-/// echoes them (its `Proxy-Authorization`) is redacted too. Collected when clients are built,
-/// so once the shared client exists a send reads no environment variable.
+/// Every proxy credential a client was built with, in each form `credential_secrets` lists, so
+/// a proxy that echoes them (its `Proxy-Authorization`) is redacted too. Collected when clients
+/// are built, so once the shared client exists a send reads no environment variable.
 static PROXY_SECRETS: Mutex<Vec<Secret>> = Mutex::new(Vec::new());
 
 pub fn proxy_secrets() -> Vec<Secret> {
     // A send prepares its request before its client exists: until one does, read the variables
     // the client will read.
     if CLIENTS.get().is_none() {
-        for (name, value) in proxy_settings().into_iter().flatten() {
-            if let Ok(url) = proxy_url(name, &value) {
-                remember_proxy_secrets(&url);
+        let [http, https] = proxy_settings().unwrap_or_default();
+        for (setting, secure) in [(http, false), (https, true)] {
+            if let Some(Ok((_, secrets))) =
+                setting.map(|(name, value)| proxy_for(name, &value, secure))
+            {
+                remember_proxy_secrets(secrets);
             }
         }
     }
@@ -211,16 +350,11 @@ pub fn proxy_secrets() -> Vec<Secret> {
         .clone()
 }
 
-fn remember_proxy_secrets(url: &reqwest::Url) {
-    let Some(password) = url.password() else {
-        return;
-    };
-    let password = percent_decode(password);
-    let pair = format!("{}:{password}", percent_decode(url.username()));
+fn remember_proxy_secrets(found: Vec<Secret>) {
     let mut secrets = PROXY_SECRETS
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    for secret in [Secret::new(pair), Secret::new(password)] {
+    for secret in found {
         if !secrets.contains(&secret) {
             secrets.push(secret);
         }
@@ -339,6 +473,125 @@ mod tests {
         ] {
             assert!(proxy_url("HTTPS_PROXY", good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn proxy_urls_the_http_client_would_drop_are_refused_without_quoting_them() {
+        let long = format!("http://user:{}@127.0.0.1:3128", "x".repeat(64 * 1024));
+        for bad in [
+            "http://${PROXY_HOST}:3128",
+            "http://{{proxy}}:3128",
+            "http://%7B%7Bproxy%7D%7D:3128",
+            "http://pro\"xy:3128",
+            "http://pro`xy:3128",
+            long.as_str(),
+        ] {
+            for secure in [false, true] {
+                let Err(err) = proxy_for("ALL_PROXY", bad, secure) else {
+                    panic!("{bad} was accepted");
+                };
+                assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
+                assert!(err
+                    .message
+                    .starts_with("ALL_PROXY is not a usable proxy URL"));
+                assert!(err.message.len() < 300, "{}", err.message);
+                assert!(!err.message.contains("xxxx") && !err.message.contains("proxy}"));
+            }
+        }
+    }
+
+    #[test]
+    fn every_proxy_url_accepted_is_the_proxy_the_client_uses() {
+        for good in [
+            "http://127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "http://user:pa%23ss@proxy.local:3128/",
+            "http://t%40ken@proxy_1.local",
+            "https://proxy.local",
+            "http://[::1]:3128",
+            "HTTP://Proxy.Example.COM:80",
+        ] {
+            for secure in [false, true] {
+                assert!(proxy_for("HTTP_PROXY", good, secure).is_ok(), "{good}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_form_of_a_proxy_credential_is_a_secret() {
+        use base64::Engine as _;
+        let base64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+        let exposed = |value: &str| {
+            let (_, secrets) = proxy_for("HTTP_PROXY", value, false).unwrap();
+            secrets
+                .iter()
+                .map(|s| s.expose().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // A user alone is a token: it is sent as base64 of `user:`.
+        let secrets = exposed("http://t%40ken-only@proxy:3128");
+        for form in ["t@ken-only", "t%40ken-only", "t@ken-only:"] {
+            assert!(secrets.iter().any(|s| s == form), "{form}: {secrets:?}");
+        }
+        assert!(secrets.contains(&base64("t@ken-only:")));
+        let text = format!(
+            "407: Basic {} from t%40ken-only",
+            base64("t@ken-only:").trim_end_matches('=')
+        );
+        let shown = crate::error::redact(
+            &text,
+            &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert!(!shown.contains("ken"), "{shown}");
+
+        let secrets = exposed("http://us%65r:p%40ss-word@proxy:3128");
+        for form in ["user:p@ss-word", "p@ss-word", "p%40ss-word"] {
+            assert!(secrets.iter().any(|s| s == form), "{form}: {secrets:?}");
+        }
+        assert!(secrets.contains(&base64("user:p@ss-word")));
+        assert!(exposed("http://proxy:3128").is_empty());
+    }
+
+    #[test]
+    fn an_empty_proxy_variable_counts_as_unset_and_cgi_turns_nothing_off() {
+        use std::ffi::OsString;
+        let settings = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, OsString)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect();
+            proxy_settings_from(move |name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+            .unwrap()
+        };
+        let [http, https] = settings(&[
+            ("HTTP_PROXY", ""),
+            ("http_proxy", "http://lower:1"),
+            ("HTTPS_PROXY", "http://upper:2"),
+            ("https_proxy", "http://lower:2"),
+            ("REQUEST_METHOD", "GET"),
+        ]);
+        assert_eq!(http, Some(("http_proxy", "http://lower:1".to_owned())));
+        assert_eq!(https, Some(("HTTPS_PROXY", "http://upper:2".to_owned())));
+        let [http, https] = settings(&[("ALL_PROXY", ""), ("all_proxy", "http://all:3")]);
+        assert_eq!(http, Some(("all_proxy", "http://all:3".to_owned())));
+        assert_eq!(https, http);
+        assert_eq!(settings(&[("HTTP_PROXY", "")]), [None, None]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_proxy_variable_that_is_not_utf8_is_refused_not_skipped() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let err = proxy_settings_from(|name| {
+            (name == "HTTPS_PROXY").then(|| std::ffi::OsString::from_vec(b"http://\xff:1".to_vec()))
+        })
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert!(err
+            .message
+            .starts_with("HTTPS_PROXY is not a usable proxy URL (not valid UTF-8)"));
     }
 
     #[tokio::test]

@@ -69,8 +69,16 @@ impl Authorized {
     }
 
     /// Removes every secret of this request from `failure`: the last gate before it leaves.
+    /// The proxy credentials are taken again here: the client this request went through may
+    /// have been built (and read the proxy variables) after the request was prepared.
     pub fn redact(&self, failure: ConnectorFailure) -> ConnectorFailure {
-        let secrets: Vec<&str> = self.secrets.iter().map(Secret::expose).collect();
+        let proxy = transport::proxy_secrets();
+        let secrets: Vec<&str> = self
+            .secrets
+            .iter()
+            .chain(&proxy)
+            .map(Secret::expose)
+            .collect();
         failure.redacted(&secrets)
     }
 
