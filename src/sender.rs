@@ -99,6 +99,7 @@ pub fn classify(value: &str) -> Result<Sender, String> {
             );
         }
         return alphanumeric(value).map_err(|why| {
+            let why = why.trim_start_matches(NOT_ALPHANUMERIC);
             format!(
                 "Starts with + but is not an E.164 phone number (after + only digits are \
                  allowed, e.g. +14155552671), nor an alphanumeric sender ID: {why}"
@@ -120,6 +121,9 @@ pub fn classify(value: &str) -> Result<Sender, String> {
     alphanumeric(value)
 }
 
+/// How every refusal of [`alphanumeric`] starts.
+const NOT_ALPHANUMERIC: &str = "Not a valid alphanumeric sender ID: ";
+
 /// An alphanumeric sender ID, or why not: the first bad character, a missing letter, the length.
 fn alphanumeric(value: &str) -> Result<Sender, String> {
     if let Some(bad) = value
@@ -127,7 +131,7 @@ fn alphanumeric(value: &str) -> Result<Sender, String> {
         .find(|c| !(c.is_ascii_alphanumeric() || ALPHANUMERIC_EXTRAS.contains(*c)))
     {
         return Err(format!(
-            "Not a valid alphanumeric sender ID: {bad:?} is not allowed (only ASCII letters \
+            "{NOT_ALPHANUMERIC}{bad:?} is not allowed (only ASCII letters \
              A-Z and a-z, digits, spaces and + - _ &); a phone number must be in E.164 form \
              (e.g. +14155552671)"
         ));
@@ -135,17 +139,15 @@ fn alphanumeric(value: &str) -> Result<Sender, String> {
     // Digits-only was taken as a short code above; digits and punctuation alone are no ID
     // either (Twilio refuses an ID without a letter).
     if !value.chars().any(|c| c.is_ascii_alphabetic()) {
-        return Err(
-            "Not a valid alphanumeric sender ID: it needs at least one letter; a phone number \
-             must be in E.164 form (e.g. +14155552671)"
-                .to_owned(),
-        );
+        return Err(format!(
+            "{NOT_ALPHANUMERIC}it needs at least one letter; a phone number must be in E.164 \
+             form (e.g. +14155552671)"
+        ));
     }
     let len = value.chars().count();
     if len > MAX_ALPHANUMERIC_LEN {
         return Err(format!(
-            "Not a valid alphanumeric sender ID: {len} characters, at most \
-             {MAX_ALPHANUMERIC_LEN} are allowed"
+            "{NOT_ALPHANUMERIC}{len} characters, at most {MAX_ALPHANUMERIC_LEN} are allowed"
         ));
     }
     Ok(Sender::Alphanumeric(value.to_owned()))
@@ -233,7 +235,10 @@ mod tests {
         // A + with letters is an ID attempt; the message names both forms it could have been.
         let err = classify("+ACME-Bank-Ltd").unwrap_err();
         assert!(err.contains("not an E.164 phone number"), "{err}");
-        assert!(err.contains("14 characters, at most 11"), "{err}");
+        assert!(
+            err.ends_with("nor an alphanumeric sender ID: 14 characters, at most 11 are allowed"),
+            "{err}"
+        );
     }
 
     #[test]

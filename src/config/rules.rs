@@ -614,12 +614,13 @@ pub const DOCUMENTED_HOSTS: [(&str, &str); 4] = [
     ("api.sydney.au1.twilio.com", "AU1"),
 ];
 
-/// `api.twilio.com (US1), … or …`: one documented host per region, for messages.
+/// `api.twilio.com (US1), … or …`: each region's first documented host, for messages.
 fn documented_hosts_text() -> String {
     let hosts: Vec<String> = DOCUMENTED_HOSTS
         .iter()
-        .filter(|(host, _)| *host != "api.us1.twilio.com")
-        .map(|(host, region)| format!("{host} ({region})"))
+        .enumerate()
+        .filter(|(i, (_, region))| !DOCUMENTED_HOSTS[..*i].iter().any(|(_, r)| r == region))
+        .map(|(_, (host, region))| format!("{host} ({region})"))
         .collect();
     match hosts.split_last() {
         Some((last, [])) => last.clone(),
@@ -712,7 +713,8 @@ fn allowed_countries(object: &Map<String, Value>, issues: &mut Issues) -> Option
 
 /// `^api(?:\.[\da-z](?:[\da-z-]{0,61}[\da-z])?)*\.twilio\.com$`, case-insensitive, at most
 /// 253 characters: upstream's shape of a host, checked first so a malformed one gets the message
-/// about form; the guard then accepts only [`DOCUMENTED_HOSTS`]. Written out by hand: a regex engine is a lot of binary for one pattern.
+/// about form; the guard then accepts only [`DOCUMENTED_HOSTS`]. Written out by hand: a regex
+/// engine is a lot of binary for one pattern.
 pub fn is_twilio_api_host(host: &str) -> bool {
     if host.len() > MAX_HOST_LEN || !host.is_ascii() {
         return false;
