@@ -100,18 +100,23 @@ export interface MessagePreview {
 }
 
 /**
- * The part of Twilio's Message resource callers rely on; the object carries every field
- * Twilio returned.
+ * The part of Twilio's Message resource callers rely on, typed as Twilio's API definition
+ * types it; the object carries every field Twilio returned.
  */
 export interface MessageResource {
-  /** `SM…` */
+  /** `SM…` (or `MM…`), 34 characters: a send resolves only with a string `sid`. */
   sid: string
-  /** `queued` or `accepted` on success. */
-  status: string
-  to: string
-  body: string
-  num_segments?: string
-  price?: string
+  /** `queued` or `accepted` right after a send. */
+  status: 'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered' | 'receiving' | 'received' | 'accepted' | 'scheduled' | 'read' | 'partially_delivered' | 'canceled'
+  to: string | null
+  body: string | null
+  /** Segments billed, as a decimal string. */
+  num_segments: string | null
+  /** Null until the message is priced. */
+  price: string | null
+  /** Twilio's error code when the message failed or was undelivered, else null. */
+  error_code: number | null
+  error_message: string | null
 }
 
 /** A previewed recipient, judged as a send would judge it. */
@@ -156,9 +161,10 @@ export interface TemplateChoice {
 /** The connector config, the same shape Logto saves for the official Twilio SMS connector. */
 export interface TwilioSmsConfig {
   /**
-   * `api.twilio.com` (default), `api.us1.twilio.com`, or a regional host with its edge:
-   * `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com` (AU1). The edge-less
-   * `api.ie1.twilio.com` and the like stopped working on 2026-04-28 and are refused.
+   * One of the REST API hosts Twilio documents: `api.twilio.com` (default) or
+   * `api.us1.twilio.com` (US1), `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com`
+   * (AU1). Any other host is refused, such as the edge-less `api.ie1.twilio.com` (stopped
+   * working on 2026-04-28) or another edge (`api.frankfurt.de1.twilio.com`).
    */
   host?: string
   accountSID: string
@@ -183,12 +189,15 @@ export interface TwilioSmsConfig {
    * its form). Without it: `fromMessagingServiceSID` and/or `fromPhoneNumber`, whichever are set.
    */
   senderType?: 'messagingService' | 'phoneNumber'
-  /** Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set. */
+  /**
+   * Messaging Service SID (`MG…`, checked with `senderType: 'messagingService'`); required
+   * unless `fromPhoneNumber` is set.
+   */
   fromMessagingServiceSID?: string
   /**
    * The sender sent as `From`: an E.164 number (`+15551234567`), a short code (5 or 6
-   * digits) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
-   * letter; not allowed to the US and Canada, and recipients cannot reply to it).
+   * digits) or an alphanumeric sender ID (1 to 11 letters, digits, spaces and `+ - _ &`, at
+   * least one letter; not allowed to the US and Canada, and recipients cannot reply to it).
    */
   fromPhoneNumber?: string
   /**

@@ -210,12 +210,14 @@ describe('config validation', () => {
     assert.equal(validateConfig(validConfig({ accountSID: '', authToken: '', fromMessagingServiceSID: '', extra: { x: 1 } })).success, true);
   });
 
-  const validHosts = ['api.twilio.com', 'API.TWILIO.COM', 'api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com', `api.${'a'.repeat(63)}.twilio.com`];
+  const validHosts = ['api.twilio.com', 'API.TWILIO.COM', 'api.us1.twilio.com', 'api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com'];
   const invalidHosts = [
     null, '', ' ', 'https://api.twilio.com', 'api.twilio.com:443', 'api.twilio.com/path', 'api.twilio.com?q=1',
     'api.twilio.com#frag', 'user@api.twilio.com', 'api.twilio.com\n', 'api.twilio.com.example.com', 'api.example.com',
     '127.0.0.1', 'api..twilio.com', 'api.-edge.twilio.com', 'api.edge-.twilio.com', 'api.ed_ge.twilio.com',
     `api.${'a'.repeat(64)}.twilio.com`, `api${'.abcdefghi'.repeat(25)}.twilio.com`, 443, true, {},
+    // Well-formed, but not a host Twilio documents for its REST API.
+    `api.${'a'.repeat(63)}.twilio.com`, 'api.frankfurt.de1.twilio.com', 'api.dublin.us1.twilio.com',
   ];
   for (const host of validHosts) {
     test(`host ${JSON.stringify(host)} is accepted`, () => {
@@ -251,10 +253,25 @@ describe('answers and errors', () => {
     assert.deepEqual(await connect().sendMessage('1', 'SignIn', { code: '1' }), { sid: 'SM1', status: 'accepted', to: '+1', body: 'x' });
   });
 
-  test('2xx that is not JSON resolves with what is known', async () => {
-    respondWith(202, 'accepted, not json');
-    assert.deepEqual(await connect().sendMessage('1', 'SignIn', {}), { status: 202, body: 'accepted, not json' });
-  });
+  // A captive portal, a wrong base URL or another API behind the host answers 2xx too: only a
+  // Message resource (a JSON object with a string sid) is a delivery (listed deviation).
+  for (const [status, body, what] of [
+    [202, 'accepted, not json', 'a body that is not JSON'],
+    [200, '<html><body>Please sign in to the Wi-Fi</body></html>', 'a body that is not JSON'],
+    [204, '', 'an empty body'],
+    [200, ['SM1'], 'JSON that is not an object'],
+    [201, { status: 'queued', to: '+1' }, 'a JSON object without a string sid'],
+    [201, { sid: 42, status: 'queued' }, 'a JSON object without a string sid'],
+  ]) {
+    test(`2xx with ${what} (${JSON.stringify(body).slice(0, 30)}) is invalid_response, not a success`, async () => {
+      respondWith(status, body);
+      const error = await rejection(connect().sendMessage('1', 'SignIn', { code: '1' }));
+      assert.equal(error.code, 'invalid_response');
+      assert.match(error.message, new RegExp(`answered HTTP ${status} with ${what}, not a Twilio Message resource`));
+      assert.match(error.message, /may not have been sent/);
+      assert.equal(error.data.message, error.message);
+    });
+  }
 
   for (const [status, code] of [[400, 21211], [401, 20003], [404, 20404], [500, 20500], [502, 0], [503, 0]]) {
     test(`HTTP ${status} is a general error carrying the raw body`, async () => {

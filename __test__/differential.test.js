@@ -13,7 +13,13 @@
 //   "<origin> answered HTTP <status> with an empty body";
 // - `host` forms Twilio retired on 2026-04-28 (api.ie1.twilio.com, api.au1, api.br1, api.de1,
 //   api.jp1, api.sg1, api.us2): upstream's host rule accepts them, ours refuses them with
-//   invalid_config naming the replacement (deviation `retired-host`).
+//   invalid_config naming the replacement (deviation `retired-host`);
+// - other well-formed `host`s that are not a REST API host Twilio documents
+//   (api.frankfurt.de1.twilio.com, api.dublin.us1.twilio.com): upstream's rule accepts them, ours
+//   refuses them with invalid_config naming the documented hosts (deviation `undocumented-host`);
+// - a 2xx answer that is not a Message resource (a JSON object with a string sid): JS
+//   resolves, ours rejects with invalid_response after the same one request (deviation
+//   `not-a-message`).
 // 3xx answers (JS follows them, ours never does) are not generated here.
 //
 // The JS connector runs in a child process (support/js-connector-child.mjs) with a
@@ -320,6 +326,8 @@ function fixedCases() {
     { kind: 'host-invalid', config: { ...base, host: 'api.twilio.com.evil.test' }, data },
     { kind: 'host-retired', config: { ...base, host: 'api.ie1.twilio.com' }, data },
     { kind: 'host-retired', config: { ...base, host: 'api.us2.twilio.com' }, data },
+    { kind: 'host-undocumented', config: { ...base, host: 'api.frankfurt.de1.twilio.com' }, data },
+    { kind: 'host-undocumented', config: { ...base, host: 'API.Dublin.US1.twilio.com' }, data },
   ].map((spec, index) => ({ id: `fixed-${index}`, ...structuredClone(spec) }));
 }
 
@@ -452,6 +460,16 @@ const templateMessages = (data) =>
     .filter((message) => typeof message === 'string' && message.startsWith('Template with UsageType'))
     .sort();
 
+/** Twilio's Message resource, as ours requires of a 2xx answer: a JSON object with a string sid. */
+const isMessageResource = (body) => {
+  try {
+    const value = JSON.parse(body);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.sid === 'string';
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Compare one case. Returns { verdict: 'agree' | 'deviation' | 'mismatch', reasons, deviation }.
  */
@@ -481,6 +499,13 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
     if (!ours.ok && !/no longer works/.test(JSON.stringify(ours))) reasons.push('ours does not say the host no longer works');
     if (ourRequests.length > 0) reasons.push(`ours sent ${ourRequests.length} request(s) despite a retired host`);
     return reasons.length ? { verdict: 'mismatch', reasons } : { verdict: 'deviation', deviation: 'retired-host' };
+  }
+  // Listed deviation: a well-formed host outside the ones Twilio documents for its REST API.
+  if (spec.kind === 'host-undocumented') {
+    if (ours.ok || ours.code !== 'invalid_config') reasons.push(`ours: ${ours.ok ? 'ok' : ours.code}, want invalid_config`);
+    if (!ours.ok && !/is not a Twilio REST API host/.test(JSON.stringify(ours))) reasons.push('ours does not say the host is not a REST API host');
+    if (ourRequests.length > 0) reasons.push(`ours sent ${ourRequests.length} request(s) despite an undocumented host`);
+    return reasons.length ? { verdict: 'mismatch', reasons } : { verdict: 'deviation', deviation: 'undocumented-host' };
   }
 
   // Listed deviation: ours retries a 429 (Twilio did not process it) with the same request,
@@ -516,11 +541,17 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
 
   // Listed deviation: 429 → ours rate_limit_exceeded, JS general (both with the raw body).
   const answer = spec.answer;
+  const notAMessage = jsRequests.length === 1 && answer && answer.status < 300 && !isMessageResource(answer.body);
   let deviation;
   if (retried) {
     deviation = 'http-429';
     if (js.ok || js.code !== 'general') reasons.push(`JS on 429: ${js.ok ? 'ok' : js.code}, expected general`);
     if (ours.ok || ours.code !== 'rate_limit_exceeded') reasons.push(`ours on 429: ${ours.ok ? 'ok' : ours.code}, want rate_limit_exceeded`);
+  } else if (notAMessage) {
+    // Listed deviation: JS resolves on any 2xx; ours only with a Message resource.
+    deviation = 'not-a-message';
+    if (!js.ok) reasons.push(`JS on a 2xx that is not a Message resource: ${js.code ?? js.name}, expected ok`);
+    if (ours.ok || ours.code !== 'invalid_response') reasons.push(`ours on a 2xx that is not a Message resource: ${ours.ok ? 'ok' : ours.code}, want invalid_response`);
   } else if (js.ok !== ours.ok) {
     reasons.push(`outcome: JS ${js.ok ? 'ok' : `${js.code ?? js.name}: ${js.message}`}, ours ${ours.ok ? 'ok' : `${ours.code ?? ours.name}: ${ours.message}`}`);
   } else if (!js.ok) {

@@ -1,6 +1,7 @@
 // What operators asked for, end to end against the local Twilio stand-in: a country allowlist
 // checked before any request (SMS pumping), any sender Twilio accepts (E.164, short code,
-// alphanumeric ID), and the regional host forms (retired ones refused with their replacement).
+// alphanumeric ID), and the regional host forms (retired and undocumented ones refused, naming
+// the host to use).
 // Every failure is scanned for the credentials; every refusal before the network is checked to
 // have sent nothing.
 import assert from 'node:assert/strict';
@@ -253,6 +254,10 @@ describe('any sender Twilio accepts', () => {
     ['123456', 'short code'],
     ['ACME', 'alphanumeric'],
     ['Acme Bank 2', 'alphanumeric'],
+    ['ACME-Bank', 'alphanumeric'],
+    ['ACME_2FA', 'alphanumeric'],
+    ['A&B Shop', 'alphanumeric'],
+    ['+ACME', 'alphanumeric'],
   ]) {
     test(`${kind} ${from} is sent as From, with or without senderType`, async () => {
       for (const extra of [{ senderType: 'phoneNumber' }, {}]) {
@@ -271,7 +276,9 @@ describe('any sender Twilio accepts', () => {
     ['14155552671', /expected a short code.*E\.164 form with \+/],
     ['+1 415 555 2671', /after \+ only digits/],
     ['+0123', /country code cannot start with 0/],
-    ['ACME-Bank', /'-' is not allowed/],
+    ['ACME.Bank', /'\.' is not allowed \(only ASCII letters A-Z and a-z, digits, spaces and \+ - _ &\)/],
+    ['Café', /'é' is not allowed/],
+    ['ACME-Bank-Ltd', /13 characters, at most 11/],
     ['ACME Bank Ltd', /13 characters, at most 11/],
     ['12 34', /at least one letter/],
     [' ACME', /whitespace/],
@@ -281,6 +288,23 @@ describe('any sender Twilio accepts', () => {
         assert.deepEqual(issues.map((issue) => issue.path), [['fromPhoneNumber']]);
         assert.match(issues[0].message, says);
       });
+    });
+  }
+
+  for (const sid of ['+15017122661', 'AC0123456789abcdef0123456789abcdef', 'mg0123']) {
+    test(`senderType messagingService with ${sid} is refused: a Messaging Service SID starts with MG`, () => {
+      invalidConfig(validConfig({ senderType: 'messagingService', fromMessagingServiceSID: sid }), (issues) => {
+        assert.deepEqual(issues, [
+          {
+            code: 'invalid_string',
+            path: ['fromMessagingServiceSID'],
+            message: issues[0].message,
+          },
+        ]);
+        assert.match(issues[0].message, /^Must be a Messaging Service SID, which starts with MG/);
+      });
+      // Without the explicit choice, the JS connector's rule: any string.
+      assert.ok(validateConfig(validConfig({ fromMessagingServiceSID: sid })).success);
     });
   }
 
@@ -315,6 +339,21 @@ describe('regional hosts', () => {
       assert.ok(validateConfig(validConfig({ host })).success, host);
     }
   });
+
+  for (const [host, says] of [
+    ['api.frankfurt.de1.twilio.com', 'Twilio does not document REST API processing in DE1'],
+    ['api.dublin.us1.twilio.com', 'US1 processing is reached through api.twilio.com'],
+    ['api.ashburn.us1.twilio.com', 'US1 processing is reached through api.twilio.com'],
+    ['api.sydney.ie1.twilio.com', 'IE1 processing is reached through api.dublin.ie1.twilio.com'],
+  ]) {
+    test(`${host} is refused before any request: not a host Twilio documents for its REST API`, () => {
+      invalidConfig(validConfig({ host }), (issues) => {
+        assert.deepEqual(issues.map((issue) => issue.path), [['host']]);
+        assert.ok(issues[0].message.includes(says), issues[0].message);
+        assert.match(issues[0].message, /Use api\.twilio\.com \(US1\), api\.dublin\.ie1\.twilio\.com \(IE1\) or api\.sydney\.au1\.twilio\.com \(AU1\)$/);
+      });
+    });
+  }
 
   test('a credential of another region: HTTP 401 / 20003 reaches the caller, token redacted', async () => {
     answer = (record, res) => {

@@ -32,6 +32,7 @@ import {
   sendMessage,
   validateConfig,
   type MessagePreview,
+  type MessageResource,
   type TwilioSmsError,
 } from '${pkg.name}/native';
 
@@ -47,6 +48,23 @@ const config: TwilioSmsConfig = {
   smartEncoded: 'off',
   templates: [{ usageType: 'Generic', content: '{{code}}' }],
 };
+
+// Twilio's Message resource as its API definition types it: nullable fields, the error pair,
+// and a status that is one of Twilio's message statuses.
+const undelivered: MessageResource = {
+  sid: 'SM00000000000000000000000000000000',
+  status: 'undelivered',
+  to: null,
+  body: null,
+  num_segments: null,
+  price: null,
+  error_code: 30007,
+  error_message: null,
+};
+// @ts-expect-error: not one of Twilio's message statuses
+const misspelled: MessageResource = { ...undelivered, status: 'delivred' };
+// @ts-expect-error: error_code is a number
+const textCode: MessageResource = { ...undelivered, error_code: '30007' };
 
 // A runtime enum: reading a member is legal under isolatedModules.
 const code: ConnectorErrorCode = ConnectorErrorCode.InvalidConfig;
@@ -67,6 +85,9 @@ export async function demo(): Promise<void> {
     console.log(error.code, error.data);
   }
   const sms = new TwilioSmsConnector(config, { timeoutMs: 1000 });
+  const sent: MessageResource = await sms.sendMessage('+1', 'SignIn', { code: '1' });
+  const failure: number | null = sent.error_code;
+  console.log(sent.status === 'queued', failure, undelivered, misspelled, textCode);
   const preview: MessagePreview = sms.preview('SignIn', { code: '1' });
   try {
     await sendMessage(config, '+1', 'SignIn');

@@ -66,7 +66,7 @@ export const defaultMetadata = Object.freeze({
       required: false,
       placeholder: 'api.twilio.com',
       description:
-        'The Twilio REST API host requests go to (host name only: no https://, port or path). Valid forms: api.twilio.com (the default, US1) or api.us1.twilio.com; api.dublin.ie1.twilio.com for Ireland (IE1) and api.sydney.au1.twilio.com for Australia (AU1), which need an Auth Token or API key created in that region (Twilio Console → API keys & tokens → region selector); a US1 credential fails there with HTTP 401, Twilio error 20003. api.ie1.twilio.com, api.au1.twilio.com and the other api.<region>.twilio.com forms stopped working on 2026-04-28 and are refused. To go back to the default after setting one, enter api.twilio.com: a cleared field keeps the saved value.',
+        'The Twilio REST API host requests go to (host name only: no https://, port or path). Valid forms: api.twilio.com (the default, US1) or api.us1.twilio.com; api.dublin.ie1.twilio.com for Ireland (IE1) and api.sydney.au1.twilio.com for Australia (AU1), which need an Auth Token or API key created in that region (Twilio Console → API keys & tokens → region selector); a US1 credential fails there with HTTP 401, Twilio error 20003. No other host is accepted: api.ie1.twilio.com, api.au1.twilio.com and the other api.<region>.twilio.com forms stopped working on 2026-04-28, and REST API requests do not choose an edge location (api.frankfurt.de1.twilio.com, api.dublin.us1.twilio.com). To go back to the default after setting one, enter api.twilio.com: a cleared field keeps the saved value.',
     },
     {
       key: 'accountSID',
@@ -152,7 +152,7 @@ export const defaultMetadata = Object.freeze({
       required: true,
       placeholder: '+15551234567, 12345 or ACME',
       description:
-        "Sent as From. One of: a Twilio number of this account in E.164 format (+ and country code, digits only, e.g. +15551234567); a short code (5 or 6 digits); or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one letter, e.g. ACME). Alphanumeric IDs are not allowed in some countries, among them the United States and Canada (messages there fail), some countries require them registered first, and recipients cannot reply to them.",
+        "Sent as From. One of: a Twilio number of this account in E.164 format (+ and country code, digits only, e.g. +15551234567); a short code (5 or 6 digits); or an alphanumeric sender ID (1 to 11 letters, digits, spaces and + - _ &, at least one letter, e.g. ACME or ACME-Bank). Alphanumeric IDs are not allowed in some countries, among them the United States and Canada (messages there fail), some countries require them registered first, and recipients cannot reply to them.",
       showConditions: [{ targetKey: 'senderType', expectValue: 'phoneNumber' }],
     },
     {

@@ -72,6 +72,9 @@ pub enum ErrorKind {
     TooLarge,
     /// A usage answer that is not a usage record list, or that pages outside the account.
     BadUsagePage,
+    /// A 2xx answer to a send that is not a Message resource (a JSON object with a string
+    /// `sid`): not Twilio's answer, so not a success.
+    NotAMessage,
     /// The HTTP client could not be set up (TLS, the extra CA file).
     Setup,
     /// A caught panic: a bug.
@@ -107,7 +110,9 @@ impl ErrorKind {
             ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
             // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
             ErrorKind::TwilioStatus(429) => ConnectorErrorCode::RateLimitExceeded,
-            ErrorKind::TooLarge | ErrorKind::BadUsagePage => ConnectorErrorCode::InvalidResponse,
+            ErrorKind::TooLarge | ErrorKind::BadUsagePage | ErrorKind::NotAMessage => {
+                ConnectorErrorCode::InvalidResponse
+            }
             ErrorKind::AccountSidTooLong
             | ErrorKind::Timeout(_)
             | ErrorKind::Cancelled
@@ -263,6 +268,19 @@ impl ConnectorFailure {
         Self::new(
             ErrorKind::TooLarge,
             format!("Response from {target} is larger than {max_bytes} bytes; not a Twilio answer"),
+        )
+    }
+
+    /// A 2xx answer to a send that is `what` instead of a Message resource. The body is not
+    /// quoted: a portal's page says nothing useful and could be anything.
+    pub fn not_a_message(target: &str, status: u16, what: &str) -> Self {
+        Self::new(
+            ErrorKind::NotAMessage,
+            format!(
+                "{target} answered HTTP {status} with {what}, not a Twilio Message resource (a \
+                 JSON object with a string sid): the message may not have been sent. Check \
+                 `host`, the baseUrl option if set, and any proxy between this server and Twilio"
+            ),
         )
     }
 

@@ -3,9 +3,9 @@
 //!
 //! - an E.164 phone number: `+`, a non-zero digit, then 1 to 14 more digits;
 //! - a short code: 5 or 6 digits (no `+`);
-//! - an alphanumeric sender ID: 1 to 11 ASCII letters, digits and spaces, at least one letter
-//!   (Twilio's glossary, "Alphanumeric Sender ID"). Not allowed to the US and Canada, and one-way:
-//!   recipients cannot reply.
+//! - an alphanumeric sender ID: 1 to 11 of the ASCII letters, digits, space and `+ - _ &`, at
+//!   least one letter, so never digits only (Twilio's "Alphanumeric Sender ID" support article).
+//!   Not allowed to the US and Canada, and one-way: recipients cannot reply.
 
 use std::fmt;
 
@@ -13,6 +13,8 @@ use std::fmt;
 const SHORT_CODE_DIGITS: std::ops::RangeInclusive<usize> = 5..=6;
 /// Alphanumeric sender IDs are at most 11 characters.
 pub const MAX_ALPHANUMERIC_LEN: usize = 11;
+/// The characters an alphanumeric sender ID may hold besides ASCII letters and digits.
+const ALPHANUMERIC_EXTRAS: &str = " +-_&";
 
 /// A validated sender, holding the text sent as `From` unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +68,7 @@ pub fn is_e164(number: &str) -> bool {
 pub fn classify(value: &str) -> Result<Sender, String> {
     const FORMS: &str = "an E.164 phone number (+ and country code, digits only, e.g. \
                          +14155552671), a short code (5 or 6 digits) or an alphanumeric sender \
-                         ID (1 to 11 letters, digits and spaces, at least one letter)";
+                         ID (1 to 11 letters, digits, spaces and + - _ &, at least one letter)";
     if value.is_empty() {
         return Err(format!("Empty: expected {FORMS}"));
     }
@@ -76,21 +78,33 @@ pub fn classify(value: &str) -> Result<Sender, String> {
         ));
     }
     if let Some(rest) = value.strip_prefix('+') {
-        return if is_e164(value) {
-            Ok(Sender::PhoneNumber(value.to_owned()))
-        } else if rest.bytes().any(|b| !b.is_ascii_digit()) {
-            Err(
+        if rest.bytes().all(|b| b.is_ascii_digit()) {
+            return if is_e164(value) {
+                Ok(Sender::PhoneNumber(value.to_owned()))
+            } else {
+                Err(
+                    "Starts with + but is not an E.164 phone number: the country code \
+                     cannot start with 0 and the number has 2 to 15 digits (e.g. +14155552671)"
+                        .to_owned(),
+                )
+            };
+        }
+        // `+` is allowed in an alphanumeric sender ID (`+ACME`); without a letter the value
+        // can only have been meant as a phone number.
+        if !rest.chars().any(|c| c.is_ascii_alphabetic()) {
+            return Err(
                 "Starts with + but is not an E.164 phone number: after + only digits \
                  are allowed, no spaces or dashes (e.g. +14155552671)"
                     .to_owned(),
+            );
+        }
+        return alphanumeric(value).map_err(|why| {
+            let why = why.trim_start_matches(NOT_ALPHANUMERIC);
+            format!(
+                "Starts with + but is not an E.164 phone number (after + only digits are \
+                 allowed, e.g. +14155552671), nor an alphanumeric sender ID: {why}"
             )
-        } else {
-            Err(
-                "Starts with + but is not an E.164 phone number: the country code \
-                 cannot start with 0 and the number has 2 to 15 digits (e.g. +14155552671)"
-                    .to_owned(),
-            )
-        };
+        });
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         return if SHORT_CODE_DIGITS.contains(&value.len()) {
@@ -107,27 +121,34 @@ pub fn classify(value: &str) -> Result<Sender, String> {
     alphanumeric(value)
 }
 
+/// How every refusal of [`alphanumeric`] starts.
+const NOT_ALPHANUMERIC: &str = "Not a valid alphanumeric sender ID: ";
+
+/// An alphanumeric sender ID, or why not: the first bad character, a missing letter, the length.
 fn alphanumeric(value: &str) -> Result<Sender, String> {
     if let Some(bad) = value
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == ' '))
+        .find(|c| !(c.is_ascii_alphanumeric() || ALPHANUMERIC_EXTRAS.contains(*c)))
     {
         return Err(format!(
-            "Not a valid alphanumeric sender ID: {bad:?} is not allowed (only ASCII letters \
-             A-Z and a-z, digits and spaces); a phone number must be in E.164 form (e.g. \
-             +14155552671)"
+            "{NOT_ALPHANUMERIC}{bad:?} is not allowed (only ASCII letters \
+             A-Z and a-z, digits, spaces and + - _ &); a phone number must be in E.164 form \
+             (e.g. +14155552671)"
+        ));
+    }
+    // Digits-only was taken as a short code above; digits and punctuation alone are no ID
+    // either (Twilio refuses an ID without a letter).
+    if !value.chars().any(|c| c.is_ascii_alphabetic()) {
+        return Err(format!(
+            "{NOT_ALPHANUMERIC}it needs at least one letter; a phone number must be in E.164 \
+             form (e.g. +14155552671)"
         ));
     }
     let len = value.chars().count();
     if len > MAX_ALPHANUMERIC_LEN {
         return Err(format!(
-            "Not a valid alphanumeric sender ID: {len} characters, at most \
-             {MAX_ALPHANUMERIC_LEN} are allowed"
+            "{NOT_ALPHANUMERIC}{len} characters, at most {MAX_ALPHANUMERIC_LEN} are allowed"
         ));
-    }
-    // Digits-only was taken as a short code above; spaces and digits alone are no ID either.
-    if !value.chars().any(|c| c.is_ascii_alphabetic()) {
-        return Err("Not a valid alphanumeric sender ID: it needs at least one letter".to_owned());
     }
     Ok(Sender::Alphanumeric(value.to_owned()))
 }
@@ -187,16 +208,37 @@ mod tests {
     fn alphanumeric_ids_follow_twilios_rules() {
         let err = classify("ACME Bank Ltd").unwrap_err();
         assert!(err.contains("13 characters, at most 11"), "{err}");
-        assert_eq!(
-            classify("ABCDEFGHIJK"),
-            Ok(Sender::Alphanumeric("ABCDEFGHIJK".into()))
-        );
-        for bad in ["ACME-Bank", "ACME_2FA", "Café", "A&B", "ACME!", "ＡＣＭＥ"] {
+        // Letters, digits, spaces and + - _ &, up to 11, at least one letter.
+        for id in [
+            "ABCDEFGHIJK",
+            "ACME-Bank",
+            "ACME_2FA",
+            "A&B",
+            "+ACME",
+            "ACME+",
+            "Logto-Auth1",
+            "a-_&+ 1",
+        ] {
+            assert_eq!(classify(id), Ok(Sender::Alphanumeric(id.into())), "{id}");
+        }
+        for bad in ["Café", "ACME!", "ACME.com", "A/B", "ＡＣＭＥ", "A\tB"] {
             let err = classify(bad).unwrap_err();
             assert!(err.contains("is not allowed"), "{bad}: {err}");
+            assert!(err.contains("+ - _ &"), "{bad}: {err}");
         }
-        let err = classify("12 34").unwrap_err();
-        assert!(err.contains("at least one letter"), "{err}");
+        for no_letter in ["12 34", "12-34", "1_2&3", "-_&"] {
+            let err = classify(no_letter).unwrap_err();
+            assert!(err.contains("at least one letter"), "{no_letter}: {err}");
+        }
+        let err = classify("ACME-Bank-Ltd").unwrap_err();
+        assert!(err.contains("13 characters, at most 11"), "{err}");
+        // A + with letters is an ID attempt; the message names both forms it could have been.
+        let err = classify("+ACME-Bank-Ltd").unwrap_err();
+        assert!(err.contains("not an E.164 phone number"), "{err}");
+        assert!(
+            err.ends_with("nor an alphanumeric sender ID: 14 characters, at most 11 are allowed"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -21,9 +21,10 @@ pub struct SmsTemplate {
 #[allow(dead_code)]
 #[napi(object, js_name = "TwilioSmsConfig")]
 pub struct TwilioSmsConfigShape {
-    /// `api.twilio.com` (default), `api.us1.twilio.com`, or a regional host with its edge:
-    /// `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com` (AU1). The edge-less
-    /// `api.ie1.twilio.com` and the like stopped working on 2026-04-28 and are refused.
+    /// One of the REST API hosts Twilio documents: `api.twilio.com` (default) or
+    /// `api.us1.twilio.com` (US1), `api.dublin.ie1.twilio.com` (IE1), `api.sydney.au1.twilio.com`
+    /// (AU1). Any other host is refused, such as the edge-less `api.ie1.twilio.com` (stopped
+    /// working on 2026-04-28) or another edge (`api.frankfurt.de1.twilio.com`).
     pub host: Option<String>,
     #[napi(js_name = "accountSID")]
     pub account_sid: String,
@@ -43,12 +44,13 @@ pub struct TwilioSmsConfigShape {
     /// its form). Without it: `fromMessagingServiceSID` and/or `fromPhoneNumber`, whichever are set.
     #[napi(ts_type = "'messagingService' | 'phoneNumber'")]
     pub sender_type: Option<String>,
-    /// Messaging Service SID (`MG…`); required unless `fromPhoneNumber` is set.
+    /// Messaging Service SID (`MG…`, checked with `senderType: 'messagingService'`); required
+    /// unless `fromPhoneNumber` is set.
     #[napi(js_name = "fromMessagingServiceSID")]
     pub from_messaging_service_sid: Option<String>,
     /// The sender sent as `From`: an E.164 number (`+15551234567`), a short code (5 or 6
-    /// digits) or an alphanumeric sender ID (1 to 11 letters, digits and spaces, at least one
-    /// letter; not allowed to the US and Canada, and recipients cannot reply to it).
+    /// digits) or an alphanumeric sender ID (1 to 11 letters, digits, spaces and `+ - _ &`, at
+    /// least one letter; not allowed to the US and Canada, and recipients cannot reply to it).
     pub from_phone_number: Option<String>,
     /// ISO 3166-1 alpha-2 codes (`['US', 'CA']`): a send to a number of any other country, or
     /// to no valid number of these, is refused before any request. Absent or empty: no limit.
@@ -68,20 +70,33 @@ pub struct TwilioSmsConfigShape {
     pub templates: Vec<SmsTemplate>,
 }
 
-/// The part of Twilio's Message resource callers rely on; the object carries every field
-/// Twilio returned.
+/// The part of Twilio's Message resource callers rely on, typed as Twilio's API definition
+/// types it; the object carries every field Twilio returned.
 #[allow(dead_code)]
 #[napi(object)]
 pub struct MessageResource {
-    /// `SM…`
+    /// `SM…` (or `MM…`), 34 characters: a send resolves only with a string `sid`.
     pub sid: String,
-    /// `queued` or `accepted` on success.
+    /// `queued` or `accepted` right after a send.
+    #[napi(
+        ts_type = "'queued' | 'sending' | 'sent' | 'failed' | 'delivered' | 'undelivered' | 'receiving' | 'received' | 'accepted' | 'scheduled' | 'read' | 'partially_delivered' | 'canceled'"
+    )]
     pub status: String,
+    #[napi(ts_type = "string | null")]
     pub to: String,
+    #[napi(ts_type = "string | null")]
     pub body: String,
-    #[napi(js_name = "num_segments")]
-    pub num_segments: Option<String>,
-    pub price: Option<String>,
+    /// Segments billed, as a decimal string.
+    #[napi(js_name = "num_segments", ts_type = "string | null")]
+    pub num_segments: String,
+    /// Null until the message is priced.
+    #[napi(ts_type = "string | null")]
+    pub price: String,
+    /// Twilio's error code when the message failed or was undelivered, else null.
+    #[napi(js_name = "error_code", ts_type = "number | null")]
+    pub error_code: i64,
+    #[napi(js_name = "error_message", ts_type = "string | null")]
+    pub error_message: String,
 }
 
 /// The template a preview chose.

@@ -320,6 +320,18 @@ fn senders(
         Some(Ok("messagingService")) => {
             let because = "senderType is messagingService";
             let sid = chosen_string(object, "fromMessagingServiceSID", because, issues);
+            // Only with the explicit choice: without it the JS connector's rule (any string)
+            // holds, so configs it accepts keep working.
+            if sid.as_deref().is_some_and(|sid| !sid.starts_with("MG")) {
+                issues.push(
+                    vec!["fromMessagingServiceSID".into()],
+                    "invalid_string",
+                    "Must be a Messaging Service SID, which starts with MG (Twilio Console → \
+                     Messaging → Services); a phone number, short code or sender ID goes in \
+                     fromPhoneNumber with senderType phoneNumber",
+                );
+                return (None, None);
+            }
             (sid, None)
         }
         Some(Ok(_)) => {
@@ -455,15 +467,25 @@ fn optional_host(object: &Map<String, Value>, issues: &mut Issues) -> Option<Str
                 );
                 return None;
             }
+            if !DOCUMENTED_HOSTS.iter().any(|(known, _)| *known == host) {
+                issues.push(
+                    vec!["host".into()],
+                    "invalid_string",
+                    undocumented_host_message(&host),
+                );
+                return None;
+            }
             Some(host)
         }
         Value::String(_) => {
             issues.push(
                 vec!["host".into()],
                 "invalid_string",
-                "Must be a Twilio REST API host name: api.twilio.com or a regional one such as \
-                 api.dublin.ie1.twilio.com (no scheme, port, path or trailing dot); leave it out \
-                 to use api.twilio.com",
+                format!(
+                    "Must be a Twilio REST API host name: {} (no scheme, port, path or trailing \
+                     dot); leave it out to use api.twilio.com",
+                    documented_hosts_text()
+                ),
             );
             None
         }
@@ -579,6 +601,65 @@ fn template_locale(
     }
 }
 
+/// The hosts Twilio documents for its REST API, with the region each processes in: US1 through
+/// `api.twilio.com` (`api.us1.twilio.com` stays valid), IE1 and AU1 through their one edge form
+/// (Twilio's "Using the Twilio REST API in a non-US Region" and "Legacy Edge Location IDs").
+/// REST requests do not choose an edge: any other `api.<edge>.<region>.twilio.com` either does
+/// not resolve (`api.frankfurt.de1`, fails only at send time) or silently processes somewhere
+/// else (`api.dublin.us1` is US1), so the guard refuses them.
+pub const DOCUMENTED_HOSTS: [(&str, &str); 4] = [
+    ("api.twilio.com", "US1"),
+    ("api.us1.twilio.com", "US1"),
+    ("api.dublin.ie1.twilio.com", "IE1"),
+    ("api.sydney.au1.twilio.com", "AU1"),
+];
+
+/// `api.twilio.com (US1), … or …`: each region's first documented host, for messages.
+fn documented_hosts_text() -> String {
+    let hosts: Vec<String> = DOCUMENTED_HOSTS
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, region))| !DOCUMENTED_HOSTS[..*i].iter().any(|(_, r)| r == region))
+        .map(|(_, (host, region))| format!("{host} ({region})"))
+        .collect();
+    match hosts.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// Why a well-formed `api.….twilio.com` outside [`DOCUMENTED_HOSTS`] is refused, naming the
+/// documented host of its region when it has one.
+fn undocumented_host_message(host: &str) -> String {
+    let region = host
+        .strip_suffix(".twilio.com")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .map(|(_, region)| region)
+        .filter(|region| region.len() == 3 && region.as_bytes()[2].is_ascii_digit());
+    let documented = region.and_then(|region| {
+        DOCUMENTED_HOSTS
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(region))
+    });
+    let why = match (region, documented) {
+        (Some(region), Some((replacement, _))) => format!(
+            ": REST API requests do not choose an edge location, and {} processing is reached \
+             through {replacement}",
+            region.to_ascii_uppercase()
+        ),
+        (Some(region), None) => format!(
+            ": Twilio does not document REST API processing in {}",
+            region.to_ascii_uppercase()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{host} is not a Twilio REST API host{why}. Use {}",
+        documented_hosts_text()
+    )
+}
+
 /// The replacement for a host form Twilio retired on 2026-04-28 (`api.<region>.twilio.com`
 /// without an edge location), or `None` for any other host. Those hosts always processed in
 /// US1; IE1 and AU1 processing needs the edge form (Twilio's "Legacy Edge IDs" table).
@@ -631,7 +712,9 @@ fn allowed_countries(object: &Map<String, Value>, issues: &mut Issues) -> Option
 }
 
 /// `^api(?:\.[\da-z](?:[\da-z-]{0,61}[\da-z])?)*\.twilio\.com$`, case-insensitive, at most
-/// 253 characters. Written out by hand: a regex engine is a lot of binary for one pattern.
+/// 253 characters: upstream's shape of a host, checked first so a malformed one gets the message
+/// about form; the guard then accepts only [`DOCUMENTED_HOSTS`]. Written out by hand: a regex
+/// engine is a lot of binary for one pattern.
 pub fn is_twilio_api_host(host: &str) -> bool {
     if host.len() > MAX_HOST_LEN || !host.is_ascii() {
         return false;
@@ -796,6 +879,72 @@ mod tests {
         for value in [json!(null), json!(1), json!(""), json!(true)] {
             assert_eq!(messages(&with("host", value.clone())).len(), 1, "{value}");
         }
+        let malformed = messages(&with("host", json!("https://api.twilio.com")));
+        assert!(
+            malformed[0].contains(
+                "api.twilio.com (US1), api.dublin.ie1.twilio.com (IE1) or \
+                 api.sydney.au1.twilio.com (AU1)"
+            ),
+            "{}",
+            malformed[0]
+        );
+    }
+
+    #[test]
+    fn only_the_hosts_twilio_documents_are_accepted() {
+        for (host, region) in DOCUMENTED_HOSTS {
+            let config = Config::from_value(&with("host", json!(host.to_ascii_uppercase())))
+                .unwrap_or_else(|err| panic!("{host} ({region}): {err}"));
+            assert_eq!(config.host(), host);
+        }
+        // Well-formed (upstream's rule accepts them) but not a documented REST API host.
+        for (host, says) in [
+            (
+                "api.frankfurt.de1.twilio.com",
+                "Twilio does not document REST API processing in DE1",
+            ),
+            (
+                "api.tokyo.jp1.twilio.com",
+                "Twilio does not document REST API processing in JP1",
+            ),
+            (
+                "api.dublin.us1.twilio.com",
+                "US1 processing is reached through api.twilio.com",
+            ),
+            (
+                "api.ashburn.us1.twilio.com",
+                "US1 processing is reached through api.twilio.com",
+            ),
+            (
+                "api.sydney.ie1.twilio.com",
+                "IE1 processing is reached through api.dublin.ie1.twilio.com",
+            ),
+            (
+                "API.Dublin.AU1.twilio.com",
+                "AU1 processing is reached through api.sydney.au1.twilio.com",
+            ),
+            ("api.edge.twilio.com", "is not a Twilio REST API host."),
+            ("api.a-b.twilio.com", "is not a Twilio REST API host."),
+        ] {
+            assert!(is_twilio_api_host(host), "{host}");
+            let errors = messages(&with("host", json!(host)));
+            assert_eq!(errors.len(), 1, "{host}");
+            assert!(errors[0].starts_with("host: "), "{}", errors[0]);
+            assert!(errors[0].contains(says), "{host}: {}", errors[0]);
+            assert!(
+                errors[0].ends_with(
+                    "Use api.twilio.com (US1), api.dublin.ie1.twilio.com (IE1) or \
+                     api.sydney.au1.twilio.com (AU1)"
+                ),
+                "{}",
+                errors[0]
+            );
+        }
+        let err = Config::from_value(&with("host", json!("api.frankfurt.de1.twilio.com")))
+            .unwrap_err()
+            .to_failure();
+        assert_eq!(err.data["issues"][0]["path"], json!(["host"]));
+        assert_eq!(err.data["issues"][0]["code"], json!("invalid_string"));
     }
 
     #[test]
@@ -819,7 +968,6 @@ mod tests {
             "api.us1.twilio.com",
             "api.dublin.ie1.twilio.com",
             "api.sydney.au1.twilio.com",
-            "api.ashburn.us1.twilio.com",
         ] {
             assert!(Config::from_value(&with("host", json!(still_valid))).is_ok());
         }
@@ -994,7 +1142,8 @@ mod tests {
             ("+1-555-0100", "only digits"),
             ("++15", "only digits"),
             ("ACME Bank Ltd", "at most 11"),
-            ("ACME-Bank", "is not allowed"),
+            ("ACME.Bank", "is not allowed"),
+            ("12-34", "at least one letter"),
         ] {
             let errors = messages(&with("fromPhoneNumber", json!(bad)));
             assert_eq!(errors.len(), 1, "{bad}");
@@ -1005,6 +1154,8 @@ mod tests {
         for (good, kind) in [
             ("12345", "short code"),
             ("ACME", "alphanumeric sender ID"),
+            ("ACME-Bank", "alphanumeric sender ID"),
+            ("ACME_2FA", "alphanumeric sender ID"),
             ("+4930123456", "E.164 phone number"),
         ] {
             let config = Config::from_value(&with("fromPhoneNumber", json!(good))).unwrap();
@@ -1175,6 +1326,32 @@ mod tests {
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), Some("MG99"));
         assert_eq!(config.sender.from_sender().map(|f| f.as_str()), None);
+        // The explicit choice wants a Messaging Service SID (MG…); without it any string
+        // passes, as in the JS guard (`empty_strings_pass_like_the_js_guard`).
+        for wrong in ["+15551234567", "AC0123", "mg99", "PN99"] {
+            let mut value = value.clone();
+            value["fromMessagingServiceSID"] = json!(wrong);
+            let errors = messages(&value);
+            assert_eq!(errors.len(), 1, "{wrong}");
+            assert!(
+                errors[0].starts_with(
+                    "fromMessagingServiceSID: Must be a Messaging Service SID, which starts with MG"
+                ),
+                "{}",
+                errors[0]
+            );
+            let failure = Config::from_value(&value).unwrap_err().to_failure();
+            assert_eq!(
+                failure.data["issues"][0],
+                json!({ "code": "invalid_string", "path": ["fromMessagingServiceSID"],
+                        "message": errors[0].trim_start_matches("fromMessagingServiceSID: ") })
+            );
+            value.as_object_mut().unwrap().remove("senderType");
+            assert!(
+                Config::from_value(&value).is_ok(),
+                "{wrong} without senderType"
+            );
+        }
         value["fromPhoneNumber"] = json!("not a number");
         assert!(Config::from_value(&value).is_ok());
         value["senderType"] = json!("phoneNumber");

@@ -13,7 +13,7 @@ use crate::template::{self, Payload};
 
 pub use options::{ConnectorOptions, SendOptions, DEFAULT_TIMEOUT};
 pub use request::Authorized;
-pub use response::{classify, Delivered, MAX_RESPONSE_BYTES};
+pub use response::{classify, classify_message, Delivered, MAX_RESPONSE_BYTES};
 use response::{header, never_written, read_capped};
 
 const MAX_URL_LEN: usize = 65_534;
@@ -183,7 +183,7 @@ async fn exchange(client: &reqwest::Client, outgoing: &Outgoing) -> Attempt<Deli
     let retry_after = header(&response, reqwest::header::RETRY_AFTER)
         .and_then(|v| delivery::parse_retry_after(&v, std::time::SystemTime::now()));
     let outcome = match read_capped(response, &request.origin).await {
-        Ok(body) => classify(status, location.as_deref(), body, &request.origin),
+        Ok(body) => classify_message(status, location.as_deref(), body, &request.origin),
         Err(failure) => Err(failure),
     };
     match outcome {

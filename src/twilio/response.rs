@@ -77,14 +77,17 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    /// The Message resource; a body that is not JSON gives what is known, `{ status, body }`.
+    /// The Message resource; a body that is not JSON gives what is known, `{ status, body }`
+    /// (never for a send, whose answer [`classify_message`] checked).
     pub fn message(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|_| serde_json::json!({ "status": self.status, "body": self.body }))
     }
 }
 
-/// Maps an HTTP answer to the outcome; public so the mapping is testable without a server.
+/// Maps an HTTP answer to the outcome by its status alone (2xx delivered, 3xx never followed,
+/// else Twilio's error); public so the mapping is testable without a server. Usage pages are
+/// judged by this and then by their own shape; sends by [`classify_message`].
 pub fn classify(
     status: u16,
     location: Option<&str>,
@@ -95,6 +98,39 @@ pub fn classify(
         200..=299 => Ok(Delivered { status, body }),
         300..=399 => Err(ConnectorFailure::redirect(target, status, location)),
         _ => Err(ConnectorFailure::twilio_status(target, status, body)),
+    }
+}
+
+/// The answer to a send: [`classify`], and a 2xx must be a Message resource, a JSON object
+/// with a string `sid` (Twilio answers 201 with `sid` `SM…`). Anything else (a captive portal's
+/// page, another API's JSON behind a wrong `host` or base URL) is `invalid_response`, never a
+/// success: the code it was to carry may not have been sent.
+pub fn classify_message(
+    status: u16,
+    location: Option<&str>,
+    body: String,
+    target: &str,
+) -> Result<Delivered, ConnectorFailure> {
+    let delivered = classify(status, location, body, target)?;
+    match not_a_message(&delivered.body) {
+        None => Ok(delivered),
+        Some(what) => Err(ConnectorFailure::not_a_message(target, status, what)),
+    }
+}
+
+/// What a 2xx body is instead of a Message resource, or `None` when it is one. Parsed in full:
+/// a Message resource is a few kB, and this keeps the rule the one `JSON.parse` applies.
+fn not_a_message(body: &str) -> Option<&'static str> {
+    if body.trim().is_empty() {
+        return Some("an empty body");
+    }
+    match serde_json::from_str::<Value>(body) {
+        Err(_) => Some("a body that is not JSON"),
+        Ok(Value::Object(resource)) => match resource.get("sid") {
+            Some(Value::String(_)) => None,
+            _ => Some("a JSON object without a string sid"),
+        },
+        Ok(_) => Some("JSON that is not an object"),
     }
 }
 
@@ -133,6 +169,12 @@ mod tests {
             classify(200, None, "plain".into(), "t").unwrap().message()["body"],
             "plain"
         );
+        assert_eq!(
+            classify_message(201, None, r#"{"sid":"SM1","status":"queued"}"#.into(), "t")
+                .unwrap()
+                .message()["sid"],
+            "SM1"
+        );
         let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
         assert_eq!(redirect.kind, ErrorKind::Redirect);
         assert_eq!(redirect.code, ConnectorErrorCode::General);
@@ -154,5 +196,71 @@ mod tests {
             classify(503, None, "x".into(), "t").unwrap_err().code,
             ConnectorErrorCode::General
         );
+    }
+
+    #[test]
+    fn a_send_succeeds_only_with_a_message_resource() {
+        let resource = format!(
+            r#"{{"sid":"SM{}","status":"queued","to":"+15551234567","body":"x","num_segments":"1","price":null,"error_code":null,"error_message":null}}"#,
+            "0".repeat(32)
+        );
+        for status in [200, 201, 202] {
+            assert!(classify_message(status, None, resource.clone(), "t").is_ok());
+        }
+        for (body, what) in [
+            ("", "an empty body"),
+            (" \r\n", "an empty body"),
+            (
+                "<html>Sign in to the Wi-Fi</html>",
+                "a body that is not JSON",
+            ),
+            ("accepted, not JSON", "a body that is not JSON"),
+            (r#"{"sid":"SM1""#, "a body that is not JSON"),
+            ("[]", "JSON that is not an object"),
+            (r#"["SM1"]"#, "JSON that is not an object"),
+            (r#""SM1""#, "JSON that is not an object"),
+            ("null", "JSON that is not an object"),
+            ("{}", "a JSON object without a string sid"),
+            (
+                r#"{"status":"queued"}"#,
+                "a JSON object without a string sid",
+            ),
+            (r#"{"sid":null}"#, "a JSON object without a string sid"),
+            (r#"{"sid":12}"#, "a JSON object without a string sid"),
+            (
+                r#"{"usage_records":[]}"#,
+                "a JSON object without a string sid",
+            ),
+        ] {
+            let err = classify_message(200, None, body.into(), "https://h").unwrap_err();
+            assert_eq!(err.kind, ErrorKind::NotAMessage, "{body:?}");
+            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body:?}");
+            assert!(
+                err.message
+                    .starts_with(&format!("https://h answered HTTP 200 with {what}")),
+                "{body:?}: {}",
+                err.message
+            );
+            assert!(
+                err.message.contains("may not have been sent"),
+                "{}",
+                err.message
+            );
+        }
+        // Errors keep their own mapping: the body check is for 2xx only.
+        assert_eq!(
+            classify_message(400, None, "{}".into(), "t")
+                .unwrap_err()
+                .kind,
+            ErrorKind::TwilioStatus(400)
+        );
+        assert_eq!(
+            classify_message(302, None, String::new(), "t")
+                .unwrap_err()
+                .kind,
+            ErrorKind::Redirect
+        );
+        // A usage page has no sid and is not judged by this rule.
+        assert!(classify(200, None, r#"{"usage_records":[]}"#.into(), "t").is_ok());
     }
 }
