@@ -334,8 +334,8 @@ describe('regional hosts', () => {
     });
   }
 
-  test('the edge forms and api.us1 are accepted', () => {
-    for (const host of ['api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com', 'api.us1.twilio.com']) {
+  test('the edge forms, api.us1 and api.ashburn.us1 are accepted', () => {
+    for (const host of ['api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com', 'api.us1.twilio.com', 'api.ashburn.us1.twilio.com']) {
       assert.ok(validateConfig(validConfig({ host })).success, host);
     }
   });
@@ -343,7 +343,6 @@ describe('regional hosts', () => {
   for (const [host, says] of [
     ['api.frankfurt.de1.twilio.com', 'Twilio does not document REST API processing in DE1'],
     ['api.dublin.us1.twilio.com', 'US1 processing is reached through api.twilio.com'],
-    ['api.ashburn.us1.twilio.com', 'US1 processing is reached through api.twilio.com'],
     ['api.sydney.ie1.twilio.com', 'IE1 processing is reached through api.dublin.ie1.twilio.com'],
   ]) {
     test(`${host} is refused before any request: not a host Twilio documents for its REST API`, () => {

@@ -602,14 +602,18 @@ fn template_locale(
 }
 
 /// The hosts Twilio documents for its REST API, with the region each processes in: US1 through
-/// `api.twilio.com` (`api.us1.twilio.com` stays valid), IE1 and AU1 through their one edge form
-/// (Twilio's "Using the Twilio REST API in a non-US Region" and "Legacy Edge Location IDs").
+/// `api.twilio.com` (`api.us1.twilio.com` stays valid, and `api.ashburn.us1.twilio.com` is the
+/// explicit form of the same route: Twilio routes its legacy host to US1 through the ashburn
+/// edge, and its helper libraries build this host from `edge: 'ashburn', region: 'us1'`), IE1
+/// and AU1 through their one edge form (Twilio's "Using the Twilio REST API in a non-US Region"
+/// and "Legacy Edge Location IDs").
 /// REST requests do not choose an edge: any other `api.<edge>.<region>.twilio.com` either does
 /// not resolve (`api.frankfurt.de1`, fails only at send time) or silently processes somewhere
 /// else (`api.dublin.us1` is US1), so the guard refuses them.
-pub const DOCUMENTED_HOSTS: [(&str, &str); 4] = [
+pub const DOCUMENTED_HOSTS: [(&str, &str); 5] = [
     ("api.twilio.com", "US1"),
     ("api.us1.twilio.com", "US1"),
+    ("api.ashburn.us1.twilio.com", "US1"),
     ("api.dublin.ie1.twilio.com", "IE1"),
     ("api.sydney.au1.twilio.com", "AU1"),
 ];
@@ -909,10 +913,6 @@ mod tests {
             ),
             (
                 "api.dublin.us1.twilio.com",
-                "US1 processing is reached through api.twilio.com",
-            ),
-            (
-                "api.ashburn.us1.twilio.com",
                 "US1 processing is reached through api.twilio.com",
             ),
             (
