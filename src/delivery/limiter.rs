@@ -75,6 +75,25 @@ impl Limiter {
         self.lock().in_flight
     }
 
+    /// No request in flight, nobody waiting, the window at its ceiling: a fresh limiter would
+    /// behave the same.
+    pub fn at_rest(&self) -> bool {
+        let state = self.lock();
+        state.in_flight == 0 && state.waiting.is_empty() && state.window == self.ceiling as f64
+    }
+
+    /// A slot, admitted without waiting; panics if the window is full.
+    #[cfg(test)]
+    pub(crate) fn admit_now(&self) -> Slot<'_> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let admit = std::pin::pin!(self.admit(self.enqueue()));
+        match admit.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(slot) => slot,
+            Poll::Pending => panic!("no free slot"),
+        }
+    }
+
     /// A place at the end of the line.
     pub fn enqueue(&self) -> Place {
         let mut state = self.lock();
