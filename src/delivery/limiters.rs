@@ -238,14 +238,22 @@ mod tests {
         let first = queued.admit_now();
         let mut waiting = pin!(queued.admit(queued.enqueue()));
         assert!(poll(&mut waiting).is_none());
-        // A send between two attempts: throttled, no slot, no place in the map's line.
+        // Sends between two attempts, holding no slot: one after a 429 (its window cut), one
+        // after a connection failure (its window untouched: at rest, but not idle).
         let retrying = limiters.get(&key("retrying", "t"), 2);
         retrying.admit_now().throttled();
         assert_eq!((retrying.in_flight(), retrying.window()), (0, 1));
+        let reconnecting = limiters.get(&key("reconnecting", "t"), 1);
+        drop(reconnecting.admit_now());
+        assert!(reconnecting.at_rest());
 
+        // Idle limiters, every other one cut by a 429 (not at rest).
         for i in 0..10_000 {
-            let limiter = limiters.get(&key(&format!("AC{i}"), "t"), 1);
-            limiter.admit_now().throttled();
+            let limiter = limiters.get(&key(&format!("AC{i}"), "t"), 2);
+            let slot = limiter.admit_now();
+            if i % 2 == 0 {
+                slot.throttled();
+            }
         }
         assert!(limiters.entries.len() <= 8);
 
@@ -257,6 +265,10 @@ mod tests {
         assert!(Arc::ptr_eq(
             &limiters.get(&key("retrying", "t"), 2),
             &retrying
+        ));
+        assert!(Arc::ptr_eq(
+            &limiters.get(&key("reconnecting", "t"), 1),
+            &reconnecting
         ));
         drop(slot);
         drop(first);
