@@ -3,7 +3,7 @@
 //! Twilio's concurrency limit belongs to the account, and every process sending for that account
 //! (several Logto replicas, a back-office tool) shares it without knowing about the others. A
 //! fixed limit per process is either too low for one replica or too high for eight. So each
-//! process keeps a window: at most `window` requests in flight, starting at the configured
+//! process keeps, per credential (`limiters` says why not per account), a window: at most `window` requests in flight, starting at the configured
 //! ceiling; a 429 halves it (at most once per round trip: only a request admitted after the
 //! last cut can cut again, as TCP cuts once per window of data); each delivered request adds
 //! `1 / window`, about one slot per round trip, back up to the ceiling. Additive increase and

@@ -122,7 +122,7 @@ pub fn select<'c>(
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
-/// code Logto needs. Waits for a free slot of the account's in-flight limit, never follows a
+/// code Logto needs. Waits for a free slot of the credential's in-flight limit, never follows a
 /// redirect, and retries only attempts Twilio cannot have processed, all within
 /// `options.timeout`.
 pub async fn send(
