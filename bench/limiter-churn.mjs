@@ -2,7 +2,7 @@
 // COUNT distinct account SIDs (each SID_LENGTH characters) to a local Twilio stand-in running
 // in a child process (so its own memory is not counted).
 //
-//   node --expose-gc bench/limiter-churn.mjs [COUNT=50000] [SID_LENGTH=34]
+//   node --expose-gc bench/limiter-churn.mjs [COUNT=50000] [SID_LENGTH=34] [AT_ONCE=100]
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -45,19 +45,27 @@ const settle = async () => {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return process.memoryUsage().rss;
+  return process.memoryUsage();
 };
 
 // Warm up: the runtime, the HTTP client, its connections.
 for (let i = 0; i < 200; i += 1) await send(-1);
 const before = await settle();
-const batch = 100;
+const batch = Number(process.argv[4] ?? 100);
 for (let start = 0; start < count; start += batch) {
   await Promise.all(Array.from({ length: Math.min(batch, count - start) }, (_, j) => send(start + j)));
 }
 const after = await settle();
 const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 console.log(
-  JSON.stringify({ count, sidLength, rssBeforeMiB: mb(before), rssAfterMiB: mb(after), keptMiB: mb(after - before) })
+  JSON.stringify({
+    count,
+    sidLength,
+    rssBeforeMiB: mb(before.rss),
+    rssAfterMiB: mb(after.rss),
+    keptMiB: mb(after.rss - before.rss),
+    // What of it the JS heap holds: the rest is native (the addon, the allocator).
+    jsHeapKeptMiB: mb(after.heapTotal - before.heapTotal),
+  })
 );
 child.kill();
