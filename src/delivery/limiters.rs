@@ -7,17 +7,17 @@
 //! its own limiter: its 429s cannot halve the victim's window, its slow 401s cannot hold the
 //! victim's slots, and its retries cannot take places in the victim's line. A 429 answered to
 //! a credential still cuts that credential's window, shared by every send of the process that
-//! uses it, which is the adaptation to the account's limit the module docs of `limiter`
-//! describe. Two valid credentials of one account (the auth token and an API key) get two
-//! limiters: nothing tells a valid credential from a wrong one before Twilio answers, so
-//! sharing by account would share with the wrong ones too. They then behave like two replicas
-//! of one account: each window adapts to the 429s it sees, and together they converge to
-//! shares of the account's limit.
+//! uses it: the adaptation to the account's limit that `limiter` describes. Two valid
+//! credentials of one account (the auth token and an API key) get two limiters: nothing tells
+//! a valid credential from a wrong one before Twilio answers, so sharing by account would
+//! share with the wrong ones too. They then behave like two replicas of one account: each
+//! window adapts to the 429s it sees, and together they converge to shares of the account's
+//! limit.
 //!
 //! The key is an HMAC-SHA256 of the origin, the account SID, the Basic user and its secret,
 //! under a key drawn at random per process: 32 bytes whatever the config's strings, no
-//! credential kept in clear, and a collision between two credentials as unlikely as guessing
-//! a 256-bit tag, which nobody outside the process can steer.
+//! credential kept in clear, and two credentials share a limiter only by a collision of
+//! 256-bit tags, out of reach by chance and unsteerable by anyone who lacks the key.
 //!
 //! **Bounded** without ever letting a credential exceed its ceiling. A limiter in use (a slot
 //! taken, a send waiting, a send between two attempts) is never dropped: a fresh one for the
@@ -25,8 +25,8 @@
 //! limiter's `Arc` from before it takes its place in line until after it gives its last slot
 //! back, and only this map hands new ones out, under its lock; so a limiter held only by the
 //! map is idle. Idle limiters at rest (the window at its ceiling) go first: a fresh one
-//! behaves the same. Then, if idle limiters whose window a 429 cut still fill half the map,
-//! the least recently used of them go: their next send starts again at the ceiling and the
+//! behaves the same. Then, while the map is over half its capacity, the least recently used
+//! idle ones (windows a 429 cut) go: their next send starts again at the ceiling, and the
 //! next 429 cuts it again.
 
 use std::collections::HashMap;
