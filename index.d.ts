@@ -69,7 +69,7 @@ export interface ConnectorOptions {
   timeoutMs?: number
   /** Time to open a connection (TCP and TLS). Default 5000, range 1..=600000. */
   connectTimeoutMs?: number
-  /** Ceiling of requests in flight per Twilio account (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000. */
+  /** Ceiling of requests in flight per Twilio credential (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000. */
   maxConcurrency?: number
   /** Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10. */
   maxRetries?: number

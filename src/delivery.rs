@@ -12,11 +12,10 @@
 //! (`limiter`), so the retries do not keep the account overloaded.
 
 mod limiter;
+mod limiters;
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
@@ -24,6 +23,7 @@ use tokio::time::Instant;
 use crate::error::{ConnectorFailure, Waiting};
 
 pub use limiter::{Limiter, Place, Slot};
+pub use limiters::{limiter, CredentialKey};
 
 /// Half of Twilio's common per-account limit of 100, leaving room for other clients of the
 /// same account (a second Logto instance, a back-office tool). The ceiling of the adaptive
@@ -34,33 +34,6 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// The in-flight limit for one account on one host, shared by every send of this process.
-/// Keyed with the ceiling too, so an embedder that asks for a different limit gets exactly
-/// what it asked for.
-pub fn limiter(account_key: &str, max_concurrency: usize) -> Arc<Limiter> {
-    // Looked up by `&str`, so a send finds its account's limiter without allocating.
-    type Limiters = HashMap<String, Vec<(usize, Arc<Limiter>)>>;
-    static LIMITERS: OnceLock<Mutex<Limiters>> = OnceLock::new();
-    let mut limiters = LIMITERS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let known = limiters.get(account_key).and_then(|by_limit| {
-        by_limit
-            .iter()
-            .find(|(limit, _)| *limit == max_concurrency)
-            .map(|(_, limiter)| limiter.clone())
-    });
-    known.unwrap_or_else(|| {
-        let limiter = Arc::new(Limiter::new(max_concurrency));
-        limiters
-            .entry(account_key.to_owned())
-            .or_default()
-            .push((max_concurrency, limiter.clone()));
-        limiter
-    })
-}
 
 /// What one attempt ended with, as far as retrying is concerned.
 pub enum Attempt<T> {
@@ -212,6 +185,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
     use crate::error::{ConnectorErrorCode, ErrorKind};
+    use std::sync::Arc;
 
     #[test]
     fn retry_after_in_both_forms() {
@@ -470,13 +444,5 @@ mod tests {
             assert_eq!(limiter.in_flight(), 0);
         }
         assert!(backoff(u32::MAX, Some(Duration::MAX)) == Duration::MAX);
-    }
-
-    #[test]
-    fn limiters_are_shared_per_account_and_limit() {
-        let a = limiter("https://h AC1", 5);
-        assert!(Arc::ptr_eq(&a, &limiter("https://h AC1", 5)));
-        assert!(!Arc::ptr_eq(&a, &limiter("https://h AC2", 5)));
-        assert_eq!(limiter("https://h AC1", 7).ceiling(), 7);
     }
 }

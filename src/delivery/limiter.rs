@@ -3,7 +3,7 @@
 //! Twilio's concurrency limit belongs to the account, and every process sending for that account
 //! (several Logto replicas, a back-office tool) shares it without knowing about the others. A
 //! fixed limit per process is either too low for one replica or too high for eight. So each
-//! process keeps a window: at most `window` requests in flight, starting at the configured
+//! process keeps, per credential (`limiters` says why not per account), a window: at most `window` requests in flight, starting at the configured
 //! ceiling; a 429 halves it (at most once per round trip: only a request admitted after the
 //! last cut can cut again, as TCP cuts once per window of data); each delivered request adds
 //! `1 / window`, about one slot per round trip, back up to the ceiling. Additive increase and
@@ -73,6 +73,25 @@ impl Limiter {
 
     pub fn in_flight(&self) -> usize {
         self.lock().in_flight
+    }
+
+    /// No request in flight, nobody waiting, the window at its ceiling: a fresh limiter would
+    /// behave the same.
+    pub fn at_rest(&self) -> bool {
+        let state = self.lock();
+        state.in_flight == 0 && state.waiting.is_empty() && state.window == self.ceiling as f64
+    }
+
+    /// A slot, admitted without waiting; panics if the window is full.
+    #[cfg(test)]
+    pub(crate) fn admit_now(&self) -> Slot<'_> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let admit = std::pin::pin!(self.admit(self.enqueue()));
+        match admit.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(slot) => slot,
+            Poll::Pending => panic!("no free slot"),
+        }
     }
 
     /// A place at the end of the line.

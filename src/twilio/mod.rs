@@ -7,7 +7,7 @@ pub mod request;
 pub mod response;
 
 use crate::config::{Config, Template};
-use crate::delivery::{self, Attempt, Phase, Policy};
+use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
 use crate::error::{ConnectorFailure, ErrorKind};
 use crate::template::{self, Payload};
 
@@ -25,8 +25,8 @@ pub struct Outgoing {
     pub request: Authorized,
     /// `application/x-www-form-urlencoded`, fields in the JS connector's order.
     pub form: String,
-    /// The in-flight limit applies per account and host.
-    account_key: String,
+    /// The in-flight limit applies per credential and host.
+    limiter_key: CredentialKey,
 }
 
 /// Builds the request the JS connector would send for `(to, usage_type, payload)`.
@@ -99,7 +99,10 @@ pub fn prepare(
         ));
     }
     Ok(Outgoing {
-        account_key: format!("{} {}", request.origin, config.account_sid),
+        limiter_key: {
+            let (user, secret) = config.credentials();
+            CredentialKey::new(&request.origin, &config.account_sid, user, secret.expose())
+        },
         request,
         form,
     })
@@ -122,7 +125,7 @@ pub fn select<'c>(
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
-/// code Logto needs. Waits for a free slot of the account's in-flight limit, never follows a
+/// code Logto needs. Waits for a free slot of the credential's in-flight limit, never follows a
 /// redirect, and retries only attempts Twilio cannot have processed, all within
 /// `options.timeout`.
 pub async fn send(
@@ -131,7 +134,7 @@ pub async fn send(
     options: &SendOptions,
 ) -> Result<Delivered, ConnectorFailure> {
     let deadline = tokio::time::Instant::now() + options.timeout;
-    let limiter = delivery::limiter(&request.account_key, options.max_concurrency);
+    let limiter = delivery::limiter(&request.limiter_key, options.max_concurrency);
     let phase = Phase::default();
     let policy = Policy {
         deadline,

@@ -30,7 +30,7 @@ pub struct ConnectorOptions {
     pub timeout_ms: Option<f64>,
     /// Time to open a connection (TCP and TLS). Default 5000, range 1..=600000.
     pub connect_timeout_ms: Option<f64>,
-    /// Ceiling of requests in flight per Twilio account (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000.
+    /// Ceiling of requests in flight per Twilio credential (the limit adapts below it on 429s); the rest wait in order. Default 50, range 1..=1000.
     pub max_concurrency: Option<f64>,
     /// Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10.
     pub max_retries: Option<f64>,
@@ -44,7 +44,7 @@ pub struct SendOptions {
     /// The whole call: queueing, every attempt and every backoff.
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// The ceiling of requests in flight per Twilio account.
+    /// The ceiling of requests in flight per Twilio credential.
     pub max_concurrency: usize,
     /// Retries of attempts that were never written.
     pub max_retries: u32,
