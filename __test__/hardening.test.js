@@ -7,12 +7,12 @@ import { mkdtempSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 
 import { ConnectorError } from '@logto/connector-kit';
 
 import { TwilioSmsConnector } from '../index.js';
-import { accountSID, apiKeySecret, apiKeySID, errorText, rejection, validConfig } from './fixtures.js';
+import { accountSID, apiKeySID, errorText, rejection, validConfig } from './fixtures.js';
 import { lastJson, runChild } from './support/child.js';
 import { startTwilioServer, throttleOnceThenEnd } from '../support/twilio-server.js';
 

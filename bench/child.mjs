@@ -207,7 +207,7 @@ const scenarios = {
     // RSS after every tenth of the sends: a plateau (allocator high-water mark) and a leak
     // (a steady climb) look the same in a before/after pair.
     const rssTrace = [];
-    let failures = {};
+    const failures = {};
     let done = 0;
     for (let tenth = 0; tenth < 10; tenth += 1) {
       const part = await drive(send, job.total / 10, job.concurrency, { record: false });

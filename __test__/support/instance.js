@@ -16,8 +16,10 @@ export function makeInstance(label) {
   const coreDir = join(workDir, 'packages', 'core');
   const connectorDir = join(coreDir, 'connectors', pkg.name);
   mkdirSync(connectorDir, { recursive: true });
+  // --ignore-scripts: `prepack` wants every Linux binary in a tarball that ships; this one
+  // never does, and carries what was built here (pack-guard.test.js tests the guard).
   const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', workDir], {
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', workDir], {
       cwd: root,
       encoding: 'utf8',
       shell: process.platform === 'win32', // npm is npm.cmd there
