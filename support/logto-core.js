@@ -92,17 +92,43 @@ export const run = (command, args, options = {}) =>
     });
   });
 
-/** The libc of the Node running this process (the musl Node 22 has no glibc version). */
-export const libcOf = () => (process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl');
+/** Version and libc of a Node executable (the musl Node 22 reports no glibc version). */
+export function nodeInfo(node = process.execPath) {
+  if (node === process.execPath) {
+    return { version: process.versions.node, libc: process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl' };
+  }
+  const probe = spawnSync(node, ['-p', 'JSON.stringify([process.versions.node, !!process.report.getReport().header.glibcVersionRuntime])'], { encoding: 'utf8' });
+  if (probe.status !== 0) fail(`${node} does not run: ${probe.stderr}`);
+  const [version, glibc] = JSON.parse(probe.stdout);
+  return { version, libc: glibc ? 'glibc' : 'musl' };
+}
 
-const nodeMajorMinor = () => process.versions.node.split('.').map(Number);
+/** The libc of the Node running this process (or of `node`). */
+export const libcOf = (node) => nodeInfo(node).libc;
+
+const isCoreNode = (version) => {
+  const [major, minor] = version.split('.').map(Number);
+  return major === 22 && minor >= 14;
+};
 
 /** Core requires Node ^22.14; fail with that message rather than core's later crash. */
-export function assertCoreNode() {
-  const [major, minor] = nodeMajorMinor();
-  if (major !== 22 || minor < 14) {
-    fail(`Logto core needs Node ^22.14 (its package.json engines); this is Node ${process.versions.node}. Run under scripts/node-runtime.sh node22-gnu or node22-musl.`);
+export function assertCoreNode(node = process.execPath) {
+  const { version } = nodeInfo(node);
+  if (!isCoreNode(version)) {
+    fail(`Logto core needs Node ^22.14 (its package.json engines); ${node} is Node ${version}. Run under scripts/node-runtime.sh node22-gnu or node22-musl.`);
   }
+}
+
+/**
+ * A Node that can run core: this process's when it is Node ^22.14, else the node22-gnu
+ * runtime of scripts/node-runtime.sh (set up on first use), so a test on the system Node 20
+ * still runs the real core rather than skipping it.
+ */
+export function coreNode() {
+  if (isCoreNode(process.versions.node)) return process.execPath;
+  const found = spawnSync(join(root, 'scripts', 'node-runtime.sh'), ['node22-gnu', '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (found.status !== 0) fail('this Node cannot run core (it needs ^22.14) and scripts/node-runtime.sh node22-gnu could not provide one');
+  return found.stdout.trim();
 }
 
 /** An environment for child processes without node --test's hooks. */
@@ -114,12 +140,13 @@ export const childEnv = (extra = {}) => {
 };
 
 /**
- * Logto core built once per machine and libc under .runtimes/ (gitignored). Returns
- * `{ dir, coreDir, cli, nodeModules }`: `dir` holds packages/core (built) and node_modules.
- * Concurrent callers on one machine wait for each other (a lock folder).
+ * Logto core built once per machine and libc under .runtimes/ (gitignored), for the Node
+ * `node` (default: this process's; it must be ^22.14). Returns
+ * `{ dir, coreDir, cli, nodeModules, libc, node }`: `dir` holds packages/core (built) and
+ * node_modules. Concurrent callers on one machine wait for each other (a lock folder).
  */
-export async function prepareLogtoCore({ libc = libcOf() } = {}) {
-  assertCoreNode();
+export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(node) } = {}) {
+  assertCoreNode(node);
   const dir = join(root, '.runtimes', `logto-core-${LOGTO_COMMIT.slice(0, 8)}-${process.platform}-${process.arch}-${libc}`);
   const ready = join(dir, '.ready');
   const prepared = () => ({
@@ -128,6 +155,7 @@ export async function prepareLogtoCore({ libc = libcOf() } = {}) {
     cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
     nodeModules: join(dir, 'node_modules'),
     libc,
+    node,
   });
   if (existsSync(ready)) return prepared();
   mkdirSync(dirname(dir), { recursive: true });
@@ -157,7 +185,7 @@ export async function prepareLogtoCore({ libc = libcOf() } = {}) {
     }
     await stage('source', () => fetchSource(dir));
     await stage('dependencies', () => installDependencies(dir, libc));
-    await buildCore(dir);
+    await buildCore(dir, node);
     writeFileSync(ready, `${LOGTO_COMMIT}\n`);
     return prepared();
   } finally {
@@ -219,12 +247,12 @@ async function installDependencies(dir, libc) {
 }
 
 /** Core's own build: tsup over esbuild, with core's entries, plus its OpenAPI documents. */
-async function buildCore(dir) {
+async function buildCore(dir, node) {
   const coreDir = join(dir, 'packages', 'core');
   // tsup.config.ts runs `pnpm run copy:apidocs` on success; pnpm is not here, so the same
   // entries and options are given on the command line and the copy is done below.
   await run(
-    process.execPath,
+    node,
     [join(dir, 'node_modules', 'tsup', 'dist', 'cli-default.js'), 'src/index.ts', 'src/workers/tasks/**/*.ts', '--no-config', '--format', 'esm', '--sourcemap', '--clean', '--out-dir', 'build'],
     { cwd: coreDir, env: childEnv() }
   );
@@ -407,16 +435,16 @@ export async function seedDatabase(prepared, postgres) {
 
 /**
  * Core started like the image starts it (`NODE_ENV=production node .` in packages/core), on
- * this process's Node, on a free port of 127.0.0.1; resolves once it answers /api/status.
+ * the Node the instance was prepared for (`node` to choose another), on a free port of 127.0.0.1; resolves once it answers /api/status.
  * `nodeArgs` go before the entry (e.g. `--import` a preload), `env` adds variables.
  * Returns `{ url, port, child, log(), stop(), exited }`; `log()` is its stdout and stderr so
  * far. With `expectFailure`, resolves (instead of throwing) once core logs its start-up error
  * or exits, so a refusal can be asserted.
  */
-export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 120_000 }) {
+export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...nodeArgs, '.'], {
+  const child = spawn(node, [...nodeArgs, '.'], {
     cwd: instance.coreDir,
     env: childEnv({
       NODE_ENV: 'production',
