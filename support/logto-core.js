@@ -454,6 +454,9 @@ export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = []
       // The admin tenant's own listener (ADMIN_PORT, 3002 by default) is not needed: the
       // tests use the default tenant's Management API with an M2M token.
       ADMIN_DISABLE_LOCALHOST: '1',
+      // Node's compile cache (22.1+) for core's dependencies, which every start loads from the
+      // same prepared node_modules: each start after the first compiles less.
+      NODE_COMPILE_CACHE: join(instance.prepared?.dir ?? instance.dir, '.compile-cache'),
       ...env,
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
