@@ -418,6 +418,13 @@ describe('connector-twilio-sms-native in Logto core', () => {
     const twilioFactory = factories.body.find((factory) => factory.id === TWILIO_CONNECTOR_ID);
     assert.ok(twilioFactory.formItems.some((item) => item.key === 'authMethod'), "the factory core serves is ours (it has our form's authMethod)");
     await createConnectorAndEnablePhoneSignUp(logto);
+    // Core runs on this runtime's libc, with our binary for it (what the loader picked at run
+    // time, as in the image): the files mapped into core's process say so.
+    const maps = readFileSync(`/proc/${logto.logto.child.pid}/maps`, 'utf8');
+    const binaries = [...new Set(maps.match(/connector-twilio-sms-native\.[\w-]+\.node/g))];
+    assert.deepEqual(binaries, [`connector-twilio-sms-native.linux-${process.arch}-${prepared.libc === 'musl' ? 'musl' : 'gnu'}.node`]);
+    assert.equal(/ld-musl-[\w]+\.so\.1/.test(maps), prepared.libc === 'musl', `core's process is ${prepared.libc}`);
+    assert.equal(prepared.libc, process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl', "core's dependencies are this runtime's libc builds");
   });
 
   for (const [title, scenario] of SCENARIOS) {
