@@ -234,6 +234,20 @@ test('`connector add` resolves a relative tarball path against packages/core/con
   assert.ok(!existsSync(join(instance, 'packages', 'core', 'connectors', OURS)));
 });
 
+test('`connector add` of a tarball whose file name does not start with `connector-`: the CLI prepends it, fails, and exits 0', async () => {
+  const instance = makeInstance();
+  const renamed = join(work, 'renamed', 'twilio-sms-native.tgz');
+  mkdirSync(dirname(renamed), { recursive: true });
+  copyFileSync(tarball, renamed);
+  const added = await logtoConnector(instance, 'add', renamed);
+  assert.equal(added.status, 0, 'the CLI reports success whatever happened');
+  assert.match(added.stdout + added.stderr, new RegExp(`ENOENT[\\s\\S]*${join(work, 'renamed', 'connector-twilio-sms-native.tgz').replaceAll('.', '\\.')}`));
+  assert.match(added.stdout + added.stderr, /Failed to add/);
+  assert.deepEqual(readdirSync(join(instance, 'packages', 'core', 'connectors')), []);
+  // The harness's `connector add` refuses such a name before the CLI runs.
+  await assert.rejects(logtoCore.addConnector({ connectorsDir: join(instance, 'packages', 'core', 'connectors'), dir: instance }, renamed), /file name starting with "connector-"/);
+});
+
 // The RUN of deploy/Dockerfile, verbatim, with `sh` in a fresh image-like instance: `node` on
 // PATH is this test's Node (as the image's is its own), SWAP_DIR holds what COPY puts there.
 test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (the real Logto core then serves with ours, and refuses with both), and fails when the swap cannot work', async () => {
