@@ -163,9 +163,15 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
+      // A lock whose owner is gone (a run killed half-way) is taken over: the stages resume.
+      if (!isAlive(Number(readFileSyncOr(join(lock, 'pid'))))) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
       if (existsSync(ready)) return prepared();
     }
@@ -192,6 +198,25 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
     rmSync(lock, { recursive: true, force: true });
   }
 }
+
+const readFileSyncOr = (path, fallback = '') => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+};
+
+const isAlive = (pid) => {
+  // No pid yet: the owner is between mkdir and writing it.
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+};
 
 /** Logto's source at LOGTO_COMMIT: the snapshot when present, else a clone. */
 async function fetchSource(dir) {
