@@ -278,6 +278,8 @@ async function connectorList(logto) {
     // Core waits 3 s for getUsage and leaves usage out when it is late or fails: a number
     // here is our getUsage's answer, in time.
     observed[logto.kind].connectorList = { usage: connector.usage ?? null, formKeys: connector.formItems.map((item) => item.key).includes('authMethod') };
+    // Ours reports the stand-in's 42 messages; the JS connector has no getUsage.
+    assert.deepEqual(observed[logto.kind].connectorList, logto.kind === 'ours' ? { usage: 42, formKeys: true } : { usage: null, formKeys: false });
   } finally {
     twilio.answer = undefined;
   }
@@ -334,7 +336,37 @@ async function twilioFailures(logto) {
     twilio.answer = undefined;
   }
   observed[logto.kind].twilioFailures = outcomes;
+  assert.deepEqual(outcomes, EXPECTED_FAILURES[logto.kind]);
 }
+
+const general = (twilioRequests = 1) => ({ status: 400, code: 'connector.general', twilioRequests });
+/**
+ * What the end user's send-code request gets from Logto for each Twilio answer. The JS
+ * connector turns every error status into `general` (Logto: 400) and waits on a silent
+ * Twilio until the connection drops, then lets got's error escape (Logto: 500). Ours retries
+ * a 429 within its deadline and ends in `rate_limit_exceeded` (Logto: 429), and gives up on
+ * silence at its deadline with `general`.
+ */
+const EXPECTED_FAILURES = {
+  official: {
+    400: general(),
+    401: general(),
+    '429 with Retry-After, then accepted': general(),
+    '429 with a Retry-After past the deadline': general(),
+    '429 without Retry-After': general(),
+    503: general(),
+    silence: { status: 500, code: null, twilioRequests: 1, cutByTwilio: true },
+  },
+  ours: {
+    400: general(),
+    401: general(),
+    '429 with Retry-After, then accepted': { status: 200, code: null, twilioRequests: 'several' },
+    '429 with a Retry-After past the deadline': { status: 429, code: 'connector.rate_limit_exceeded', twilioRequests: 1 },
+    '429 without Retry-After': { status: 429, code: 'connector.rate_limit_exceeded', twilioRequests: 'several' },
+    503: general(),
+    silence: { ...general(), cutByTwilio: false },
+  },
+};
 
 async function configEditWithoutRestart(logto) {
   const edited = validConfig({ templates: templates().map((t) => (t.usageType === 'Register' ? { ...t, content: 'Edited sign up code {{code}}' } : t)) });
