@@ -420,8 +420,13 @@ export async function startPostgres({ database = 'logto' } = {}) {
   );
   closeSync(logFd);
   let exited = false;
+  // A test process that ends without stop() (a failed hook, an uncaught error) takes its
+  // Postgres with it (SIGQUIT: immediate shutdown).
+  const onExit = () => child.kill('SIGQUIT');
+  process.once('exit', onExit);
   child.on('exit', () => {
     exited = true;
+    process.off('exit', onExit);
   });
   const url = (db = database) => `postgres://postgres@127.0.0.1:${port}/${db}`;
   for (let tries = 0; ; tries += 1) {
@@ -490,7 +495,15 @@ export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = []
   child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
   let exitCode;
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exitCode = code ?? signal))));
+  // As for Postgres: core does not outlive the process that started it.
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      process.off('exit', onExit);
+      resolve((exitCode = code ?? signal));
+    })
+  );
   const stop = async () => {
     if (exitCode === undefined) {
       child.kill('SIGTERM');
