@@ -2,7 +2,7 @@
 // (@logto/connector-twilio-sms 1.4.4) on a few hundred deterministic pseudo-random
 // cases. Both talk to the same local HTTPS fake of Twilio, one case at a time, and
 // must send byte-identical requests and end with the same outcome, except for the
-// deviations README lists ("Differences from the JS connector"):
+// deviations docs/differences.md lists:
 // - HTTP 429: ours retries it (the same request each time), then rejects with
 //   rate_limit_exceeded, JS with general. Ours' second 429 of a case carries
 //   `Retry-After: 3600`, a wait past any deadline, so ours ends after exactly two requests

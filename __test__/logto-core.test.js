@@ -4,8 +4,8 @@
 // Every scenario goes through core's real APIs (Management API with an M2M token, the
 // Experience API with an OIDC interaction, the Console's test endpoint) against the Twilio
 // stand-in over TLS, and records what core answered and what Twilio saw for each connector.
-// The last test compares the two records: every difference must be one README's "Differences
-// from the JS connector" lists, and every listed one must show.
+// The last test compares the two records: every difference must be one docs/differences.md
+// lists, and every listed one must show.
 //
 // Runs on Node 22 (core needs ^22.14): scripts/test-suite.sh node22-gnu and node22-musl run
 // it; the system runtime (Node 20) leaves it out (see scripts/test-suite.sh).
@@ -467,8 +467,7 @@ describe('connector-twilio-sms-native in Logto core', () => {
   }
 });
 
-// Each difference the scenarios show, with the words of README's "Differences from the JS
-// connector" that promise it.
+// Each difference the scenarios show, with the words of docs/differences.md that promise it.
 const DEVIATIONS = {
   'connectorList.usage': 'localized templates and `getUsage`',
   'connectorList.formKeys': '**Fields the JS connector does not have**',
@@ -479,9 +478,8 @@ const DEVIATIONS = {
   'secretsStayOut.inCoreOutput': 'prints whole to its output,\n   the request\'s `Authorization` header (the auth token, base64)',
 };
 
-test('every difference from the JS connector in Logto core is one README lists', () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Differences from the JS connector'), readme.indexOf('## Rolling back to the JS connector'));
+test('every difference from the JS connector in Logto core is one docs/differences.md lists', () => {
+  const section = readFileSync(join(root, 'docs', 'differences.md'), 'utf8');
   const differences = [];
   // Compare scenario by scenario (and case by case for the failures and the list).
   for (const scenario of new Set([...Object.keys(observed.official), ...Object.keys(observed.ours)])) {
@@ -505,10 +503,10 @@ test('every difference from the JS connector in Logto core is one README lists',
   }
   const report = JSON.stringify(observed, null, 1);
   for (const difference of differences) {
-    assert.ok(DEVIATIONS[difference], `a difference README does not list: ${difference}\n${report}`);
+    assert.ok(DEVIATIONS[difference], `a difference docs/differences.md does not list: ${difference}\n${report}`);
   }
   for (const [difference, words] of Object.entries(DEVIATIONS)) {
     assert.ok(differences.includes(difference), `a listed deviation that did not show: ${difference}\n${report}`);
-    assert.ok(section.includes(words), `README's differences section says: ${words}`);
+    assert.ok(section.includes(words), `docs/differences.md says: ${words}`);
   }
 });

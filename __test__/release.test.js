@@ -1,5 +1,5 @@
 // The release, as far as this machine can run it: package.json `napi.targets` is the one target
-// list (the npm/ folders, the build script, the workflow matrices, the README table and the
+// list (the npm/ folders, the build script, the workflow matrices, the docs' table and the
 // loader's error all follow it), every manifest carries one version, and the packed tarballs,
 // installed into empty projects, send a code on every Linux target this machine can run
 // (x64 glibc on this Node, x64 musl on the musl Node 22, arm64 glibc and musl under qemu-user).
@@ -59,9 +59,9 @@ test('the build script, the workflow, the README and the loader follow napi.targ
   assert.match(workflow, /node scripts\/targets\.mjs matrix verify/);
   const verify = JSON.parse(execFileSync(process.execPath, [script('targets.mjs'), 'matrix', 'verify'], { encoding: 'utf8' }));
   assert.equal(verify.include.length, list.length * NODE_VERSIONS.length);
-  // The README's table of supported platforms lists exactly these, in order.
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const table = readme.slice(readme.indexOf('### Supported platforms'));
+  // The table of supported platforms (docs/platforms.md) lists exactly these, in order.
+  const readme = readFileSync(join(root, 'docs', 'platforms.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('## Supported platforms'));
   const rows = [...table.matchAll(/^\| ([\w-]+) \| ([\w-]+) \|/gm)].map((m) => [m[1], m[2]]).filter(([name]) => name !== 'platform');
   assert.deepEqual(rows.slice(0, list.length), list.map(({ platform, triple }) => [platform, triple]));
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Every claim the docs make about what is tested names the test that proves it, and that test
-// still exists. Checked in docs/reliability.md and README.md:
+// still exists. Checked in README.md and every docs/*.md:
 //   `faults.test.js` "title fragment"   a JS test whose full title contains the fragment
 //                                       (titles are listed by node --test itself, so titles
 //                                       built in loops count, and nothing runs);
@@ -9,12 +9,12 @@
 // Every `x.test.js` named on its own must carry a title, and every row of the fault table
 // must name at least one test. Prints each problem; exits 1 if there is any.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DOCS = ['docs/reliability.md', 'README.md'];
+const DOCS = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
 
 const problems = [];
 const jsRefs = []; // { doc, line, file, title }
