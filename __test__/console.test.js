@@ -7,8 +7,6 @@
 // - the Console's save semantics (the saved config merged under the form, '' and falsy values
 //   dropped), replayed over sequences of edits: after every save, sends do what the form shows.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
@@ -21,6 +19,7 @@ import {
 } from '@logto/connector-kit';
 
 import { accountSID, apiKeySID, apiKeySecret, authToken, basicAuth, messagingServiceSID, rejection, validConfig } from './fixtures.js';
+import { ConsolePage, writeCoreDetails } from './support/console.js';
 import { makeInstance, pkg } from './support/instance.js';
 import { startTwilioServer } from '../support/twilio-server.js';
 
@@ -37,25 +36,8 @@ before(async () => {
   process.env.TWILIO_SMS_NATIVE_BASE_URL = server.url;
   instance = makeInstance('console');
   // Core's formatting, in a module inside packages/core so that its `import 'zod'` resolves
-  // the way core's own does. Copied from logto-io/logto packages/core/src/errors/RequestError
-  // (formatZodError and the `details` getter).
-  const coreModule = join(instance.coreDir, 'request-error-details.mjs');
-  writeFileSync(
-    coreModule,
-    `import { ZodError } from 'zod';
-export { ZodError };
-export const formatZodError = ({ issues }) =>
-  issues.map((issue) => {
-    const base = \`Error in key path "\${issue.path.map(String).join('.')}": (\${issue.code}) \`;
-    if (issue.code === 'invalid_type') {
-      return base + \`Expected \${issue.expected} but received \${issue.received}.\`;
-    }
-    return base + issue.message;
-  });
-export const details = (data) =>
-  data instanceof SyntaxError ? data.message : data instanceof ZodError ? formatZodError(data).join('\\n') : undefined;
-`
-  );
+  // the way core's own does.
+  const coreModule = writeCoreDetails(instance.coreDir);
   ({ details, ZodError } = await import(pathToFileURL(coreModule).href));
   const { loadConnectorFactories, buildRawConnector } = await import('@logto/cli/lib/connector/index.js');
   const factories = await loadConnectorFactories([{ path: instance.connectorDir, name: pkg.name }], false);
@@ -181,134 +163,9 @@ describe('config errors show their key paths in Logto core', () => {
   });
 });
 
-// ---------------------------------------------------------------------------------------
-// The admin Console, replayed. Copied from logto-io/logto, packages/console:
-// - removeFalsyValues: src/utils/object.ts;
-// - initFormData, parseFormConfig: src/utils/connector-form.ts (safeParseJson as JSON.parse);
-// - the save: src/pages/ConnectorDetails/ConnectorContent/index.tsx, onSubmit:
-//   `removeFalsyValues({ ...rawConfig, ...configParser(data, formItems) })`, and after the
-//   save `reset(convertResponseToForm(updatedConnector))`;
-// - which fields show: src/components/ConnectorForm/ConfigForm/ConfigFormFields (isDevFeature
-//   hidden in production, showConditions all `===`); react-hook-form validates `required` on
-//   shown fields only (a Switch never), and keeps hidden fields' values (shouldUnregister off).
-// ---------------------------------------------------------------------------------------
-const removeFalsyValues = (object) => Object.fromEntries(Object.entries(object).filter(([, value]) => value));
-
-const conditional = (value) => (value ? value : undefined);
-
-const initFormData = (items, config) =>
-  Object.fromEntries(
-    items.map((formItem) => {
-      const configValue =
-        config?.[formItem.key] ??
-        conditional(formItem.type === ConnectorConfigFormItemType.Json && {}) ??
-        conditional(formItem.type === ConnectorConfigFormItemType.MultiSelect && []);
-      const value = config ? configValue : formItem.defaultValue;
-      return formItem.type === ConnectorConfigFormItemType.Json
-        ? [formItem.key, JSON.stringify(value, null, 2)]
-        : [formItem.key, value];
-    })
-  );
-
-const safeParseJson = (text) => {
-  try {
-    return { success: true, data: JSON.parse(text) };
-  } catch {
-    return { success: false };
-  }
-};
-
-const parseFormConfig = (config, items, skipFalsyValuesRemoval = false) =>
-  Object.fromEntries(
-    Object.entries(config)
-      .map(([key, value]) => {
-        if (!skipFalsyValuesRemoval && value === '') return null;
-        const formItem = items.find((candidate) => candidate.key === key);
-        if (!formItem) return null;
-        if (formItem.type === ConnectorConfigFormItemType.Number) {
-          return Number.isNaN(value) ? null : [key, Number(value)];
-        }
-        if (formItem.type === ConnectorConfigFormItemType.Json) {
-          const result = safeParseJson(typeof value === 'string' ? value : '');
-          return [key, result.success ? result.data : {}];
-        }
-        return [key, value];
-      })
-      .filter((entry) => Array.isArray(entry))
-  );
-
-const isShown = (formItem, values) =>
-  !formItem.isDevFeature &&
-  (!formItem.showConditions || formItem.showConditions.every(({ targetKey, expectValue }) => values[targetKey] === expectValue));
-
-/** The Console's details page for one connector: edit the form, save, test. */
-class ConsolePage {
-  constructor(config) {
-    this.load(config);
-  }
-
-  /** A new connector starts from the defaults; an existing one from its saved config. */
-  load(config) {
-    this.rawConfig = config ?? {};
-    this.formConfig = initFormData(formItems(), config);
-  }
-
-  set(key, value) {
-    const formItem = item(key);
-    assert.ok(formItem, key);
-    assert.ok(isShown(formItem, this.formConfig), `${key} is not shown, so it cannot be edited`);
-    // A cleared number input gives NaN (valueAsNumber); a cleared text input ''.
-    this.formConfig[key] = value;
-  }
-
-  shown(key) {
-    return isShown(item(key), this.formConfig) ? this.formConfig[key] : undefined;
-  }
-
-  /** The names of the shown fields react-hook-form would refuse as empty. */
-  missing() {
-    return formItems()
-      .filter((formItem) => isShown(formItem, this.formConfig) && formItem.required)
-      .filter((formItem) => formItem.type !== ConnectorConfigFormItemType.Switch)
-      .filter(({ key }) => {
-        const value = this.formConfig[key];
-        return value === undefined || value === null || value === '' || Number.isNaN(value);
-      })
-      .map(({ key }) => key);
-  }
-
-  /** Save: the form must be complete, then core checks the merged config with the guard. */
-  save() {
-    assert.deepEqual(this.missing(), [], 'the form lets the admin save');
-    const config = removeFalsyValues({ ...this.rawConfig, ...parseFormConfig(this.formConfig, formItems()) });
-    validateConfig(config, connector.configGuard); // core's PATCH validates before storing
-    saved = config;
-    this.load(config); // reset(convertResponseToForm(updatedConnector))
-    return config;
-  }
-
-  /** The "Send" test: the parsed form alone, without the saved config. */
-  testConfig() {
-    return parseFormConfig(this.formConfig, formItems());
-  }
-
-  /** What the shown form means for a request: what an admin reading it expects. */
-  meaning() {
-    const auth =
-      this.shown('authMethod') === 'apiKey'
-        ? basicAuth(this.shown('apiKeySID'), this.shown('apiKeySecret'))
-        : basicAuth(this.shown('accountSID'), this.shown('authToken'));
-    const sender = this.shown('senderType');
-    return {
-      authorization: auth,
-      MessagingServiceSid: sender === 'messagingService' ? this.shown('fromMessagingServiceSID') : undefined,
-      From: sender === 'phoneNumber' ? this.shown('fromPhoneNumber') : undefined,
-      RiskCheck: this.shown('disableRiskCheck') ? 'disable' : 'enable',
-      ValidityPeriod: this.shown('validityPeriodMode') === 'custom' ? String(this.shown('validityPeriod')) : undefined,
-      SmartEncoded: { on: 'true', off: 'false' }[this.shown('smartEncoded')],
-    };
-  }
-}
+/** The Console's details page over our form items; a save validates with our guard and stores. */
+const consolePage = (config) =>
+  new ConsolePage(formItems(), { guard: connector.configGuard, store: (config) => (saved = config) }, config);
 
 const sent = async (inputConfig) => {
   await connector.sendMessage({ to: '+15550001111', type: 'SignIn', payload: { code: '123456' } }, inputConfig);
@@ -335,7 +192,7 @@ describe("the Console's save semantics", () => {
   const number = '+15557654321';
 
   test('a new connector, then switching credentials, senders, validity and encoding back and forth', async () => {
-    const page = new ConsolePage();
+    const page = consolePage();
     assert.equal(page.shown('authMethod'), 'authToken');
     assert.equal(page.shown('senderType'), 'messagingService');
     assert.deepEqual(page.missing().sort(), ['accountSID', 'authToken', 'fromMessagingServiceSID']);
@@ -405,7 +262,7 @@ describe("the Console's save semantics", () => {
   test('a JS-connector config: unchanged meaning until saved, then an explicit choice', async () => {
     const legacy = validConfig({ disableRiskCheck: true });
     saved = legacy;
-    const page = new ConsolePage(legacy);
+    const page = consolePage(legacy);
     // Sends as the JS connector would, before and without any edit.
     const before = await sent();
     assert.equal(before.authorization, basicAuth());
