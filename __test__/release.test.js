@@ -45,7 +45,7 @@ test('npm/ holds exactly what napi create-npm-dirs makes of package.json', () =>
   }
 });
 
-test('the build script, the workflow, the README and the loader follow napi.targets', () => {
+test('the build script, the workflow, the platforms table and the loader follow napi.targets', () => {
   const list = targets();
   // build-release.sh builds the Linux targets by default and names binaries by napi's parsing.
   const linux = execFileSync(process.execPath, [script('targets.mjs'), 'linux'], { encoding: 'utf8' }).trim().split('\n');
