@@ -165,7 +165,7 @@ describe('config errors show their key paths in Logto core', () => {
 
 /** The Console's details page over our form items; a save validates with our guard and stores. */
 const consolePage = (config) =>
-  new ConsolePage(formItems(), { guard: connector.configGuard, store: (config) => (saved = config) }, config);
+  new ConsolePage(formItems(), { configGuard: connector.configGuard, store: (config) => (saved = config) }, config);
 
 const sent = async (inputConfig) => {
   await connector.sendMessage({ to: '+15550001111', type: 'SignIn', payload: { code: '123456' } }, inputConfig);

@@ -156,8 +156,8 @@ async function hostileRun() {
   const counts = {};
   for (let i = 0; i < CASES; i += 1) {
     const { config, valid } = hostileConfig();
-    const guard = connector.configGuard.safeParse(config);
-    if (valid !== undefined) assert.equal(guard.success, valid, `case ${i}: guard on ${String(guard.error?.message)}`);
+    const parsed = connector.configGuard.safeParse(config);
+    if (valid !== undefined) assert.equal(parsed.success, valid, `case ${i}: guard on ${String(parsed.error?.message)}`);
 
     const to = random() < 0.7 ? pick(['+15550001111', '15550001111', '', '\ud800', '😀']) : anyValue();
     const type = random() < 0.7 ? pick(['SignIn', 'Register', 'Test', 'Nope']) : anyValue();
@@ -167,7 +167,7 @@ async function hostileRun() {
     const key = result.code ?? 'sent';
     counts[key] = (counts[key] ?? 0) + 1;
 
-    if (!guard.success) {
+    if (!parsed.success) {
       assert.equal(result.code, 'invalid_config', `case ${i}: an invalid config gave ${key}`);
     } else if (typeof to !== 'string') {
       assert.equal(result.code, 'invalid_request_parameters', `case ${i}`);

@@ -97,12 +97,12 @@ const isShown = (formItem, values) =>
 /** The Console's details page for one connector: edit the form, save, test. */
 export class ConsolePage {
   /**
-   * `items`: the connector's form items; `guard`: its config guard (core validates a save with
+   * `items`: the connector's form items; `configGuard`: its config guard (core validates a save with
    * it); `store(config)`: what happens to a saved config (core stores it).
    */
-  constructor(items, { guard, store }, config) {
+  constructor(items, { configGuard, store }, config) {
     this.items = items;
-    this.guard = guard;
+    this.configGuard = configGuard;
     this.store = store;
     this.load(config);
   }
@@ -145,7 +145,7 @@ export class ConsolePage {
   save() {
     assert.deepEqual(this.missing(), [], 'the form lets the admin save');
     const config = removeFalsyValues({ ...this.rawConfig, ...parseFormConfig(this.formConfig, this.items) });
-    validateConfig(config, this.guard); // core's PATCH validates before storing
+    validateConfig(config, this.configGuard); // core's PATCH validates before storing
     this.store(config);
     this.load(config); // reset(convertResponseToForm(updatedConnector))
     return config;
