@@ -2,7 +2,9 @@
 // as it does on the user's machine: on a musl Node (Logto's Docker image) the musl binary.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { basename } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 
 test("the loader picks the binary of this runtime's platform, CPU and libc", async () => {
@@ -13,7 +15,7 @@ test("the loader picks the binary of this runtime's platform, CPU and libc", asy
   assert.deepEqual(loaded, [`connector-twilio-sms-native.${process.platform}-${process.arch}${libc}.node`]);
 });
 
-// The allocator is part of what ships: the musl builds allocate with mimalloc, built to commit
+// The allocator is part of what ships: the musl builds allocate with mimalloc 2, built to commit
 // arena memory on demand (.cargo/config.toml), the others with the system's. mimalloc prints its
 // options when MIMALLOC_VERBOSE is set, so a child loading the binary tells which one it has.
 test("the binary's allocator: mimalloc committing on demand on musl, the system's elsewhere", () => {
@@ -25,8 +27,55 @@ test("the binary's allocator: mimalloc committing on demand on musl, the system'
   });
   assert.equal(status, 0, stderr);
   if (musl) {
-    assert.match(stderr, /^option 'arena_eager_commit': 0\b/m);
+    // mimalloc 2 (Cargo.toml's `v2`): mimalloc 3 faults once a worker that loaded the addon
+    // first has ended (workers.test.js).
+    assert.match(stderr, /^mimalloc: v2\./m);
+    assert.match(stderr, /^mimalloc: option 'arena_eager_commit': 0\b/m);
   } else {
     assert.doesNotMatch(stderr, /mimalloc/);
+  }
+});
+
+// The libc is the one Node runs on, whatever the host's /usr/bin/ldd says (which is what napi's
+// own loader reads first): a musl Node on a host with glibc's ldd, and a glibc Node where ldd is
+// musl's, each load their own binary, and a failure would name that same platform. A private
+// mount namespace (unshare -m, needs root) gives the child the other libc's ldd: on glibc an
+// Alpine-style ldd is bound over /usr/bin/ldd; in the musl runtime's Alpine-like namespace
+// (scripts/node-runtime.sh) its bind mount of Alpine's ldd is undone, exposing the host's.
+const swapLdd = process.platform !== 'linux' ? 'needs Linux' : process.getuid?.() !== 0 ? 'needs root for unshare -m' : false;
+test('the loader goes by the libc Node runs on, not by /usr/bin/ldd', { skip: !process.env.CI && swapLdd }, () => {
+  assert.equal(swapLdd, false, `cannot run: ${swapLdd}`);
+  const musl = !process.report.getReport().header.glibcVersionRuntime;
+  const dir = mkdtempSync(join(tmpdir(), 'connector-twilio-sms-native-ldd-'));
+  try {
+    const alpineLdd = join(dir, 'ldd');
+    writeFileSync(alpineLdd, `#!/bin/sh\nexec /lib/ld-musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1 --list "$@"\n`, { mode: 0o755 });
+    const swap = musl ? 'umount /usr/bin/ldd' : 'mount --bind "$0" /usr/bin/ldd';
+    const child = `
+      import { readFileSync } from 'node:fs';
+      import { basename } from 'node:path';
+      const ldd = readFileSync('/usr/bin/ldd', 'utf8').includes('musl') ? 'musl' : 'glibc';
+      let loaded;
+      try {
+        await import('./lib/native.js');
+        loaded = process.report.getReport().sharedObjects.filter((file) => file.endsWith('.node')).map((file) => basename(file));
+      } catch (error) {
+        loaded = error.message;
+      }
+      console.log(JSON.stringify({ ldd, loaded }));
+    `;
+    const { status, stdout, stderr } = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `${swap} && exec "$@"`, alpineLdd, process.execPath, '--input-type=module', '-e', child],
+      { cwd: new URL('..', import.meta.url), encoding: 'utf8' }
+    );
+    assert.equal(status, 0, stderr);
+    const libc = musl ? 'musl' : 'gnu';
+    assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)), {
+      ldd: musl ? 'glibc' : 'musl',
+      loaded: [`connector-twilio-sms-native.${process.platform}-${process.arch}-${libc}.node`],
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

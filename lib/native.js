@@ -2,16 +2,10 @@
 // binary by platform, architecture and libc: first one shipped inside this package (the
 // self-contained tarball `logto connector add` extracts), then the per-target npm package.
 // When neither exists, say so plainly: which platform this is and which ones are supported.
+// Both the loader and this message take the platform from ./platform.cjs.
 import { readFileSync } from 'node:fs';
 
-const platformName = () => {
-  const { platform, arch } = process;
-  if (platform !== 'linux') {
-    return `${platform}-${arch}`;
-  }
-  const glibc = process.report?.getReport?.().header?.glibcVersionRuntime;
-  return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`;
-};
+import { platformName } from './platform.cjs';
 
 const supportedPlatforms = () => {
   const { napi } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

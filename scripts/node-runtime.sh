@@ -17,8 +17,9 @@
 # musl loader at /lib/ld-musl-x86_64.so.1 (with the libc.musl-x86_64.so.1 name), the wheel's
 # libstdc++ and libgcc_s where node:22-alpine's packages put them, and Alpine's /usr/bin/ldd.
 # So node runs by its own ELF interpreter, `process.execPath` is node (the test runner's
-# child processes work), and napi's loader, which reads /usr/bin/ldd to tell musl from
-# glibc, picks the linux-x64-musl binary exactly as it does on Alpine. Nothing outside the
+# child processes work), and anything that reads /usr/bin/ldd to tell musl from glibc sees
+# what it sees on Alpine (the shipped loader goes by Node's own libc instead, see
+# lib/platform.cjs; loader.test.js undoes the ldd bind mount to check). Nothing outside the
 # namespace changes; that needs root (CI and the developers' machines run as root).
 #
 # A runtime that cannot be set up fails with a message naming what is missing.

@@ -18,7 +18,8 @@ pub mod twilio;
 pub mod usage;
 
 // musl's allocator costs about twice glibc's CPU per send under load (bench, Node 22 musl):
-// the musl builds, Logto's Docker image among them, allocate with mimalloc.
+// the musl builds, Logto's Docker image among them, allocate with mimalloc (version 2: see
+// Cargo.toml for why not 3).
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
