@@ -9,6 +9,7 @@ pub mod error;
 pub mod guard;
 pub mod js;
 pub mod preview;
+pub mod redact;
 pub mod secret;
 pub mod segments;
 pub mod sender;

@@ -538,7 +538,7 @@ mod tests {
             "407: Basic {} from t%40ken-only",
             base64("t@ken-only:").trim_end_matches('=')
         );
-        let shown = crate::error::redact(
+        let shown = crate::redact::redact(
             &text,
             &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
         );

@@ -129,7 +129,7 @@ fn path_segment_encode(value: &str) -> String {
 
 /// The `Authorization` header value, and every secret an error must never show: each configured
 /// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
-/// `error::redact` also finds each as base64 and base64url (so the Basic credential), and
+/// `redact::redact` also finds each as base64 and base64url (so the Basic credential), and
 /// JSON-escaped, percent-encoded or wrapped across lines.
 fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
     use base64::Engine as _;
