@@ -25,13 +25,6 @@ use crate::error::{ConnectorFailure, Waiting};
 pub use limiter::{Limiter, Place, Slot};
 pub use limiters::{limiter, CredentialKey};
 
-/// Half of Twilio's common per-account limit of 100, leaving room for other clients of the
-/// same account (a second Logto instance, a back-office tool). The ceiling of the adaptive
-/// limit: a process never has more in flight, and fewer while Twilio answers 429.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
-/// Retries of attempts that were never written (connection failures); 429s are bounded by
-/// the deadline instead.
-pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

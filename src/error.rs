@@ -58,7 +58,7 @@ pub enum ErrorKind {
     /// request (SMS pumping defence).
     CountryNotAllowed,
     TemplateNotFound,
-    /// The rendered body would be over [`crate::template::MAX_BODY_BYTES`].
+    /// The rendered body would be over the body cap (`template::MAX_BODY_BYTES`).
     BodyTooLong,
     /// The call's deadline passed while it was waiting for this.
     Timeout(Waiting),
@@ -168,7 +168,7 @@ impl ConnectorFailure {
 
     /// `to` is outside `allowedCountries`; the rejection's text names the number, what it is
     /// and the allowed countries.
-    pub fn country_not_allowed(rejection: &crate::country::Rejection) -> Self {
+    pub fn country_not_allowed(rejection: &impl fmt::Display) -> Self {
         Self::new(
             ErrorKind::CountryNotAllowed,
             format!("Recipient refused by allowedCountries: {rejection}"),
@@ -225,7 +225,7 @@ impl ConnectorFailure {
         let what = if err.is_timeout() && err.is_connect() {
             format!(
                 "could not connect within connectTimeoutMs ({})",
-                crate::twilio::options::env_var("connectTimeoutMs")
+                env_var("connectTimeoutMs")
             )
         } else if err.is_timeout() {
             "timed out".to_owned()
@@ -291,6 +291,176 @@ impl ConnectorFailure {
         )
     }
 
+    /// A numeric option outside its range, or not an integer.
+    pub fn option_out_of_range(name: &str, what: &str, min: f64, max: f64) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.{name} ({} for the Logto module) must be {what} between {min} and {max}",
+                env_var(name)
+            ),
+        )
+    }
+
+    pub fn base_url_not_an_origin() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.baseUrl ({} for the Logto module) must be an origin like \
+                 https://127.0.0.1:8443 (http or https, a host, an optional port; no \
+                 credentials, path, query or fragment)",
+                env_var("baseUrl")
+            ),
+        )
+    }
+
+    pub fn base_url_host_too_long(host_len: usize, max_len: usize) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.baseUrl ({} for the Logto module) has a host name {host_len} \
+                 characters long; a host name has at most {max_len}",
+                env_var("baseUrl")
+            ),
+        )
+    }
+
+    /// `options` itself is not an object.
+    pub fn options_not_an_object() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            "options must be an object like { baseUrl, timeoutMs, maxConcurrency }",
+        )
+    }
+
+    /// `options` claims to be an object but cannot be read as one.
+    pub fn options_unreadable() -> Self {
+        Self::new(ErrorKind::InvalidOptions, "options must be an object")
+    }
+
+    /// Reading `options.<name>` threw `reason`.
+    pub fn option_unreadable(name: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!("options.{name} could not be read: {}", excerpt(reason)),
+        )
+    }
+
+    pub fn base_url_not_a_string() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            "options.baseUrl must be a string like https://127.0.0.1:8443",
+        )
+    }
+
+    pub fn option_not_a_number(name: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!("options.{name} must be a number"),
+        )
+    }
+
+    /// A proxy variable that cannot be honoured. It quotes nothing of the value (a credential,
+    /// or 64 KiB of anything); `why` names at most one character of it.
+    pub fn invalid_proxy(name: &str, why: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
+                 with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
+            ),
+        )
+    }
+
+    /// `what` (TLS, the HTTP client) could not be set up.
+    pub fn setup(what: &str, err: &impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Setup, format!("{what} setup failed: {err}"))
+    }
+
+    /// The CA file named by NODE_EXTRA_CA_CERTS (`path`) was still being read after `waited`.
+    pub fn extra_ca_still_loading(path: &str, waited: std::time::Duration) -> Self {
+        Self::new(
+            ErrorKind::Setup,
+            format!(
+                "Still reading the CA file named by NODE_EXTRA_CA_CERTS (`{path}`) after {} ms; \
+                 point it at a PEM file of CA certificates",
+                waited.as_millis()
+            ),
+        )
+    }
+
+    /// An account SID of `chars` characters makes a URL longer than any the HTTP client sends.
+    pub fn account_sid_too_long(chars: usize) -> Self {
+        Self::new(
+            ErrorKind::AccountSidTooLong,
+            format!(
+                "accountSID is {chars} characters long; a Twilio Account SID is AC followed by 32 hex digits"
+            ),
+        )
+    }
+
+    /// `.` or `..`: a relative path, not an account.
+    pub fn account_sid_is_a_dot_segment(account_sid: &str) -> Self {
+        Self::new(
+            ErrorKind::UnusableAccountSid,
+            format!(
+                "accountSID `{account_sid}` would be read as a relative path, not an account; a \
+                 Twilio Account SID is AC followed by 32 hex digits"
+            ),
+        )
+    }
+
+    pub fn to_unreadable() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "`to` could not be read as a string",
+        )
+    }
+
+    pub fn to_not_a_string() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "`to` must be a phone number string, e.g. +15551234567",
+        )
+    }
+
+    pub fn start_from_invalid() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "startFrom must be a valid Date (years 1 to 9999), or left out for the first of the \
+             current month (UTC)",
+        )
+    }
+
+    /// Reading `payload.<field>` threw `reason` (`None`: it threw nothing readable).
+    pub fn payload_unreadable(field: &str, reason: Option<&str>) -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "payload.{field} could not be read: {}",
+                reason.map_or("it threw".into(), excerpt)
+            ),
+        )
+    }
+
+    /// A caught panic, with what it said.
+    pub fn internal(message: &str) -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            format!(
+                "Internal error in connector-twilio-sms-native (a bug, please report it): {message}. \
+                 The SMS may or may not have been sent."
+            ),
+        )
+    }
+
+    pub fn cancelled() -> Self {
+        Self::new(
+            ErrorKind::Cancelled,
+            "cancelled: the JavaScript environment that made this call was shut down",
+        )
+    }
+
     /// The same failure with every string of its message and data passed through `f` (the
     /// redaction gate, `redact.rs`).
     pub(crate) fn map_text(mut self, f: &impl Fn(&str) -> String) -> Self {
@@ -315,6 +485,20 @@ fn map_strings(value: &mut serde_json::Value, f: &impl Fn(&str) -> String) {
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
         _ => {}
     }
+}
+
+/// The Logto module's environment variable for an option (`lib/index.js` names them by this
+/// rule): `maxConcurrency` → `TWILIO_SMS_NATIVE_MAX_CONCURRENCY`. In Logto the operator sets
+/// only these, so a message about an option names its variable too.
+pub fn env_var(option: &str) -> String {
+    let mut name = String::from("TWILIO_SMS_NATIVE_");
+    for c in option.chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
 }
 
 /// The most of an outside value (a recipient, a config entry, a thrown message) a message

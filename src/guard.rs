@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 
 thread_local! {
     /// The last panic's message and location on this thread, for the error that reports it.
@@ -61,13 +61,7 @@ fn failure(payload: Box<dyn std::any::Any + Send>) -> ConnectorFailure {
         .unwrap_or_else(|| "unknown panic".to_owned());
     // Dropping a payload whose own drop panics would abort: forget it instead.
     std::mem::forget(payload);
-    ConnectorFailure::new(
-        ErrorKind::Internal,
-        format!(
-            "Internal error in connector-twilio-sms-native (a bug, please report it): {message}. \
-             The SMS may or may not have been sent."
-        ),
-    )
+    ConnectorFailure::internal(&message)
 }
 
 /// Runs `f`, turning a panic into a `general` failure.
@@ -103,6 +97,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn panics_become_general_errors() {

@@ -13,7 +13,7 @@ use super::payload::JsPayload;
 use super::shapes::{MessagePreview, RecipientCheck, TemplateChoice};
 use super::teardown;
 use crate::config::Config;
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::{guard, preview, transport, twilio, usage};
 
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
@@ -166,18 +166,8 @@ pub(super) fn prepare(
     payload: Option<Unknown>,
 ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
     let to = match to.get_type() {
-        Ok(ValueType::String) => js_to_string(to).map_err(|_| {
-            ConnectorFailure::new(
-                ErrorKind::InvalidArgument,
-                "`to` could not be read as a string",
-            )
-        })?,
-        _ => {
-            return Err(ConnectorFailure::new(
-                ErrorKind::InvalidArgument,
-                "`to` must be a phone number string, e.g. +15551234567",
-            ))
-        }
+        Ok(ValueType::String) => js_to_string(to).map_err(|_| ConnectorFailure::to_unreadable())?,
+        _ => return Err(ConnectorFailure::to_not_a_string()),
     };
     let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
     let type_label = js_to_string(usage_type).unwrap_or_default();
@@ -219,13 +209,7 @@ pub(super) fn spawn_send<'env>(
 
 /// `startFrom` as Twilio's `StartDate`: a valid `Date`'s UTC day, or the first of this month.
 fn start_day(start_from: Option<Unknown>) -> std::result::Result<usage::Day, ConnectorFailure> {
-    let invalid = || {
-        ConnectorFailure::new(
-            ErrorKind::InvalidArgument,
-            "startFrom must be a valid Date (years 1 to 9999), or left out for the first of the \
-             current month (UTC)",
-        )
-    };
+    let invalid = ConnectorFailure::start_from_invalid;
     let Some(value) = start_from.filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined)))
     else {
         return Ok(usage::Day::today().first_of_month());

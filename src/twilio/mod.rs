@@ -8,7 +8,7 @@ pub mod response;
 
 use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::template::{self, Payload};
 
 pub use options::{ConnectorOptions, SendOptions, DEFAULT_TIMEOUT};
@@ -90,12 +90,8 @@ pub fn prepare(
     // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
     // `options.baseUrl`'s check), so only an absurd accountSID gets there.
     if request.url.len() > MAX_URL_LEN {
-        return Err(ConnectorFailure::new(
-            ErrorKind::AccountSidTooLong,
-            format!(
-                "accountSID is {} characters long; a Twilio Account SID is AC followed by 32 hex digits",
-                config.account_sid.chars().count()
-            ),
+        return Err(ConnectorFailure::account_sid_too_long(
+            config.account_sid.chars().count(),
         ));
     }
     Ok(Outgoing {
@@ -204,6 +200,7 @@ mod tests {
     use super::*;
     use crate::config::fixture::config;
     use crate::error::ConnectorErrorCode;
+    use crate::error::ErrorKind;
     use serde_json::{json, Value};
 
     /// A SignIn code to +1 with the default options.

@@ -5,7 +5,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::options::SendOptions;
 use crate::config::Config;
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::secret::Secret;
 use crate::transport;
 
@@ -109,13 +109,8 @@ fn origin(config: &Config, options: &SendOptions) -> String {
 /// the authenticated request would leave the account's path whatever we write.
 fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
     if matches!(config.account_sid.as_str(), "." | "..") {
-        return Err(ConnectorFailure::new(
-            ErrorKind::UnusableAccountSid,
-            format!(
-                "accountSID `{}` would be read as a relative path, not an account; a Twilio \
-                 Account SID is AC followed by 32 hex digits",
-                config.account_sid
-            ),
+        return Err(ConnectorFailure::account_sid_is_a_dot_segment(
+            &config.account_sid,
         ));
     }
     Ok(path_segment_encode(&config.account_sid))
