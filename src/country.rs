@@ -354,12 +354,6 @@ fn region(iso: &str) -> Option<Region> {
         .map(|_| region)
 }
 
-/// Loads the metadata now (it is decoded on first use, a one-off cost of a few milliseconds), so
-/// that the first send does not pay for it. `parse_allowed_countries` already does.
-pub fn warm_up() {
-    let _ = region("US");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::error::{ConnectorFailure, Waiting};
 
-pub use limiter::{Limiter, Place, Slot};
+pub use limiter::Limiter;
 pub use limiters::{limiter, CredentialKey};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);

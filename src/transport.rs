@@ -56,7 +56,8 @@ pub async fn shared_client(
 }
 
 /// How many pooled clients the process holds.
-pub fn shared_client_count() -> usize {
+#[cfg(test)]
+fn shared_client_count() -> usize {
     CLIENTS.get().map_or(0, |clients| {
         clients
             .lock()

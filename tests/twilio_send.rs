@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_twilio_sms_native::config::fixture;
-use connector_twilio_sms_native::error::Waiting;
-use connector_twilio_sms_native::twilio::{prepare, send, ConnectorOptions, SendOptions};
-use connector_twilio_sms_native::{transport, Config, ConnectorErrorCode, ErrorKind};
+use connector_twilio_sms_native::{
+    build_client, fixture, prepare, send, Config, ConnectorErrorCode, ConnectorOptions, ErrorKind,
+    SendOptions, Waiting,
+};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -105,7 +105,7 @@ async fn run(
         &json!({ "code": "987" }),
     )
     .unwrap();
-    let client = transport::build_client(options.connect_timeout).unwrap();
+    let client = build_client(options.connect_timeout).unwrap();
     let result = send(&client, request, &options)
         .await
         .map(|delivered| delivered.message());
@@ -218,7 +218,7 @@ async fn a_refused_connection_is_retried_then_named() {
     let request = sign_in(&options);
     let started = std::time::Instant::now();
     let failure = send(
-        &transport::build_client(options.connect_timeout).unwrap(),
+        &build_client(options.connect_timeout).unwrap(),
         request,
         &options,
     )
@@ -265,7 +265,7 @@ async fn a_429_is_retried_until_twilio_accepts() {
     });
     let options = options(url);
     let request = sign_in(&options);
-    let client = transport::build_client(options.connect_timeout).unwrap();
+    let client = build_client(options.connect_timeout).unwrap();
     let message = send(&client, request, &options).await.unwrap().message();
     assert_eq!(message["sid"], "SM9");
     assert_eq!(server.await.unwrap(), 3);
@@ -305,7 +305,7 @@ async fn a_persistent_429_is_retried_until_the_deadline() {
         ..options(url)
     };
     let request = sign_in(&options);
-    let client = transport::build_client(options.connect_timeout).unwrap();
+    let client = build_client(options.connect_timeout).unwrap();
     let failure = send(&client, request, &options).await.unwrap_err();
     assert_eq!(failure.kind, ErrorKind::TwilioStatus(429));
     assert_eq!(failure.code, ConnectorErrorCode::RateLimitExceeded);
@@ -332,7 +332,7 @@ async fn a_hostile_retry_after_is_a_clean_429() {
             ..options(url)
         };
         let request = sign_in(&options);
-        let client = transport::build_client(options.connect_timeout).unwrap();
+        let client = build_client(options.connect_timeout).unwrap();
         let failure = send(&client, request, &options).await.unwrap_err();
         let timed_out = matches!(failure.kind, ErrorKind::Timeout(_));
         if readable || !timed_out {

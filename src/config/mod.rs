@@ -2,7 +2,7 @@
 //! guard (plus upstream's optional `host`), validated once into a typed value whose types hold
 //! what validation guarantees (one credential, at least one sender).
 
-mod cache;
+pub(crate) mod cache;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
 mod issues;
@@ -10,10 +10,7 @@ mod rules;
 
 use serde_json::Value;
 
-pub use crate::sender::is_e164;
-pub use cache::cached_from_json;
-pub use issues::{ConfigError, Issue, PathSegment};
-pub use rules::{is_language_tag, is_twilio_api_host, retired_host_replacement};
+pub use issues::ConfigError;
 
 use crate::country::AllowedCountries;
 use crate::secret::Secret;

@@ -11,9 +11,9 @@ use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
 use crate::error::ConnectorFailure;
 use crate::template::{self, Payload};
 
-pub use options::{ConnectorOptions, SendOptions, DEFAULT_TIMEOUT};
+pub use options::{ConnectorOptions, SendOptions};
 pub use request::Authorized;
-pub use response::{classify, classify_message, Delivered, MAX_RESPONSE_BYTES};
+pub use response::{classify_message, Delivered};
 use response::{header, never_written, read_capped};
 
 const MAX_URL_LEN: usize = 65_534;
