@@ -254,7 +254,7 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().kind, ErrorKind::Transport);
+        assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Transport);
         assert_eq!(calls, 3);
 
         let mut calls = 0;
@@ -269,7 +269,7 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().code, ConnectorErrorCode::General);
+        assert_eq!(outcome.unwrap_err().code(), ConnectorErrorCode::General);
         assert_eq!(calls, 1);
         assert_eq!(limiter.in_flight(), 0);
     }
@@ -291,7 +291,7 @@ mod tests {
         })
         .await;
         assert_eq!(
-            outcome.unwrap_err().code,
+            outcome.unwrap_err().code(),
             ConnectorErrorCode::RateLimitExceeded
         );
         // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
@@ -375,7 +375,7 @@ mod tests {
         )
         .await;
         assert_eq!(
-            outcome.unwrap_err().code,
+            outcome.unwrap_err().code(),
             ConnectorErrorCode::RateLimitExceeded
         );
         assert_eq!((calls, started.elapsed()), (1, Duration::ZERO));
@@ -426,7 +426,7 @@ mod tests {
             )
             .await;
             assert_eq!(
-                outcome.unwrap_err().code,
+                outcome.unwrap_err().code(),
                 ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );

@@ -131,12 +131,10 @@ impl ErrorKind {
 /// connector does with Twilio's raw response body) or a structured object (config issues).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorFailure {
-    pub kind: ErrorKind,
-    /// Always `kind.code()`.
-    pub code: ConnectorErrorCode,
+    kind: ErrorKind,
     /// A human-readable sentence that says what went wrong and, where possible, what to fix.
-    pub message: String,
-    pub data: serde_json::Value,
+    message: String,
+    data: serde_json::Value,
 }
 
 impl ConnectorFailure {
@@ -144,7 +142,6 @@ impl ConnectorFailure {
         let message = message.into();
         ConnectorFailure {
             kind,
-            code: kind.code(),
             data: serde_json::Value::String(message.clone()),
             message,
         }
@@ -153,10 +150,31 @@ impl ConnectorFailure {
     pub fn with_data(kind: ErrorKind, message: impl Into<String>, data: serde_json::Value) -> Self {
         ConnectorFailure {
             kind,
-            code: kind.code(),
             message: message.into(),
             data,
         }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// connector-kit's code: `kind().code()`.
+    pub fn code(&self) -> ConnectorErrorCode {
+        self.kind.code()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn into_message(self) -> String {
+        self.message
+    }
+
+    /// A JSON string (the message, or Twilio's raw body) or a structured value (config issues).
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data
     }
 
     pub fn template_not_found(type_label: &str) -> Self {
@@ -472,7 +490,7 @@ impl ConnectorFailure {
 
 impl fmt::Display for ConnectorFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        write!(f, "{}: {}", self.code(), self.message)
     }
 }
 

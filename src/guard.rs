@@ -102,8 +102,8 @@ mod tests {
     #[test]
     fn panics_become_general_errors() {
         let sync = catch_sync::<()>(|| panic!("boom {}", 1)).unwrap_err();
-        assert_eq!(sync.kind, ErrorKind::Internal);
-        assert!(sync.message.contains("boom 1"), "{}", sync.message);
+        assert_eq!(sync.kind(), ErrorKind::Internal);
+        assert!(sync.message().contains("boom 1"), "{}", sync.message());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -115,11 +115,11 @@ mod tests {
                 Ok::<(), ConnectorFailure>(())
             }))
             .unwrap_err();
-        assert_eq!(failure.kind, ErrorKind::Internal);
+        assert_eq!(failure.kind(), ErrorKind::Internal);
         assert!(
-            failure.message.contains("Internal error"),
+            failure.message().contains("Internal error"),
             "{}",
-            failure.message
+            failure.message()
         );
         assert_eq!(catch_sync(|| Ok::<_, ConnectorFailure>(3)).unwrap(), 3);
     }

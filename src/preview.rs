@@ -51,7 +51,7 @@ pub fn recipient(config: &Config, to: &str) -> Recipient {
                 _ => None,
             },
             allowed: false,
-            rejection: Some(ConnectorFailure::country_not_allowed(&rejection).message),
+            rejection: Some(ConnectorFailure::country_not_allowed(&rejection).into_message()),
         },
     }
 }
@@ -181,6 +181,6 @@ mod tests {
         let mut config = config();
         config.templates.retain(|t| t.usage_type != "Generic");
         let err = preview(&config, Some("BindMfa"), "BindMfa", &json!({}), None, None).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
+        assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
     }
 }

@@ -219,7 +219,7 @@ mod tests {
             serde_json::json!({ "a": ["x s3cr3t-token y"], "b": "s3cr3t-token" }),
         )
         .redacted(&["s3cr3t-token"]);
-        let text = format!("{failure} {:?}", failure.data);
+        let text = format!("{failure} {:?}", failure.data());
         assert!(!text.contains("s3cr3t-token"), "{text}");
         assert!(text.contains(REDACTED));
     }

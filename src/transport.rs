@@ -70,7 +70,7 @@ fn shared_client_count() -> usize {
 /// case on its own runtime (pooled connections are tied to the runtime that opened them).
 /// Reads `NODE_EXTRA_CA_CERTS` on the calling thread.
 pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
-    build_client_with(connect_timeout, &load_extra_roots()).map_err(|failure| failure.message)
+    build_client_with(connect_timeout, &load_extra_roots()).map_err(ConnectorFailure::into_message)
 }
 
 fn build_client_with(
@@ -449,8 +449,8 @@ mod tests {
             "http://",
         ] {
             let err = proxy_url("HTTPS_PROXY", bad).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
-            assert!(err.message.contains("HTTPS_PROXY"), "{bad}");
+            assert_eq!(err.kind(), ErrorKind::InvalidOptions, "{bad}");
+            assert!(err.message().contains("HTTPS_PROXY"), "{bad}");
         }
         for good in [
             "http://127.0.0.1:8080",
@@ -477,12 +477,12 @@ mod tests {
                 let Err(err) = proxy_for("ALL_PROXY", bad, secure) else {
                     panic!("{bad} was accepted");
                 };
-                assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
+                assert_eq!(err.kind(), ErrorKind::InvalidOptions, "{bad}");
                 assert!(err
-                    .message
+                    .message()
                     .starts_with("ALL_PROXY is not a usable proxy URL"));
-                assert!(err.message.len() < 300, "{}", err.message);
-                assert!(!err.message.contains("xxxx") && !err.message.contains("proxy}"));
+                assert!(err.message().len() < 300, "{}", err.message());
+                assert!(!err.message().contains("xxxx") && !err.message().contains("proxy}"));
             }
         }
     }
@@ -575,9 +575,9 @@ mod tests {
             (name == "HTTPS_PROXY").then(|| std::ffi::OsString::from_vec(b"http://\xff:1".to_vec()))
         })
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
         assert!(err
-            .message
+            .message()
             .starts_with("HTTPS_PROXY is not a usable proxy URL (not valid UTF-8)"));
     }
 

@@ -345,7 +345,7 @@ mod tests {
             "/2010-04-01/Accounts/AC9999/Usage/Records.json",
         ] {
             let err = next_page(&request, outside).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{outside}");
+            assert_eq!(err.kind(), ErrorKind::BadUsagePage, "{outside}");
         }
     }
 
@@ -358,7 +358,7 @@ mod tests {
                 Day::today(),
             )
             .unwrap_err();
-            assert_eq!(err.kind, ErrorKind::UnusableAccountSid, "{sid}");
+            assert_eq!(err.kind(), ErrorKind::UnusableAccountSid, "{sid}");
         }
     }
 
@@ -374,8 +374,8 @@ mod tests {
             r#"{"usage_records":[{"count":true}]}"#,
         ] {
             let err = parse_page(body).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{body}");
-            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body}");
+            assert_eq!(err.kind(), ErrorKind::BadUsagePage, "{body}");
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidResponse, "{body}");
         }
     }
 }

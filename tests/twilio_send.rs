@@ -160,7 +160,7 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
     )
     .await;
     assert_eq!(
-        result.unwrap_err().code,
+        result.unwrap_err().code(),
         ConnectorErrorCode::RateLimitExceeded
     );
     let echo = format!(r#"{{"echo":"{TOKEN}"}}"#);
@@ -170,9 +170,9 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
     )
     .await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::TwilioStatus(400));
-    assert_eq!(failure.code, ConnectorErrorCode::General);
-    assert!(!format!("{failure} {:?}", failure.data).contains(TOKEN));
+    assert_eq!(failure.kind(), ErrorKind::TwilioStatus(400));
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
+    assert!(!format!("{failure} {:?}", failure.data()).contains(TOKEN));
 }
 
 #[tokio::test]
@@ -187,8 +187,8 @@ async fn redirects_are_not_followed() {
     )
     .await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Redirect);
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Redirect);
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
 }
 
 #[tokio::test]
@@ -196,12 +196,12 @@ async fn a_silent_server_times_out() {
     let started = std::time::Instant::now();
     let (result, _) = run(None, Duration::from_millis(200)).await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Timeout(Waiting::Answer));
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Timeout(Waiting::Answer));
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
     assert!(
-        failure.message.contains("timed out after 200 ms"),
+        failure.message().contains("timed out after 200 ms"),
         "{}",
-        failure.message
+        failure.message()
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -224,12 +224,12 @@ async fn a_refused_connection_is_retried_then_named() {
     )
     .await
     .unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Transport);
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Transport);
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
     assert!(
-        failure.message.contains("could not connect"),
+        failure.message().contains("could not connect"),
         "{}",
-        failure.message
+        failure.message()
     );
     // Two backoffs of at least 100 ms and 200 ms happened: the refusals were retried.
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -307,9 +307,9 @@ async fn a_persistent_429_is_retried_until_the_deadline() {
     let request = sign_in(&options);
     let client = build_client(options.connect_timeout).unwrap();
     let failure = send(&client, request, &options).await.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::TwilioStatus(429));
-    assert_eq!(failure.code, ConnectorErrorCode::RateLimitExceeded);
-    assert_eq!(failure.data, json!(r#"{"code":20429}"#));
+    assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429));
+    assert_eq!(failure.code(), ConnectorErrorCode::RateLimitExceeded);
+    assert_eq!(failure.data(), &json!(r#"{"code":20429}"#));
     // Backoffs of at most 200, 400 and 800 ms fit in 1.5 s: three retries at least.
     assert!(seen.load(Ordering::SeqCst) >= 4, "{seen:?} requests");
 }
@@ -334,11 +334,11 @@ async fn a_hostile_retry_after_is_a_clean_429() {
         let request = sign_in(&options);
         let client = build_client(options.connect_timeout).unwrap();
         let failure = send(&client, request, &options).await.unwrap_err();
-        let timed_out = matches!(failure.kind, ErrorKind::Timeout(_));
+        let timed_out = matches!(failure.kind(), ErrorKind::Timeout(_));
         if readable || !timed_out {
-            assert_eq!(failure.kind, ErrorKind::TwilioStatus(429), "{value}");
+            assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429), "{value}");
             assert_eq!(
-                failure.code,
+                failure.code(),
                 ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );

@@ -50,8 +50,8 @@ pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
         },
         Err(failure) => ConfigCheck {
             success: false,
-            message: Some(failure.message),
-            issues: failure.data.get("issues").cloned(),
+            message: Some(failure.message().to_owned()),
+            issues: failure.data().get("issues").cloned(),
         },
     }
 }

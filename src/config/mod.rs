@@ -78,7 +78,7 @@ impl Sender {
     }
 
     /// What is sent as `From`, if anything.
-    pub fn from_sender(&self) -> Option<&sender::Sender> {
+    pub fn sent_as_from(&self) -> Option<&sender::Sender> {
         match self {
             Sender::From(from) | Sender::Both { from, .. } => Some(from),
             Sender::MessagingService(_) => None,

@@ -943,8 +943,8 @@ mod tests {
         let err = Config::from_value(&with("host", json!("api.frankfurt.de1.twilio.com")))
             .unwrap_err()
             .to_failure();
-        assert_eq!(err.data["issues"][0]["path"], json!(["host"]));
-        assert_eq!(err.data["issues"][0]["code"], json!("invalid_string"));
+        assert_eq!(err.data()["issues"][0]["path"], json!(["host"]));
+        assert_eq!(err.data()["issues"][0]["code"], json!("invalid_string"));
     }
 
     #[test]
@@ -1007,7 +1007,8 @@ mod tests {
             errors[2]
         );
         let err = Config::from_value(&with("allowedCountries", json!(["ZZ"]))).unwrap_err();
-        let data = err.to_failure().data;
+        let failure = err.to_failure();
+        let data = failure.data();
         assert_eq!(data["issues"][0]["path"], json!(["allowedCountries", 0]));
         assert_eq!(data["issues"][0]["code"], json!("invalid_string"));
     }
@@ -1024,9 +1025,9 @@ mod tests {
     fn failure_data_has_zod_shaped_issues() {
         let err = Config::from_value(&json!({})).unwrap_err();
         let failure = err.to_failure();
-        assert_eq!(failure.code, ConnectorErrorCode::InvalidConfig);
-        assert_eq!(failure.data["issues"][0]["path"], json!(["accountSID"]));
-        assert!(failure.message.contains("accountSID: Required"));
+        assert_eq!(failure.code(), ConnectorErrorCode::InvalidConfig);
+        assert_eq!(failure.data()["issues"][0]["path"], json!(["accountSID"]));
+        assert!(failure.message().contains("accountSID: Required"));
     }
 
     #[test]
@@ -1109,7 +1110,7 @@ mod tests {
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), None);
         assert_eq!(
-            config.sender.from_sender().map(|f| f.as_str()),
+            config.sender.sent_as_from().map(|f| f.as_str()),
             Some("+15551234567")
         );
         // An empty service SID next to a number is a cleared field, not a sender.
@@ -1159,7 +1160,7 @@ mod tests {
             ("+4930123456", "E.164 phone number"),
         ] {
             let config = Config::from_value(&with("fromPhoneNumber", json!(good))).unwrap();
-            let from = config.sender.from_sender().unwrap();
+            let from = config.sender.sent_as_from().unwrap();
             assert_eq!((from.as_str(), from.kind()), (good, kind));
         }
         for good in ["+12", "+123456789012345", "+4930123456"] {
@@ -1319,13 +1320,13 @@ mod tests {
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), None);
         assert_eq!(
-            config.sender.from_sender().map(|f| f.as_str()),
+            config.sender.sent_as_from().map(|f| f.as_str()),
             Some("+15551234567")
         );
         value["senderType"] = json!("messagingService");
         let config = Config::from_value(&value).unwrap();
         assert_eq!(config.sender.messaging_service_sid(), Some("MG99"));
-        assert_eq!(config.sender.from_sender().map(|f| f.as_str()), None);
+        assert_eq!(config.sender.sent_as_from().map(|f| f.as_str()), None);
         // The explicit choice wants a Messaging Service SID (MG…); without it any string
         // passes, as in the JS guard (`empty_strings_pass_like_the_js_guard`).
         for wrong in ["+15551234567", "AC0123", "mg99", "PN99"] {
@@ -1342,7 +1343,7 @@ mod tests {
             );
             let failure = Config::from_value(&value).unwrap_err().to_failure();
             assert_eq!(
-                failure.data["issues"][0],
+                failure.data()["issues"][0],
                 json!({ "code": "invalid_string", "path": ["fromMessagingServiceSID"],
                         "message": errors[0].trim_start_matches("fromMessagingServiceSID: ") })
             );
@@ -1384,7 +1385,7 @@ mod tests {
         value.as_object_mut().unwrap().remove("authToken");
         value["accountSID"] = json!(5);
         let failure = Config::from_value(&value).unwrap_err().to_failure();
-        let issues = failure.data["issues"].as_array().unwrap();
+        let issues = failure.data()["issues"].as_array().unwrap();
         assert_eq!(
             issues[0],
             json!({ "code": "invalid_type", "path": ["accountSID"], "expected": "string",
@@ -1396,7 +1397,7 @@ mod tests {
         let all = Config::from_value(&json!({ "templates": [1, {}], "validityPeriod": "x" }))
             .unwrap_err()
             .to_failure();
-        for issue in all.data["issues"].as_array().unwrap() {
+        for issue in all.data()["issues"].as_array().unwrap() {
             let typed = issue["code"] == "invalid_type";
             assert_eq!(issue.get("expected").is_some(), typed, "{issue}");
             assert_eq!(issue.get("received").is_some(), typed, "{issue}");

@@ -71,7 +71,7 @@ pub fn prepare(
         ("RiskCheck", Some(risk_check)),
         (
             "From",
-            config.sender.from_sender().map(|from| from.as_str()),
+            config.sender.sent_as_from().map(|from| from.as_str()),
         ),
         ("ValidityPeriod", validity_period.as_deref()),
         (
@@ -232,11 +232,15 @@ mod tests {
         // Refused even for a usage type without a template: the recipient is checked first.
         for usage in ["SignIn", "NoSuchType"] {
             let err = to(&listed, "18769299200", usage).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
-            assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
-            assert!(err.message.contains("JM (+1)"), "{}", err.message);
-            assert!(err.message.contains("(allowed: CA, US)"), "{}", err.message);
-            assert!(!err.message.contains("secret-token-xyz"));
+            assert_eq!(err.kind(), ErrorKind::CountryNotAllowed);
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidRequestParameters);
+            assert!(err.message().contains("JM (+1)"), "{}", err.message());
+            assert!(
+                err.message().contains("(allowed: CA, US)"),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains("secret-token-xyz"));
         }
         let allowed = to(&listed, "16135802400", "SignIn").unwrap();
         let open = to(&config(json!({})), "16135802400", "SignIn").unwrap();
@@ -258,11 +262,11 @@ mod tests {
             open.form
         );
         let err = to(&listed, "+1 1 202 456 1111", "SignIn").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
+        assert_eq!(err.kind(), ErrorKind::CountryNotAllowed);
         assert!(
-            err.message.contains("is read as +12024561111"),
+            err.message().contains("is read as +12024561111"),
             "{}",
-            err.message
+            err.message()
         );
     }
 
@@ -359,9 +363,9 @@ mod tests {
             &json!({}),
         )
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
-        assert_eq!(err.code, ConnectorErrorCode::TemplateNotFound);
-        assert_eq!(err.message, "Cannot find template for type: Mfa");
+        assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
+        assert_eq!(err.code(), ConnectorErrorCode::TemplateNotFound);
+        assert_eq!(err.message(), "Cannot find template for type: Mfa");
     }
 
     #[test]
@@ -375,8 +379,8 @@ mod tests {
             &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
         )
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::BodyTooLong);
-        assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
+        assert_eq!(err.kind(), ErrorKind::BodyTooLong);
+        assert_eq!(err.code(), ConnectorErrorCode::InvalidRequestParameters);
         for sid in [".", ".."] {
             let err = prepare(
                 &config(json!({ "accountSID": sid })),
@@ -387,8 +391,8 @@ mod tests {
                 &json!({}),
             )
             .unwrap_err();
-            assert_eq!(err.kind, ErrorKind::UnusableAccountSid);
-            assert_eq!(err.code, ConnectorErrorCode::InvalidConfig);
+            assert_eq!(err.kind(), ErrorKind::UnusableAccountSid);
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidConfig);
         }
         // Other dots stay: `...` and `.x` are ordinary segments.
         let out = sign_in(&config(json!({ "accountSID": "..." })), &json!({}));

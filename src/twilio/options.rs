@@ -185,9 +185,9 @@ mod tests {
         };
         assert!(long_host(MAX_HOST_LEN).is_ok());
         let err = long_host(120_000).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
         assert_eq!(
-            err.message,
+            err.message(),
             "options.baseUrl (TWILIO_SMS_NATIVE_BASE_URL for the Logto module) has a host name \
              120000 characters long; a host name has at most 253"
         );
