@@ -44,23 +44,28 @@ pub enum Attempt<T> {
     },
 }
 
-/// Where a send is, so a timeout can say what it was waiting for.
-#[derive(Default)]
+/// Where a send is, so a timeout can say what it was waiting for: the `Waiting` it is in, held
+/// as its discriminant so the attempts can update it while the caller's timeout reads it.
 pub struct Phase(AtomicU8);
 
-impl Phase {
-    const QUEUED: u8 = 0;
-    const IN_FLIGHT: u8 = 1;
-    const BACKING_OFF: u8 = 2;
+impl Default for Phase {
+    /// A send starts waiting for a slot.
+    fn default() -> Self {
+        Phase(AtomicU8::new(Waiting::Slot as u8))
+    }
+}
 
-    fn set(&self, phase: u8) {
-        self.0.store(phase, Ordering::Relaxed);
+impl Phase {
+    fn set(&self, waiting: Waiting) {
+        self.0.store(waiting as u8, Ordering::Relaxed);
     }
 
     pub fn waiting(&self) -> Waiting {
+        const SLOT: u8 = Waiting::Slot as u8;
+        const BACKOFF: u8 = Waiting::Backoff as u8;
         match self.0.load(Ordering::Relaxed) {
-            Self::QUEUED => Waiting::Slot,
-            Self::BACKING_OFF => Waiting::Backoff,
+            SLOT => Waiting::Slot,
+            BACKOFF => Waiting::Backoff,
             _ => Waiting::Answer,
         }
     }
@@ -91,7 +96,7 @@ where
     // were for a connection failure (bounded by `max_retries`).
     let (mut retries, mut unwritten) = (0, 0);
     loop {
-        phase.set(Phase::IN_FLIGHT);
+        phase.set(Waiting::Answer);
         let (failure, retry_after) = match attempt().await {
             Attempt::Done(Ok(delivered)) => {
                 slot.delivered();
@@ -129,9 +134,9 @@ where
         {
             return Err(failure);
         }
-        phase.set(Phase::BACKING_OFF);
+        phase.set(Waiting::Backoff);
         tokio::time::sleep(wait).await;
-        phase.set(Phase::QUEUED);
+        phase.set(Waiting::Slot);
         slot = match tokio::time::timeout_at(policy.deadline, limiter.admit(place)).await {
             Ok(slot) => slot,
             // Still no room at the deadline: Twilio's refusal is the reason, not the queue.

@@ -40,11 +40,6 @@ impl Sender {
             Sender::Alphanumeric(_) => "alphanumeric sender ID",
         }
     }
-
-    /// Whether recipients can answer (an alphanumeric ID cannot receive).
-    pub fn accepts_replies(&self) -> bool {
-        !matches!(self, Sender::Alphanumeric(_))
-    }
 }
 
 impl fmt::Display for Sender {
@@ -172,8 +167,6 @@ mod tests {
         for id in ["ACME", "A", "Acme Bank", "ACME2FA", "Logto 12345", "a1"] {
             assert_eq!(classify(id), Ok(Sender::Alphanumeric(id.into())), "{id}");
         }
-        assert!(!classify("ACME").unwrap().accepts_replies());
-        assert!(classify("12345").unwrap().accepts_replies());
         assert_eq!(classify("Acme Bank").unwrap().as_str(), "Acme Bank");
     }
 

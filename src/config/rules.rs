@@ -697,13 +697,9 @@ fn allowed_countries(object: &Map<String, Value>, issues: &mut Issues) -> Option
     for (index, item) in items.iter().enumerate() {
         let path = || vec![PathSegment::from("allowedCountries"), index.into()];
         match item {
-            Value::String(code) => match country::parse_allowed_countries(&[code]) {
+            Value::String(code) => match country::normalise_code(code) {
                 Ok(_) => codes.push(code.as_str()),
-                Err(errors) => {
-                    for error in errors {
-                        issues.push(path(), "invalid_string", error.message);
-                    }
-                }
+                Err(message) => issues.push(path(), "invalid_string", message),
             },
             other => issues.type_mismatch(path(), "string", other),
         }
