@@ -57,11 +57,11 @@ pub enum Sender {
     /// `MessagingServiceSid`: the JS connector's only sender.
     MessagingService(String),
     /// `From`: an E.164 number, a short code or an alphanumeric sender ID.
-    From(sender::Sender),
+    From(sender::FromAddress),
     /// Both are sent; Twilio then wants the `From` in the service's sender pool.
     Both {
         messaging_service_sid: String,
-        from: sender::Sender,
+        from: sender::FromAddress,
     },
 }
 
@@ -78,7 +78,7 @@ impl Sender {
     }
 
     /// What is sent as `From`, if anything.
-    pub fn sent_as_from(&self) -> Option<&sender::Sender> {
+    pub fn sent_as_from(&self) -> Option<&sender::FromAddress> {
         match self {
             Sender::From(from) | Sender::Both { from, .. } => Some(from),
             Sender::MessagingService(_) => None,

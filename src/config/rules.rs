@@ -308,7 +308,7 @@ fn sender(object: &Map<String, Value>, issues: &mut Issues) -> Option<Sender> {
 fn senders(
     object: &Map<String, Value>,
     issues: &mut Issues,
-) -> (Option<String>, Option<sender::Sender>) {
+) -> (Option<String>, Option<sender::FromAddress>) {
     match choice(
         object,
         "senderType",
@@ -344,7 +344,7 @@ fn senders(
 
 /// `fromPhoneNumber`: any sender Twilio accepts as `From` (`sender::classify`, the one place
 /// the forms and E.164 are defined), with its message saying which form was expected.
-fn classify_sender(value: &str, issues: &mut Issues) -> Option<sender::Sender> {
+fn classify_sender(value: &str, issues: &mut Issues) -> Option<sender::FromAddress> {
     match sender::classify(value) {
         Ok(from) => Some(from),
         Err(message) => {
@@ -357,7 +357,7 @@ fn classify_sender(value: &str, issues: &mut Issues) -> Option<sender::Sender> {
 fn sender_by_presence(
     object: &Map<String, Value>,
     issues: &mut Issues,
-) -> (Option<String>, Option<sender::Sender>) {
+) -> (Option<String>, Option<sender::FromAddress>) {
     let number = new_optional_string(object, "fromPhoneNumber", issues);
     let number_given = new_optional(object, "fromPhoneNumber").is_some();
     let number = number.and_then(|number| classify_sender(&number, issues));
