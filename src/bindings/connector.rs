@@ -14,7 +14,7 @@ use super::shapes::{MessagePreview, RecipientCheck, TemplateChoice};
 use super::teardown;
 use crate::config::Config;
 use crate::error::ConnectorFailure;
-use crate::{guard, preview, transport, twilio, usage};
+use crate::{panic_guard, preview, transport, twilio, usage};
 
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
 #[napi]
@@ -31,7 +31,7 @@ impl TwilioSmsConnector {
         ts_args_type = "config: TwilioSmsConfig, options?: ConnectorOptions"
     )]
     pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> Result<Self> {
-        let built = guard::catch_sync(|| {
+        let built = panic_guard::catch_sync(|| {
             let config = parse_config(&env, config)?;
             Ok((config, parse_options(options)?))
         });
@@ -54,8 +54,9 @@ impl TwilioSmsConnector {
         usage_type: Unknown,
         payload: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared =
-            guard::catch_sync(|| prepare(&self.config, &self.options, to, usage_type, payload));
+        let prepared = panic_guard::catch_sync(|| {
+            prepare(&self.config, &self.options, to, usage_type, payload)
+        });
         spawn_send(env, prepared, self.options.clone())
     }
 
@@ -67,12 +68,12 @@ impl TwilioSmsConnector {
         env: &'env Env,
         start_from: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared = guard::catch_sync(|| {
+        let prepared = panic_guard::catch_sync(|| {
             start_day(start_from).and_then(|day| usage::prepare(&self.config, &self.options, day))
         });
         let timeout = self.options.timeout.min(usage::USAGE_TIMEOUT);
         let connect_timeout = self.options.connect_timeout;
-        let fut = guard::catch_async(async move {
+        let fut = panic_guard::catch_async(async move {
             let request = prepared?;
             let client = transport::shared_client(connect_timeout, timeout).await?;
             usage::fetch(&client, request, timeout).await
@@ -111,7 +112,7 @@ impl TwilioSmsConnector {
         let to = to
             .filter(|t| matches!(t.get_type(), Ok(ValueType::String)))
             .and_then(|t| js_to_string(t).ok());
-        let result = guard::catch_sync(|| {
+        let result = panic_guard::catch_sync(|| {
             let result = preview::preview(
                 &self.config,
                 is_string.then_some(type_label.as_str()),
@@ -192,7 +193,7 @@ pub(super) fn spawn_send<'env>(
     prepared: std::result::Result<twilio::Outgoing, ConnectorFailure>,
     options: twilio::SendOptions,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let fut = guard::catch_async(async move {
+    let fut = panic_guard::catch_async(async move {
         let request = prepared?;
         let client = transport::shared_client(options.connect_timeout, options.timeout).await?;
         twilio::send(&client, request, &options).await

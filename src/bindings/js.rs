@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::error::ConnectorFailure;
-use crate::js::{JS_TYPE_MARKER, KNOWN_KEYS};
+use crate::js_json::{JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::twilio;
 
 /// The config serializer: `JSON.stringify` with a replacer. An object becomes a copy holding

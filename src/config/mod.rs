@@ -130,7 +130,7 @@ impl Config {
 
     /// Parses JSON text (what the bindings get from `JSON.stringify`) and validates it.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        match serde_json::from_str::<Value>(&crate::js::replace_lone_surrogates(text)) {
+        match serde_json::from_str::<Value>(&crate::js_json::replace_lone_surrogates(text)) {
             Ok(value) => Config::from_value(&value),
             Err(err) => Err(ConfigError::whole(format!(
                 "Expected a JSON object (config could not be parsed: {err})"
