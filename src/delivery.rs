@@ -32,7 +32,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub enum Attempt<T> {
     Done(Result<T, ConnectorFailure>),
     /// No request was written (the connection failed): retried at most `max_retries` times.
-    Retriable {
+    NotSent {
         failure: ConnectorFailure,
         retry_after: Option<Duration>,
     },
@@ -103,7 +103,7 @@ where
                 return Ok(delivered);
             }
             Attempt::Done(Err(failure)) => return Err(failure),
-            Attempt::Retriable {
+            Attempt::NotSent {
                 failure,
                 retry_after,
             } => {
@@ -252,7 +252,7 @@ mod tests {
             run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
                 calls += 1;
                 async {
-                    Attempt::Retriable {
+                    Attempt::NotSent {
                         failure: refused(),
                         retry_after: None,
                     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{ConnectorFailure, Waiting};
-use crate::twilio::{response, Authorized, SendOptions};
+use crate::twilio::{response, AccountRequest, SendOptions};
 
 /// Logto gives `getUsage` 3 s; failing at 2.5 s leaves room to report why.
 pub const USAGE_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -76,7 +76,7 @@ fn civil_from_days(days: i64) -> Day {
 /// the path a `next_page_uri` must resolve to (after normalisation) to be followed.
 #[derive(Debug)]
 pub struct UsageRequest {
-    pub request: Authorized,
+    pub request: AccountRequest,
     /// The first page: the list filtered to outbound SMS since the start day.
     pub url: String,
 }
@@ -86,7 +86,7 @@ pub fn prepare(
     options: &SendOptions,
     start: Day,
 ) -> Result<UsageRequest, ConnectorFailure> {
-    let request = Authorized::new(config, options, "Usage/Records.json")?;
+    let request = AccountRequest::new(config, options, "Usage/Records.json")?;
     Ok(UsageRequest {
         url: format!(
             "{}?Category={CATEGORY}&IncludeSubaccounts=false&StartDate={start}",

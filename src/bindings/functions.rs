@@ -20,7 +20,7 @@ use crate::{panic_guard, twilio};
     ts_args_type = "config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions",
     ts_return_type = "Promise<MessageResource>"
 )]
-pub fn send_message_with<'env>(
+pub fn send_message<'env>(
     env: &'env Env,
     config: Unknown,
     to: Unknown,

@@ -12,7 +12,7 @@ use crate::error::ConnectorFailure;
 use crate::template::{self, Payload};
 
 pub use options::{ConnectorOptions, SendOptions};
-pub use request::Authorized;
+pub use request::AccountRequest;
 pub use response::{classify_message, Delivered};
 use response::{header, never_written, read_capped};
 
@@ -22,7 +22,7 @@ const MAX_URL_LEN: usize = 65_534;
 /// network part runs on the async runtime.
 #[derive(Debug)]
 pub struct Outgoing {
-    pub request: Authorized,
+    pub request: AccountRequest,
     /// `application/x-www-form-urlencoded`, fields in the JS connector's order.
     pub form: String,
     /// The in-flight limit applies per credential and host.
@@ -86,7 +86,7 @@ pub fn prepare(
         .filter_map(|(key, value)| Some((key, value?)));
     let form = request::form(present, body.len() + 128);
 
-    let request = Authorized::new(config, options, "Messages.json")?;
+    let request = AccountRequest::new(config, options, "Messages.json")?;
     // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
     // `options.baseUrl`'s check), so only an absurd accountSID gets there.
     if request.url.len() > MAX_URL_LEN {
@@ -168,7 +168,7 @@ async fn exchange(client: &reqwest::Client, outgoing: &Outgoing) -> Attempt<Deli
         Err(err) => {
             let failure = ConnectorFailure::transport(&request.origin, &err);
             return if never_written(&err) {
-                Attempt::Retriable {
+                Attempt::NotSent {
                     failure,
                     retry_after: None,
                 }

@@ -31,7 +31,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// An authenticated request to one of the account's resources. `Debug` shows where it goes,
 /// never the credential.
-pub struct Authorized {
+pub struct AccountRequest {
     /// `https://<host>`, or the embedder's base URL: what errors name.
     pub origin: String,
     /// `<origin>/2010-04-01/Accounts/<sid>/<resource>`.
@@ -42,7 +42,7 @@ pub struct Authorized {
     secrets: Vec<Secret>,
 }
 
-impl Authorized {
+impl AccountRequest {
     /// `resource` is the path under the account, e.g. `Messages.json`.
     pub fn new(
         config: &Config,
@@ -55,7 +55,7 @@ impl Authorized {
             account_segment(config)?
         );
         let (authorization, secrets) = basic_authorization(config);
-        Ok(Authorized {
+        Ok(AccountRequest {
             origin,
             url,
             authorization,
@@ -88,9 +88,9 @@ impl Authorized {
     }
 }
 
-impl std::fmt::Debug for Authorized {
+impl std::fmt::Debug for AccountRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authorized")
+        f.debug_struct("AccountRequest")
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
