@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use connector_twilio_sms_native::{
     build_client, fixture, prepare, send, Config, ConnectorErrorCode, ConnectorOptions, ErrorKind,
-    SendOptions, Waiting,
+    SendOptions, UsageType, Waiting,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,8 +63,7 @@ fn sign_in(options: &SendOptions) -> connector_twilio_sms_native::Outgoing {
         &config(),
         options,
         "1",
-        Some("SignIn"),
-        "SignIn",
+        UsageType::string("SignIn"),
         &json!({}),
     )
     .unwrap()
@@ -100,8 +99,7 @@ async fn run(
         &config(),
         &options,
         "15550001",
-        Some("SignIn"),
-        "SignIn",
+        UsageType::string("SignIn"),
         &json!({ "code": "987" }),
     )
     .unwrap();

@@ -14,6 +14,7 @@ use super::shapes::{MessagePreview, RecipientCheck, TemplateChoice};
 use super::teardown;
 use crate::config::Config;
 use crate::error::ConnectorFailure;
+use crate::template::UsageType;
 use crate::{panic_guard, preview, transport, twilio, usage};
 
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
@@ -105,6 +106,11 @@ impl TwilioSmsConnector {
     ) -> Result<MessagePreview> {
         let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
         let type_label = js_to_string(usage_type).unwrap_or_default();
+        let usage_type = if is_string {
+            UsageType::string(&type_label)
+        } else {
+            UsageType::other(&type_label)
+        };
         let payload = JsPayload::new(payload);
         let locale = locale
             .filter(|l| matches!(l.get_type(), Ok(ValueType::String)))
@@ -115,8 +121,7 @@ impl TwilioSmsConnector {
         let result = panic_guard::catch_sync(|| {
             let result = preview::preview(
                 &self.config,
-                is_string.then_some(type_label.as_str()),
-                &type_label,
+                usage_type,
                 &payload,
                 locale.as_deref(),
                 to.as_deref(),
@@ -172,15 +177,13 @@ pub(super) fn prepare(
     };
     let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
     let type_label = js_to_string(usage_type).unwrap_or_default();
+    let usage_type = if is_string {
+        UsageType::string(&type_label)
+    } else {
+        UsageType::other(&type_label)
+    };
     let payload = JsPayload::new(payload);
-    let outgoing = twilio::prepare(
-        config,
-        options,
-        &to,
-        is_string.then_some(type_label.as_str()),
-        &type_label,
-        &payload,
-    );
+    let outgoing = twilio::prepare(config, options, &to, usage_type, &payload);
     // A payload value that could not be read would leave a blank in the message (a code-less
     // "verification" SMS): nothing is sent.
     payload.check()?;

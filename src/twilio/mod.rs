@@ -9,7 +9,7 @@ pub mod response;
 use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
 use crate::error::ConnectorFailure;
-use crate::template::{self, Payload};
+use crate::template::{self, Payload, UsageType};
 
 pub use options::{ConnectorOptions, SendOptions};
 pub use request::AccountRequest;
@@ -31,14 +31,11 @@ pub struct Outgoing {
 
 /// Builds the request the JS connector would send for `(to, usage_type, payload)`.
 ///
-/// `usage_type` is `None` when the caller passed something that is not a string; `type_label`
-/// is how that value prints, for the error message.
 pub fn prepare(
     config: &Config,
     options: &SendOptions,
     to: &str,
-    usage_type: Option<&str>,
-    type_label: &str,
+    usage_type: UsageType,
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
     // First, so a refused recipient costs no rendering and reveals nothing about templates.
@@ -53,7 +50,7 @@ pub fn prepare(
         None if to.starts_with('+') => to.to_owned(),
         None => format!("+{to}"),
     };
-    let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
+    let template = select(config, usage_type, payload.locale().as_deref())?;
     let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
         .ok_or_else(body_too_long)?;
     let risk_check = if config.disable_risk_check {
@@ -112,12 +109,11 @@ pub(crate) fn body_too_long() -> ConnectorFailure {
 /// The template for a send or a preview, or the JS connector's `template_not_found` error.
 pub fn select<'c>(
     config: &'c Config,
-    usage_type: Option<&str>,
-    type_label: &str,
+    usage_type: UsageType,
     locale: Option<&str>,
 ) -> Result<&'c Template, ConnectorFailure> {
-    template::choose(&config.templates, usage_type, locale)
-        .ok_or_else(|| ConnectorFailure::template_not_found(type_label))
+    template::choose(&config.templates, usage_type.name(), locale)
+        .ok_or_else(|| ConnectorFailure::template_not_found(usage_type.label()))
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
@@ -209,8 +205,7 @@ mod tests {
             config,
             &SendOptions::default(),
             "1",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             payload,
         )
         .unwrap()
@@ -223,8 +218,7 @@ mod tests {
                 config,
                 &SendOptions::default(),
                 to,
-                Some(usage),
-                usage,
+                UsageType::string(usage),
                 &json!({ "code": "1" }),
             )
         };
@@ -287,8 +281,7 @@ mod tests {
             &config(json!({})),
             &SendOptions::default(),
             "15551234567",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "code": "123456" }),
         )
         .unwrap();
@@ -316,8 +309,7 @@ mod tests {
             &cfg,
             &SendOptions::default(),
             "+1",
-            Some("X"),
-            "X",
+            UsageType::string("X"),
             &json!({}),
         )
         .unwrap();
@@ -339,8 +331,7 @@ mod tests {
             &cfg,
             &options,
             "1",
-            Some("Register"),
-            "Register",
+            UsageType::string("Register"),
             &json!({}),
         )
         .unwrap();
@@ -358,8 +349,7 @@ mod tests {
             &cfg,
             &SendOptions::default(),
             "1",
-            Some("Mfa"),
-            "Mfa",
+            UsageType::string("Mfa"),
             &json!({}),
         )
         .unwrap_err();
@@ -374,8 +364,7 @@ mod tests {
             &config(json!({})),
             &SendOptions::default(),
             "1",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
         )
         .unwrap_err();
@@ -386,8 +375,7 @@ mod tests {
                 &config(json!({ "accountSID": sid })),
                 &SendOptions::default(),
                 "1",
-                Some("SignIn"),
-                "SignIn",
+                UsageType::string("SignIn"),
                 &json!({}),
             )
             .unwrap_err();
