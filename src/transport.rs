@@ -29,13 +29,15 @@ static CLIENTS: OnceLock<Clients> = OnceLock::new();
 /// client, so an embedder that sets its own gets a pool of its own (at most [`MAX_CLIENTS`]).
 ///
 /// The first call has `NODE_EXTRA_CA_CERTS` read on a thread of its own; a call waits for that
-/// read at most `wait` (what is left of the send's deadline), so a slow or endless file fails
-/// sends on time instead of blocking the runtime thread.
+/// read until its own `deadline` at most (the one its send then runs under, `timeout` after the
+/// call started), so a slow or endless file fails sends on time instead of blocking the runtime
+/// thread.
 pub async fn shared_client(
     connect_timeout: Duration,
-    wait: Duration,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
 ) -> Result<reqwest::Client, ConnectorFailure> {
-    let extra = extra_roots(wait).await?;
+    let extra = extra_roots(deadline, timeout).await?;
     let mut clients = CLIENTS
         .get_or_init(Default::default)
         .lock()
@@ -360,7 +362,8 @@ fn percent_decode(text: &str) -> String {
 
 /// The certificates of `NODE_EXTRA_CA_CERTS`, read once per process on a thread of its own.
 async fn extra_roots(
-    wait: Duration,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
 ) -> Result<Arc<Vec<CertificateDer<'static>>>, ConnectorFailure> {
     type Loaded = Option<Arc<Vec<CertificateDer<'static>>>>;
     static LOADED: OnceLock<tokio::sync::watch::Receiver<Loaded>> = OnceLock::new();
@@ -382,14 +385,14 @@ async fn extra_roots(
             receiver
         })
         .clone();
-    let ready = tokio::time::timeout(wait, receiver.wait_for(Option::is_some)).await;
+    let ready = tokio::time::timeout_at(deadline, receiver.wait_for(Option::is_some)).await;
     match ready {
         Ok(Ok(loaded)) => Ok(loaded.clone().unwrap_or_default()),
         _ => Err(ConnectorFailure::extra_ca_still_loading(
             &std::env::var_os("NODE_EXTRA_CA_CERTS")
                 .unwrap_or_default()
                 .to_string_lossy(),
-            wait,
+            timeout,
         )),
     }
 }
@@ -584,7 +587,9 @@ mod tests {
     #[tokio::test]
     async fn the_client_cache_is_bounded() {
         for ms in 1..=(MAX_CLIENTS as u64 * 3) {
-            shared_client(Duration::from_millis(ms), Duration::from_secs(5))
+            let timeout = Duration::from_secs(5);
+            let deadline = tokio::time::Instant::now() + timeout;
+            shared_client(Duration::from_millis(ms), deadline, timeout)
                 .await
                 .unwrap();
         }

@@ -96,14 +96,16 @@ pub fn prepare(
     })
 }
 
-/// The number of outbound SMS in the range, summed over every page. The whole exchange,
-/// paging included, is bounded by `timeout`.
+/// The number of outbound SMS in the range, summed over every page. The whole call, paging
+/// included, is bounded by `timeout` from when it `started`.
 pub async fn fetch(
     client: &reqwest::Client,
     request: UsageRequest,
+    started: tokio::time::Instant,
     timeout: Duration,
 ) -> Result<u64, ConnectorFailure> {
-    let result = match tokio::time::timeout(timeout, fetch_all(client, &request)).await {
+    let deadline = started + timeout;
+    let result = match tokio::time::timeout_at(deadline, fetch_all(client, &request)).await {
         Ok(result) => result,
         Err(_) => Err(ConnectorFailure::timeout(
             &request.request.origin,

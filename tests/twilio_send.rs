@@ -104,7 +104,7 @@ async fn run(
     )
     .unwrap();
     let client = build_client(options.connect_timeout).unwrap();
-    let result = send(&client, request, &options)
+    let result = send(&client, request, &options, tokio::time::Instant::now())
         .await
         .map(|delivered| delivered.message());
     let received = if result.is_ok() || !server.is_finished() {
@@ -219,6 +219,7 @@ async fn a_refused_connection_is_retried_then_named() {
         &build_client(options.connect_timeout).unwrap(),
         request,
         &options,
+        tokio::time::Instant::now(),
     )
     .await
     .unwrap_err();
@@ -264,7 +265,10 @@ async fn a_429_is_retried_until_twilio_accepts() {
     let options = options(url);
     let request = sign_in(&options);
     let client = build_client(options.connect_timeout).unwrap();
-    let message = send(&client, request, &options).await.unwrap().message();
+    let message = send(&client, request, &options, tokio::time::Instant::now())
+        .await
+        .unwrap()
+        .message();
     assert_eq!(message["sid"], "SM9");
     assert_eq!(server.await.unwrap(), 3);
 }
@@ -304,7 +308,9 @@ async fn a_persistent_429_is_retried_until_the_deadline() {
     };
     let request = sign_in(&options);
     let client = build_client(options.connect_timeout).unwrap();
-    let failure = send(&client, request, &options).await.unwrap_err();
+    let failure = send(&client, request, &options, tokio::time::Instant::now())
+        .await
+        .unwrap_err();
     assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429));
     assert_eq!(failure.code(), ConnectorErrorCode::RateLimitExceeded);
     assert_eq!(failure.data(), &json!(r#"{"code":20429}"#));
@@ -331,7 +337,9 @@ async fn a_hostile_retry_after_is_a_clean_429() {
         };
         let request = sign_in(&options);
         let client = build_client(options.connect_timeout).unwrap();
-        let failure = send(&client, request, &options).await.unwrap_err();
+        let failure = send(&client, request, &options, tokio::time::Instant::now())
+            .await
+            .unwrap_err();
         let timed_out = matches!(failure.kind(), ErrorKind::Timeout(_));
         if readable || !timed_out {
             assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429), "{value}");

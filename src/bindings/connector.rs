@@ -72,12 +72,15 @@ impl TwilioSmsConnector {
         let prepared = panic_guard::catch_sync(|| {
             start_day(start_from).and_then(|day| usage::prepare(&self.config, &self.options, day))
         });
+        // One deadline for the whole call, from now: getting the client included.
+        let started = tokio::time::Instant::now();
         let timeout = self.options.timeout.min(usage::USAGE_TIMEOUT);
         let connect_timeout = self.options.connect_timeout;
         let fut = panic_guard::catch_async(async move {
             let request = prepared?;
-            let client = transport::shared_client(connect_timeout, timeout).await?;
-            usage::fetch(&client, request, timeout).await
+            let client =
+                transport::shared_client(connect_timeout, started + timeout, timeout).await?;
+            usage::fetch(&client, request, started, timeout).await
         });
         let fut = teardown::run(env, fut);
         env.spawn_future_with_callback(
@@ -196,10 +199,17 @@ pub(super) fn spawn_send<'env>(
     prepared: std::result::Result<twilio::Outgoing, ConnectorFailure>,
     options: twilio::SendOptions,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
+    // One deadline for the whole call, from now: getting the client included.
+    let started = tokio::time::Instant::now();
     let fut = panic_guard::catch_async(async move {
         let request = prepared?;
-        let client = transport::shared_client(options.connect_timeout, options.timeout).await?;
-        twilio::send(&client, request, &options).await
+        let client = transport::shared_client(
+            options.connect_timeout,
+            started + options.timeout,
+            options.timeout,
+        )
+        .await?;
+        twilio::send(&client, request, &options, started).await
     });
     let fut = teardown::run(env, fut);
     env.spawn_future_with_callback(

@@ -124,8 +124,9 @@ pub async fn send(
     client: &reqwest::Client,
     request: Outgoing,
     options: &SendOptions,
+    started: tokio::time::Instant,
 ) -> Result<Delivered, ConnectorFailure> {
-    let deadline = tokio::time::Instant::now() + options.timeout;
+    let deadline = started + options.timeout;
     let limiter = delivery::limiter(&request.limiter_key, options.max_concurrency);
     let phase = Phase::default();
     let policy = Policy {
