@@ -1,6 +1,6 @@
 // A config key lives in several places: the rules that read it (src/config/), the keys the
-// bindings serialize (`js_json::KNOWN_KEYS`, src/js_json.rs) and the Console form (the Logto
-// module's `formItems`). A key missing from one of them is dropped or never offered without an
+// bindings serialize (`js_json::KNOWN_KEYS`, src/js_json.rs), the typings (index.d.ts, generated
+// from src/bindings/shapes.rs) and the Console form (the Logto module's `formItems`). A key missing from one of them is dropped or never offered without an
 // error anywhere, so this test holds them to the same list.
 
 import assert from 'node:assert/strict';
@@ -42,13 +42,25 @@ const knownKeys = () => {
   return sorted([...list[1].matchAll(/"([^"]+)"/g)].map((match) => match[1]));
 };
 
-test('the config keys agree: the rules, the keys the bindings pass on, the Console form', async () => {
+/** The member names of an interface of index.d.ts. */
+const typedKeys = (name) => {
+  const text = readFileSync(join(root, 'index.d.ts'), 'utf8');
+  const start = text.indexOf(`export interface ${name} {`);
+  assert.ok(start >= 0, `index.d.ts has no interface ${name}`);
+  const body = text.slice(start, text.indexOf('\n}', start));
+  return sorted([...body.matchAll(/^  (\w+)\??:/gm)].map((match) => match[1]));
+};
+
+test('the config keys agree: the rules, the keys the bindings pass on, the typings, the Console form', async () => {
   const rules = rulesKeys();
   // A pattern that no longer matches how the rules read keys must fail here, not pass empty.
   assert.ok(rules.config.length >= 10, `rules read ${rules.config}`);
   assert.deepEqual(rules.template, ['content', 'locale', 'usageType']);
 
   assert.deepEqual(knownKeys(), sorted([...rules.config, ...rules.template]));
+
+  assert.deepEqual(typedKeys('TwilioSmsConfig'), rules.config);
+  assert.deepEqual(typedKeys('SmsTemplate'), rules.template);
 
   const { default: createConnector } = await import('../lib/index.js');
   const { metadata } = await createConnector({ getConfig: async () => ({}) });
