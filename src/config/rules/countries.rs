@@ -35,3 +35,51 @@ pub(super) fn allowed_countries(
     // Every code passed alone, so the list does too.
     country::parse_allowed_countries(&codes).ok().flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::messages;
+    use super::*;
+    use crate::config::fixture::with;
+    use serde_json::json;
+
+    #[test]
+    fn allowed_countries_rules() {
+        for off in [json!(null), json!(""), json!([])] {
+            let config = Config::from_value(&with("allowedCountries", off.clone())).unwrap();
+            assert_eq!(config.allowed_countries, None, "{off}");
+        }
+        let config = Config::from_value(&with("allowedCountries", json!(["us", "CA"]))).unwrap();
+        assert_eq!(config.allowed_countries.unwrap().list(), "CA, US");
+        assert_eq!(
+            messages(&with("allowedCountries", json!("US"))),
+            vec!["allowedCountries: Expected array, received string"]
+        );
+        let errors = messages(&with("allowedCountries", json!(["US", "UK", 7, "USA"])));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("allowedCountries[1]: \"UK\""),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[0].contains("the United Kingdom is GB"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            errors[1],
+            "allowedCountries[2]: Expected string, received number"
+        );
+        assert!(
+            errors[2].starts_with("allowedCountries[3]: "),
+            "{}",
+            errors[2]
+        );
+        let err = Config::from_value(&with("allowedCountries", json!(["ZZ"]))).unwrap_err();
+        let failure = err.to_failure();
+        let data = failure.data();
+        assert_eq!(data["issues"][0]["path"], json!(["allowedCountries", 0]));
+        assert_eq!(data["issues"][0]["code"], json!("invalid_string"));
+    }
+}

@@ -118,3 +118,79 @@ pub(super) fn credentials_by_presence(
     };
     (auth_token, api_key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::messages;
+    use super::*;
+    use crate::config::fixture::{valid, with};
+    use serde_json::json;
+
+    #[test]
+    fn api_key_pair_replaces_the_token() {
+        let mut value = valid();
+        value.as_object_mut().unwrap().remove("authToken");
+        value["apiKeySID"] = json!("SK123");
+        value["apiKeySecret"] = json!("key-secret-456");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.credentials().0, "SK123");
+        assert_eq!(config.credentials().1.expose(), "key-secret-456");
+        assert!(matches!(
+            config.credential,
+            Credential::ApiKey {
+                unused_token: None,
+                ..
+            }
+        ));
+        // Both present: the key wins, and both are redaction secrets.
+        value["authToken"] = json!("secret-token-xyz");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.credentials().0, "SK123");
+        assert_eq!(config.credential_pairs().len(), 2);
+        let text = format!("{config:?}");
+        assert!(
+            !text.contains("key-secret-456") && !text.contains("secret-token-xyz"),
+            "{text}"
+        );
+        // Without a key: the account SID and the token, as the JS connector does.
+        let config = Config::from_value(&valid()).unwrap();
+        assert_eq!(config.credentials().0, "AC0123");
+        assert_eq!(config.credentials().1.expose(), "secret-token-xyz");
+    }
+
+    #[test]
+    fn credential_errors_name_the_missing_field() {
+        let without_token = |extra: Value| {
+            let mut value = valid();
+            value.as_object_mut().unwrap().remove("authToken");
+            for (k, v) in extra.as_object().unwrap() {
+                value[k] = v.clone();
+            }
+            messages(&value)
+        };
+        assert_eq!(
+            without_token(json!({ "apiKeySID": "SK1" })),
+            vec!["apiKeySecret: Required when apiKeySID is set: the API key's secret"]
+        );
+        assert_eq!(
+            without_token(json!({ "apiKeySecret": "s3cret-value" })),
+            vec!["apiKeySID: Required when apiKeySecret is set: the API key's SID (SK…)"]
+        );
+        assert!(without_token(json!({}))[0].starts_with("authToken: Required: expected a string"));
+        // Cleared Console fields (null, '') count as not set.
+        assert!(
+            without_token(json!({ "apiKeySID": "", "apiKeySecret": null }))[0]
+                .starts_with("authToken: Required")
+        );
+        // A half pair is an error even with a token: it was meant to be used.
+        assert_eq!(messages(&with("apiKeySID", json!("SK1"))).len(), 1);
+        let wrong = without_token(json!({ "apiKeySID": "AC1", "apiKeySecret": "s3cret-value" }));
+        assert_eq!(wrong.len(), 1);
+        assert!(wrong[0].starts_with("apiKeySID: Must be an API Key SID, which starts with SK"));
+        let typed = without_token(json!({ "apiKeySID": "SK1", "apiKeySecret": 5 }));
+        assert_eq!(
+            typed,
+            vec!["apiKeySecret: Expected string, received number"]
+        );
+    }
+}

@@ -163,3 +163,147 @@ pub(super) fn is_dns_label(label: &str) -> bool {
         && alnum(&bytes[bytes.len() - 1])
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::messages;
+    use super::*;
+    use crate::config::fixture::with;
+    use serde_json::json;
+
+    #[test]
+    fn host_rules() {
+        let long_label = format!("api.{}.twilio.com", "a".repeat(64));
+        let ok_label = format!("api.{}.twilio.com", "a".repeat(63));
+        let too_long = format!("api{}.twilio.com", ".abcdefghi".repeat(25));
+        for good in [
+            "api.twilio.com",
+            "API.Twilio.COM",
+            "api.dublin.ie1.twilio.com",
+            "api.sydney.au1.twilio.com",
+            "api.a-b.twilio.com",
+            ok_label.as_str(),
+        ] {
+            assert!(is_twilio_api_host(good), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            "https://api.twilio.com",
+            "api.twilio.com:443",
+            "api.twilio.com/x",
+            "api.twilio.com?x",
+            "api.twilio.com#x",
+            "user@api.twilio.com",
+            "api.twilio.com\n",
+            "api.twilio.com.",
+            "api.twilio.com.example.com",
+            "api.example.com",
+            "127.0.0.1",
+            "api..twilio.com",
+            "api.-a.twilio.com",
+            "api.a-.twilio.com",
+            "api.a_b.twilio.com",
+            long_label.as_str(),
+            too_long.as_str(),
+            "twilio.com",
+            "apix.twilio.com",
+            "api.twilio.cöm",
+        ] {
+            assert!(!is_twilio_api_host(bad), "{bad:?}");
+        }
+        let config = Config::from_value(&with("host", json!("API.Dublin.IE1.twilio.com"))).unwrap();
+        assert_eq!(config.host(), "api.dublin.ie1.twilio.com");
+        for value in [json!(null), json!(1), json!(""), json!(true)] {
+            assert_eq!(messages(&with("host", value.clone())).len(), 1, "{value}");
+        }
+        let malformed = messages(&with("host", json!("https://api.twilio.com")));
+        assert!(
+            malformed[0].contains(
+                "api.twilio.com (US1), api.dublin.ie1.twilio.com (IE1) or \
+                 api.sydney.au1.twilio.com (AU1)"
+            ),
+            "{}",
+            malformed[0]
+        );
+    }
+
+    #[test]
+    fn only_the_hosts_twilio_documents_are_accepted() {
+        for (host, region) in DOCUMENTED_HOSTS {
+            let config = Config::from_value(&with("host", json!(host.to_ascii_uppercase())))
+                .unwrap_or_else(|err| panic!("{host} ({region}): {err}"));
+            assert_eq!(config.host(), host);
+        }
+        // Well-formed (upstream's rule accepts them) but not a documented REST API host.
+        for (host, says) in [
+            (
+                "api.frankfurt.de1.twilio.com",
+                "Twilio does not document REST API processing in DE1",
+            ),
+            (
+                "api.tokyo.jp1.twilio.com",
+                "Twilio does not document REST API processing in JP1",
+            ),
+            (
+                "api.dublin.us1.twilio.com",
+                "US1 processing is reached through api.twilio.com",
+            ),
+            (
+                "api.sydney.ie1.twilio.com",
+                "IE1 processing is reached through api.dublin.ie1.twilio.com",
+            ),
+            (
+                "API.Dublin.AU1.twilio.com",
+                "AU1 processing is reached through api.sydney.au1.twilio.com",
+            ),
+            ("api.edge.twilio.com", "is not a Twilio REST API host."),
+            ("api.a-b.twilio.com", "is not a Twilio REST API host."),
+        ] {
+            assert!(is_twilio_api_host(host), "{host}");
+            let errors = messages(&with("host", json!(host)));
+            assert_eq!(errors.len(), 1, "{host}");
+            assert!(errors[0].starts_with("host: "), "{}", errors[0]);
+            assert!(errors[0].contains(says), "{host}: {}", errors[0]);
+            assert!(
+                errors[0].ends_with(
+                    "Use api.twilio.com (US1), api.dublin.ie1.twilio.com (IE1) or \
+                     api.sydney.au1.twilio.com (AU1)"
+                ),
+                "{}",
+                errors[0]
+            );
+        }
+        let err = Config::from_value(&with("host", json!("api.frankfurt.de1.twilio.com")))
+            .unwrap_err()
+            .to_failure();
+        assert_eq!(err.data()["issues"][0]["path"], json!(["host"]));
+        assert_eq!(err.data()["issues"][0]["code"], json!("invalid_string"));
+    }
+
+    #[test]
+    fn retired_region_hosts_are_refused_with_their_replacement() {
+        for (host, replacement) in [
+            ("api.ie1.twilio.com", "api.dublin.ie1.twilio.com"),
+            ("API.AU1.twilio.com", "api.sydney.au1.twilio.com"),
+            ("api.br1.twilio.com", "api.twilio.com"),
+            ("api.de1.twilio.com", "api.twilio.com"),
+            ("api.jp1.twilio.com", "api.twilio.com"),
+            ("api.sg1.twilio.com", "api.twilio.com"),
+            ("api.us2.twilio.com", "api.twilio.com"),
+        ] {
+            let errors = messages(&with("host", json!(host)));
+            assert_eq!(errors.len(), 1, "{host}");
+            assert!(errors[0].contains("no longer works"), "{}", errors[0]);
+            assert!(errors[0].contains("2026-04-28"), "{}", errors[0]);
+            assert!(errors[0].contains(replacement), "{}", errors[0]);
+        }
+        for still_valid in [
+            "api.us1.twilio.com",
+            "api.dublin.ie1.twilio.com",
+            "api.sydney.au1.twilio.com",
+        ] {
+            assert!(Config::from_value(&with("host", json!(still_valid))).is_ok());
+        }
+    }
+}

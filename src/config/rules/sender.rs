@@ -96,3 +96,86 @@ pub(super) fn sender_by_presence(
     };
     (service, number)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::messages;
+    use super::*;
+    use crate::config::fixture::{valid, with};
+    use crate::sender::is_e164;
+    use serde_json::json;
+
+    #[test]
+    fn a_sender_number_can_replace_the_messaging_service() {
+        let mut value = valid();
+        value
+            .as_object_mut()
+            .unwrap()
+            .remove("fromMessagingServiceSID");
+        assert!(messages(&value)[0].starts_with("fromMessagingServiceSID: Required"));
+        value["fromPhoneNumber"] = json!("+15551234567");
+        let config = Config::from_value(&value).unwrap();
+        assert_eq!(config.sender.messaging_service_sid(), None);
+        assert_eq!(
+            config.sender.sent_as_from().map(|f| f.as_str()),
+            Some("+15551234567")
+        );
+        // An empty service SID next to a number is a cleared field, not a sender.
+        value["fromMessagingServiceSID"] = json!("");
+        assert_eq!(
+            Config::from_value(&value)
+                .unwrap()
+                .sender
+                .messaging_service_sid(),
+            None
+        );
+        // Both: both are sent (Twilio then wants the number in the service's sender pool).
+        value["fromMessagingServiceSID"] = json!("MG1");
+        assert_eq!(
+            Config::from_value(&value)
+                .unwrap()
+                .sender
+                .messaging_service_sid(),
+            Some("MG1")
+        );
+        for (bad, says) in [
+            (
+                "15551234567",
+                "expected a short code, which has 5 or 6 digits",
+            ),
+            ("+0123", "not an E.164 phone number"),
+            ("+1", "not an E.164 phone number"),
+            ("+1234567890123456", "not an E.164 phone number"),
+            ("+1 555", "only digits"),
+            ("+1-555-0100", "only digits"),
+            ("++15", "only digits"),
+            ("ACME Bank Ltd", "at most 11"),
+            ("ACME.Bank", "is not allowed"),
+            ("12-34", "at least one letter"),
+        ] {
+            let errors = messages(&with("fromPhoneNumber", json!(bad)));
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert!(errors[0].starts_with("fromPhoneNumber: "), "{bad}");
+            assert!(errors[0].contains(says), "{bad}: {}", errors[0]);
+        }
+        // Short codes and alphanumeric sender IDs are senders too, sent as `From` unchanged.
+        for (good, kind) in [
+            ("12345", "short code"),
+            ("ACME", "alphanumeric sender ID"),
+            ("ACME-Bank", "alphanumeric sender ID"),
+            ("ACME_2FA", "alphanumeric sender ID"),
+            ("+4930123456", "E.164 phone number"),
+        ] {
+            let config = Config::from_value(&with("fromPhoneNumber", json!(good))).unwrap();
+            let from = config.sender.sent_as_from().unwrap();
+            assert_eq!((from.as_str(), from.kind()), (good, kind));
+        }
+        for good in ["+12", "+123456789012345", "+4930123456"] {
+            assert!(is_e164(good), "{good}");
+        }
+        assert_eq!(
+            messages(&with("fromPhoneNumber", json!(15551234567u64))),
+            vec!["fromPhoneNumber: Expected string, received number"]
+        );
+    }
+}

@@ -116,3 +116,96 @@ pub(super) fn template_locale(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::messages;
+    use super::*;
+    use crate::config::fixture::{valid, with};
+    use serde_json::json;
+
+    #[test]
+    fn locale_rules() {
+        for good in ["fr", "pt-BR", "zh-Hant-TW", "es-419", "EN", "yue"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "f",
+            "pt_BR",
+            "fr,en",
+            " fr",
+            "fr-",
+            "-fr",
+            "fr--CA",
+            "123",
+            "en-toolongsubtag",
+            "français",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+        let templates = |locale: Value| {
+            let mut t = valid()["templates"].clone();
+            t.as_array_mut()
+                .unwrap()
+                .push(json!({ "usageType": "SignIn", "content": "x", "locale": locale }));
+            messages(&with("templates", t))
+        };
+        assert!(templates(json!("pt_BR"))[0]
+            .starts_with("templates[4].locale: Must be a BCP 47 language tag"));
+        assert_eq!(
+            templates(json!(7)),
+            vec!["templates[4].locale: Expected string, received number"]
+        );
+        assert!(templates(json!(null)).is_empty());
+        assert!(templates(json!("")).is_empty());
+    }
+
+    #[test]
+    fn required_usage_types_need_a_template_without_locale() {
+        let config = with(
+            "templates",
+            json!([
+                { "usageType": "Register", "content": "r", "locale": "en" },
+                { "usageType": "SignIn", "content": "s" },
+                { "usageType": "ForgotPassword", "content": "f" },
+                { "usageType": "Generic", "content": "g" },
+            ]),
+        );
+        assert_eq!(
+            messages(&config),
+            vec![
+                "templates: Template with UsageType (Register) should be provided! Templates with \
+                  a locale do not count: add one without a locale as the fallback for other \
+                  languages."
+            ]
+        );
+    }
+
+    #[test]
+    fn template_items_are_checked_with_their_index() {
+        let config = with(
+            "templates",
+            json!([{ "usageType": "Register" }, 5, { "usageType": 1, "content": "c", "extra": true }]),
+        );
+        assert_eq!(
+            messages(&config),
+            vec![
+                "templates[0].content: Required: expected a string",
+                "templates[1]: Expected object, received number",
+                "templates[2].usageType: Expected string, received number",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_missing_usage_types_in_js_order() {
+        let config = with(
+            "templates",
+            json!([{ "usageType": "SignIn", "content": "x" }, { "usageType": "ForgotPassword", "content": "y" }]),
+        );
+        assert_eq!(
+            messages(&config),
+            vec!["templates: Template with UsageType (Register, Generic) should be provided!"]
+        );
+    }
+}
