@@ -3,7 +3,8 @@
 // getters, dot-segment account SIDs, usage paging off the account, empty error bodies, huge
 // bodies and a CA file that never ends.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -304,6 +305,43 @@ describe('NODE_EXTRA_CA_CERTS that never ends', () => {
     assert.equal(outcome.code, 'general');
     assert.match(outcome.message, /NODE_EXTRA_CA_CERTS/);
     assert.equal(server.requests.length, 0);
+  });
+
+  test('the wait for the CA file counts against the one deadline of the send', async () => {
+    // The file ends (empty) 2 s into a 3 s send and Twilio answers 2 s after the request: the
+    // send's own deadline leaves it 1 s for that answer, so it times out waiting for it.
+    const server = await serve(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      return false;
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'twilio-ca-fifo-'));
+    const fifo = join(dir, 'ca.pem');
+    execFileSync('mkfifo', [fifo]);
+    // Opening the write end waits for the connector to open the read end, on its first send.
+    const writer = open(fifo, 'w').then(async (file) => {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await file.close();
+    });
+    const child = await runChild(
+      `
+      process.env.NODE_EXTRA_CA_CERTS = ${JSON.stringify(fifo)};
+      const { TwilioSmsConnector } = await import('./index.js');
+      const { validConfig } = await import('./__test__/fixtures.js');
+      const connector = new TwilioSmsConnector(validConfig(), { baseUrl: ${JSON.stringify(server.url)}, timeoutMs: 3000 });
+      const outcome = await connector.sendMessage('1', 'SignIn', {}).then(() => ({ ok: true }), (e) => ({ code: e.code, message: e.message }));
+      console.log(JSON.stringify(outcome));
+      process.exit(0);
+    `,
+      {},
+      15_000
+    );
+    // A child that never opened the FIFO would leave the write end waiting: a reader frees it.
+    closeSync(openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK));
+    await writer;
+    const outcome = lastJson(child);
+    assert.equal(outcome.code, 'general');
+    assert.match(outcome.message, /timed out after 3000 ms, waiting for Twilio's answer/);
+    assert.equal(server.requests.length, 1);
   });
 
   test('/dev/zero is read up to the cap, then ignored with a warning as Node does', async () => {

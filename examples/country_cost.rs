@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use connector_twilio_sms_native::country;
+use connector_twilio_sms_native::{check_country, parse_allowed_countries};
 
 fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
@@ -38,7 +38,7 @@ fn main() {
     ];
     let before = rss_kib();
     let t = Instant::now();
-    let allowed = country::parse_allowed_countries(&["US", "CA", "GB", "DE", "FR"])
+    let allowed = parse_allowed_countries(&["US", "CA", "GB", "DE", "FR"])
         .unwrap()
         .unwrap();
     let load = t.elapsed();
@@ -46,7 +46,7 @@ fn main() {
 
     let t = Instant::now();
     for n in &numbers {
-        let _ = black_box(country::check(n, &allowed));
+        let _ = black_box(check_country(n, &allowed));
     }
     let first_pass = t.elapsed();
     let after_first = rss_kib();
@@ -55,7 +55,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..rounds {
         for n in &numbers {
-            let _ = black_box(country::check(black_box(n), &allowed));
+            let _ = black_box(check_country(black_box(n), &allowed));
         }
     }
     let per_call = t.elapsed() / (rounds * numbers.len() as u32);
@@ -63,7 +63,7 @@ fn main() {
 
     let t = Instant::now();
     for _ in 0..rounds {
-        let _ = black_box(country::check(black_box("+18769299200"), &allowed));
+        let _ = black_box(check_country(black_box("+18769299200"), &allowed));
     }
     let jm = t.elapsed() / rounds;
 

@@ -76,7 +76,7 @@ pub fn parse_allowed_countries<S: AsRef<str>>(
     let mut set = BTreeSet::new();
     let mut errors = Vec::new();
     for (index, code) in codes.iter().enumerate() {
-        match normalise(code.as_ref()) {
+        match normalise_code(code.as_ref()) {
             Ok(code) => {
                 set.insert(code);
             }
@@ -89,7 +89,9 @@ pub fn parse_allowed_countries<S: AsRef<str>>(
     Ok((!set.is_empty()).then_some(AllowedCountries(set)))
 }
 
-fn normalise(code: &str) -> Result<String, String> {
+/// One code trimmed and upper-cased, or what to fix: the check `parse_allowed_countries` runs
+/// on each entry.
+pub fn normalise_code(code: &str) -> Result<String, String> {
     let upper = code.trim().to_ascii_uppercase();
     let two_letters = upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase());
     if two_letters && region(&upper).is_some() {
@@ -352,12 +354,6 @@ fn region(iso: &str) -> Option<Region> {
     PHONE_NUMBER_UTIL
         .get_country_code_for_region(region)
         .map(|_| region)
-}
-
-/// Loads the metadata now (it is decoded on first use, a one-off cost of a few milliseconds), so
-/// that the first send does not pay for it. `parse_allowed_countries` already does.
-pub fn warm_up() {
-    let _ = region("US");
 }
 
 #[cfg(test)]

@@ -22,16 +22,9 @@ use tokio::time::Instant;
 
 use crate::error::{ConnectorFailure, Waiting};
 
-pub use limiter::{Limiter, Place, Slot};
+pub use limiter::Limiter;
 pub use limiters::{limiter, CredentialKey};
 
-/// Half of Twilio's common per-account limit of 100, leaving room for other clients of the
-/// same account (a second Logto instance, a back-office tool). The ceiling of the adaptive
-/// limit: a process never has more in flight, and fewer while Twilio answers 429.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
-/// Retries of attempts that were never written (connection failures); 429s are bounded by
-/// the deadline instead.
-pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -39,7 +32,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub enum Attempt<T> {
     Done(Result<T, ConnectorFailure>),
     /// No request was written (the connection failed): retried at most `max_retries` times.
-    Retriable {
+    NotSent {
         failure: ConnectorFailure,
         retry_after: Option<Duration>,
     },
@@ -51,23 +44,28 @@ pub enum Attempt<T> {
     },
 }
 
-/// Where a send is, so a timeout can say what it was waiting for.
-#[derive(Default)]
+/// Where a send is, so a timeout can say what it was waiting for: the `Waiting` it is in, held
+/// as its discriminant so the attempts can update it while the caller's timeout reads it.
 pub struct Phase(AtomicU8);
 
-impl Phase {
-    const QUEUED: u8 = 0;
-    const IN_FLIGHT: u8 = 1;
-    const BACKING_OFF: u8 = 2;
+impl Default for Phase {
+    /// A send starts waiting for a slot.
+    fn default() -> Self {
+        Phase(AtomicU8::new(Waiting::Slot as u8))
+    }
+}
 
-    fn set(&self, phase: u8) {
-        self.0.store(phase, Ordering::Relaxed);
+impl Phase {
+    fn set(&self, waiting: Waiting) {
+        self.0.store(waiting as u8, Ordering::Relaxed);
     }
 
     pub fn waiting(&self) -> Waiting {
+        const SLOT: u8 = Waiting::Slot as u8;
+        const BACKOFF: u8 = Waiting::Backoff as u8;
         match self.0.load(Ordering::Relaxed) {
-            Self::QUEUED => Waiting::Slot,
-            Self::BACKING_OFF => Waiting::Backoff,
+            SLOT => Waiting::Slot,
+            BACKOFF => Waiting::Backoff,
             _ => Waiting::Answer,
         }
     }
@@ -98,14 +96,14 @@ where
     // were for a connection failure (bounded by `max_retries`).
     let (mut retries, mut unwritten) = (0, 0);
     loop {
-        phase.set(Phase::IN_FLIGHT);
+        phase.set(Waiting::Answer);
         let (failure, retry_after) = match attempt().await {
             Attempt::Done(Ok(delivered)) => {
                 slot.delivered();
                 return Ok(delivered);
             }
             Attempt::Done(Err(failure)) => return Err(failure),
-            Attempt::Retriable {
+            Attempt::NotSent {
                 failure,
                 retry_after,
             } => {
@@ -136,9 +134,9 @@ where
         {
             return Err(failure);
         }
-        phase.set(Phase::BACKING_OFF);
+        phase.set(Waiting::Backoff);
         tokio::time::sleep(wait).await;
-        phase.set(Phase::QUEUED);
+        phase.set(Waiting::Slot);
         slot = match tokio::time::timeout_at(policy.deadline, limiter.admit(place)).await {
             Ok(slot) => slot,
             // Still no room at the deadline: Twilio's refusal is the reason, not the queue.
@@ -254,14 +252,14 @@ mod tests {
             run(&limiter, policy(Duration::from_secs(30), 2), &phase, || {
                 calls += 1;
                 async {
-                    Attempt::Retriable {
+                    Attempt::NotSent {
                         failure: refused(),
                         retry_after: None,
                     }
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().kind, ErrorKind::Transport);
+        assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Transport);
         assert_eq!(calls, 3);
 
         let mut calls = 0;
@@ -276,7 +274,7 @@ mod tests {
                 }
             })
             .await;
-        assert_eq!(outcome.unwrap_err().code, ConnectorErrorCode::General);
+        assert_eq!(outcome.unwrap_err().code(), ConnectorErrorCode::General);
         assert_eq!(calls, 1);
         assert_eq!(limiter.in_flight(), 0);
     }
@@ -298,7 +296,7 @@ mod tests {
         })
         .await;
         assert_eq!(
-            outcome.unwrap_err().code,
+            outcome.unwrap_err().code(),
             ConnectorErrorCode::RateLimitExceeded
         );
         // Backoffs of at most 0.2, 0.4, 0.8, 1.6 and 3.2 s fit in 10 s: at least six tries.
@@ -382,7 +380,7 @@ mod tests {
         )
         .await;
         assert_eq!(
-            outcome.unwrap_err().code,
+            outcome.unwrap_err().code(),
             ConnectorErrorCode::RateLimitExceeded
         );
         assert_eq!((calls, started.elapsed()), (1, Duration::ZERO));
@@ -433,7 +431,7 @@ mod tests {
             )
             .await;
             assert_eq!(
-                outcome.unwrap_err().code,
+                outcome.unwrap_err().code(),
                 ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );

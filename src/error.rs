@@ -58,7 +58,7 @@ pub enum ErrorKind {
     /// request (SMS pumping defence).
     CountryNotAllowed,
     TemplateNotFound,
-    /// The rendered body would be over [`crate::template::MAX_BODY_BYTES`].
+    /// The rendered body would be over the body cap (`template::MAX_BODY_BYTES`).
     BodyTooLong,
     /// The call's deadline passed while it was waiting for this.
     Timeout(Waiting),
@@ -131,12 +131,10 @@ impl ErrorKind {
 /// connector does with Twilio's raw response body) or a structured object (config issues).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectorFailure {
-    pub kind: ErrorKind,
-    /// Always `kind.code()`.
-    pub code: ConnectorErrorCode,
+    kind: ErrorKind,
     /// A human-readable sentence that says what went wrong and, where possible, what to fix.
-    pub message: String,
-    pub data: serde_json::Value,
+    message: String,
+    data: serde_json::Value,
 }
 
 impl ConnectorFailure {
@@ -144,7 +142,6 @@ impl ConnectorFailure {
         let message = message.into();
         ConnectorFailure {
             kind,
-            code: kind.code(),
             data: serde_json::Value::String(message.clone()),
             message,
         }
@@ -153,10 +150,31 @@ impl ConnectorFailure {
     pub fn with_data(kind: ErrorKind, message: impl Into<String>, data: serde_json::Value) -> Self {
         ConnectorFailure {
             kind,
-            code: kind.code(),
             message: message.into(),
             data,
         }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// connector-kit's code: `kind().code()`.
+    pub fn code(&self) -> ConnectorErrorCode {
+        self.kind.code()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn into_message(self) -> String {
+        self.message
+    }
+
+    /// A JSON string (the message, or Twilio's raw body) or a structured value (config issues).
+    pub fn data(&self) -> &serde_json::Value {
+        &self.data
     }
 
     pub fn template_not_found(type_label: &str) -> Self {
@@ -168,7 +186,7 @@ impl ConnectorFailure {
 
     /// `to` is outside `allowedCountries`; the rejection's text names the number, what it is
     /// and the allowed countries.
-    pub fn country_not_allowed(rejection: &crate::country::Rejection) -> Self {
+    pub fn country_not_allowed(rejection: &impl fmt::Display) -> Self {
         Self::new(
             ErrorKind::CountryNotAllowed,
             format!("Recipient refused by allowedCountries: {rejection}"),
@@ -225,7 +243,7 @@ impl ConnectorFailure {
         let what = if err.is_timeout() && err.is_connect() {
             format!(
                 "could not connect within connectTimeoutMs ({})",
-                crate::twilio::options::env_var("connectTimeoutMs")
+                env_var("connectTimeoutMs")
             )
         } else if err.is_timeout() {
             "timed out".to_owned()
@@ -291,24 +309,215 @@ impl ConnectorFailure {
         )
     }
 
-    /// Removes every occurrence of `secrets` from the message and data.
-    ///
-    /// Error text can come from places we do not control (a server echoing a header, a
-    /// transport error naming a URL), so this is the last gate before anything leaves the core.
-    pub fn redacted(mut self, secrets: &[&str]) -> Self {
-        self.message = redact(&self.message, secrets);
-        redact_value(&mut self.data, secrets);
+    /// A numeric option outside its range, or not an integer.
+    pub fn option_out_of_range(name: &str, what: &str, min: f64, max: f64) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.{name} ({} for the Logto module) must be {what} between {min} and {max}",
+                env_var(name)
+            ),
+        )
+    }
+
+    pub fn base_url_not_an_origin() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.baseUrl ({} for the Logto module) must be an origin like \
+                 https://127.0.0.1:8443 (http or https, a host, an optional port; no \
+                 credentials, path, query or fragment)",
+                env_var("baseUrl")
+            ),
+        )
+    }
+
+    pub fn base_url_host_too_long(host_len: usize, max_len: usize) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.baseUrl ({} for the Logto module) has a host name {host_len} \
+                 characters long; a host name has at most {max_len}",
+                env_var("baseUrl")
+            ),
+        )
+    }
+
+    /// `options` itself is not an object.
+    pub fn options_not_an_object() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            "options must be an object like { baseUrl, timeoutMs, maxConcurrency }",
+        )
+    }
+
+    /// `options` claims to be an object but cannot be read as one.
+    pub fn options_unreadable() -> Self {
+        Self::new(ErrorKind::InvalidOptions, "options must be an object")
+    }
+
+    /// Reading `options.<name>` threw `reason`.
+    pub fn option_unreadable(name: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!("options.{name} could not be read: {}", excerpt(reason)),
+        )
+    }
+
+    pub fn base_url_not_a_string() -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            "options.baseUrl must be a string like https://127.0.0.1:8443",
+        )
+    }
+
+    pub fn option_not_a_number(name: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!("options.{name} must be a number"),
+        )
+    }
+
+    /// A proxy variable that cannot be honoured. It quotes nothing of the value (a credential,
+    /// or 64 KiB of anything); `why` names at most one character of it.
+    pub fn invalid_proxy(name: &str, why: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
+                 with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
+            ),
+        )
+    }
+
+    /// `what` (TLS, the HTTP client) could not be set up.
+    pub fn setup(what: &str, err: &impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Setup, format!("{what} setup failed: {err}"))
+    }
+
+    /// The CA file named by NODE_EXTRA_CA_CERTS (`path`) was still being read after `waited`.
+    pub fn extra_ca_still_loading(path: &str, waited: std::time::Duration) -> Self {
+        Self::new(
+            ErrorKind::Setup,
+            format!(
+                "Still reading the CA file named by NODE_EXTRA_CA_CERTS (`{path}`) after {} ms; \
+                 point it at a PEM file of CA certificates",
+                waited.as_millis()
+            ),
+        )
+    }
+
+    /// An account SID of `chars` characters makes a URL longer than any the HTTP client sends.
+    pub fn account_sid_too_long(chars: usize) -> Self {
+        Self::new(
+            ErrorKind::AccountSidTooLong,
+            format!(
+                "accountSID is {chars} characters long; a Twilio Account SID is AC followed by 32 hex digits"
+            ),
+        )
+    }
+
+    /// `.` or `..`: a relative path, not an account.
+    pub fn account_sid_is_a_dot_segment(account_sid: &str) -> Self {
+        Self::new(
+            ErrorKind::UnusableAccountSid,
+            format!(
+                "accountSID `{account_sid}` would be read as a relative path, not an account; a \
+                 Twilio Account SID is AC followed by 32 hex digits"
+            ),
+        )
+    }
+
+    pub fn to_unreadable() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "`to` could not be read as a string",
+        )
+    }
+
+    pub fn to_not_a_string() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "`to` must be a phone number string, e.g. +15551234567",
+        )
+    }
+
+    pub fn start_from_invalid() -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            "startFrom must be a valid Date (years 1 to 9999), or left out for the first of the \
+             current month (UTC)",
+        )
+    }
+
+    /// Reading `payload.<field>` threw `reason` (`None`: it threw nothing readable).
+    pub fn payload_unreadable(field: &str, reason: Option<&str>) -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "payload.{field} could not be read: {}",
+                reason.map_or("it threw".into(), excerpt)
+            ),
+        )
+    }
+
+    /// A caught panic, with what it said.
+    pub fn internal(message: &str) -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            format!(
+                "Internal error in connector-twilio-sms-native (a bug, please report it): {message}. \
+                 The SMS may or may not have been sent."
+            ),
+        )
+    }
+
+    pub fn cancelled() -> Self {
+        Self::new(
+            ErrorKind::Cancelled,
+            "cancelled: the JavaScript environment that made this call was shut down",
+        )
+    }
+
+    /// The same failure with every string of its message and data passed through `f` (the
+    /// redaction gate, `redact.rs`).
+    pub(crate) fn map_text(mut self, f: &impl Fn(&str) -> String) -> Self {
+        self.message = f(&self.message);
+        map_strings(&mut self.data, f);
         self
     }
 }
 
 impl fmt::Display for ConnectorFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        write!(f, "{}: {}", self.code(), self.message)
     }
 }
 
 impl std::error::Error for ConnectorFailure {}
+
+fn map_strings(value: &mut serde_json::Value, f: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::String(s) => *s = f(s),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| map_strings(v, f)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| map_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// The Logto module's environment variable for an option (`lib/index.js` names them by this
+/// rule): `maxConcurrency` → `TWILIO_SMS_NATIVE_MAX_CONCURRENCY`. In Logto the operator sets
+/// only these, so a message about an option names its variable too.
+pub fn env_var(option: &str) -> String {
+    let mut name = String::from("TWILIO_SMS_NATIVE_");
+    for c in option.chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
 
 /// The most of an outside value (a recipient, a config entry, a thrown message) a message
 /// quotes: enough to recognise it, never the megabyte a hostile caller can pass.
@@ -331,254 +540,9 @@ pub fn excerpt(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Shorter secrets are not redacted: replacing a 1-3 character token would mangle unrelated
-/// text while hiding nothing an attacker could not guess anyway.
-const MIN_REDACTABLE_LEN: usize = 4;
-pub const REDACTED: &str = "[redacted]";
-
-/// Removes every occurrence of `secrets` from `text`, also where the text carries them encoded.
-///
-/// Each secret is searched in the text as it is and in the text decoded the ways a server may
-/// have encoded what it echoes: JSON string escapes (`\"`, `\\`, `\/`, `\uXXXX`; once or
-/// twice), percent encoding (once or twice, `+` as space, any hex case) and line breaks inside a value (a
-/// wrapped base64 credential). Each secret is also searched as its base64 and base64url, padded
-/// or not, so passing a `user:secret` pair covers its Basic credential (see
-/// `twilio::basic_authorization`). A match in a decoded view redacts the span of the original
-/// text it came from; longest first, so a credential that contains a shorter secret is redacted
-/// whole.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    // Spans are `u32` offsets; anything longer than 4 GiB never reaches an error.
-    if u32::try_from(text.len()).is_err() {
-        return text.to_owned();
-    }
-    let mut secrets: Vec<Vec<u8>> = secrets
-        .iter()
-        .filter(|s| s.len() >= MIN_REDACTABLE_LEN)
-        .flat_map(|s| encoded_forms(s))
-        .collect();
-    if secrets.is_empty() {
-        return text.to_owned();
-    }
-    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    secrets.dedup();
-    let finders: Vec<memchr::memmem::Finder> =
-        secrets.iter().map(memchr::memmem::Finder::new).collect();
-    let original = View {
-        bytes: text.as_bytes().to_vec(),
-        starts: (0..text.len() as u32).collect(),
-    };
-    let mut spans = Vec::new();
-    search(&original, 0, &finders, text.len(), &mut spans);
-    if spans.is_empty() {
-        return text.to_owned();
-    }
-    spans.sort_unstable();
-    let mut out = String::with_capacity(text.len());
-    let mut done = 0;
-    for (start, end) in spans {
-        // A decoded match may begin or end inside a multi-byte character: widen to whole ones.
-        let start = (0..=start)
-            .rev()
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(0);
-        let end = (end..=text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(text.len());
-        if end <= done {
-            continue;
-        }
-        if start >= done {
-            out.push_str(&text[done..start]);
-            out.push_str(REDACTED);
-        }
-        done = end;
-    }
-    out.push_str(&text[done..]);
-    out
-}
-
-/// A secret as it is and as base64 and base64url, padded or not: a `user:secret` pair's base64
-/// is the Basic credential.
-fn encoded_forms(secret: &str) -> Vec<Vec<u8>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    use base64::Engine as _;
-
-    let mut forms = vec![secret.as_bytes().to_vec()];
-    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
-        forms.push(engine.encode(secret).into_bytes());
-    }
-    forms
-}
-
-/// The text, or a decoding of it, with where each byte starts in the original text.
-struct View {
-    bytes: Vec<u8>,
-    starts: Vec<u32>,
-}
-
-type Step = fn(&[u8], usize) -> Option<(u8, usize)>;
-
-/// The decodings tried, in order; every subset of them is applied (32 views at most, only the
-/// ones that change something, at most 6 alive at once). Twice each: JSON in JSON and double
-/// percent-encoding are common in echoes.
-const STEPS: [Step; 5] = [
-    json_unescape,
-    json_unescape,
-    percent_decode,
-    percent_decode,
-    line_break,
-];
-
-/// Records the original span of every secret found in `view` and in its further decodings.
-fn search(
-    view: &View,
-    next_step: usize,
-    finders: &[memchr::memmem::Finder],
-    original_len: usize,
-    spans: &mut Vec<(usize, usize)>,
-) {
-    let end_of = |i: usize| view.starts.get(i).map_or(original_len, |&s| s as usize);
-    for finder in finders {
-        let len = finder.needle().len();
-        for at in finder.find_iter(&view.bytes) {
-            spans.push((view.starts[at] as usize, end_of(at + len)));
-        }
-    }
-    for (index, step) in STEPS.iter().enumerate().skip(next_step) {
-        if let Some(decoded) = view.decode(*step) {
-            search(&decoded, index + 1, finders, original_len, spans);
-        }
-    }
-}
-
-impl View {
-    /// `None` when the step changes nothing, so no view is searched twice.
-    fn decode(&self, step: Step) -> Option<View> {
-        let mut out = View {
-            bytes: Vec::with_capacity(self.bytes.len()),
-            starts: Vec::with_capacity(self.bytes.len()),
-        };
-        let mut changed = false;
-        let mut i = 0;
-        while i < self.bytes.len() {
-            match step(&self.bytes, i) {
-                // A decoded byte, or nothing (a line break dropped).
-                Some((byte, len)) => {
-                    changed = true;
-                    if len > 0 {
-                        out.bytes.push(byte);
-                        out.starts.push(self.starts[i]);
-                    }
-                    i += len.max(1);
-                }
-                None => {
-                    out.bytes.push(self.bytes[i]);
-                    out.starts.push(self.starts[i]);
-                    i += 1;
-                }
-            }
-        }
-        changed.then_some(out)
-    }
-}
-
-/// CR and LF are dropped (reported as zero bytes long), as in a wrapped base64 credential.
-fn line_break(bytes: &[u8], i: usize) -> Option<(u8, usize)> {
-    matches!(bytes[i], b'\r' | b'\n').then_some((0, 0))
-}
-
-fn redact_value(value: &mut serde_json::Value, secrets: &[&str]) {
-    match value {
-        serde_json::Value::String(s) => *s = redact(s, secrets),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secrets)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_value(v, secrets)),
-        _ => {}
-    }
-}
-
-fn hex(bytes: &[u8]) -> Option<u32> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    u32::from_str_radix(text, 16).ok()
-}
-
-/// `%XX` as the byte, `+` as a space.
-fn percent_decode(bytes: &[u8], i: usize) -> Option<(u8, usize)> {
-    match bytes[i] {
-        b'%' => hex(bytes.get(i + 1..i + 3)?).map(|b| (b as u8, 3)),
-        b'+' => Some((b' ', 1)),
-        _ => None,
-    }
-}
-
-/// A JSON string escape as the byte it stands for; `\uXXXX` only for ASCII, which is what a
-/// secret's escapes are in practice (non-ASCII secrets are matched raw or percent-encoded).
-fn json_unescape(bytes: &[u8], i: usize) -> Option<(u8, usize)> {
-    if bytes[i] != b'\\' {
-        return None;
-    }
-    let byte = match *bytes.get(i + 1)? {
-        b'u' => {
-            let unit = hex(bytes.get(i + 2..i + 6)?)?;
-            return (unit < 0x80).then_some((unit as u8, 6));
-        }
-        b'n' => b'\n',
-        b'r' => b'\r',
-        b't' => b'\t',
-        b'b' => 0x08,
-        b'f' => 0x0c,
-        other @ (b'"' | b'\\' | b'/') => other,
-        _ => return None,
-    };
-    Some((byte, 2))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_covers_message_and_nested_data() {
-        let failure = ConnectorFailure::with_data(
-            ErrorKind::Internal,
-            "token s3cr3t-token leaked",
-            serde_json::json!({ "a": ["x s3cr3t-token y"], "b": "s3cr3t-token" }),
-        )
-        .redacted(&["s3cr3t-token"]);
-        let text = format!("{failure} {:?}", failure.data);
-        assert!(!text.contains("s3cr3t-token"), "{text}");
-        assert!(text.contains(REDACTED));
-    }
-
-    #[test]
-    fn encoded_echoes_are_redacted() {
-        let secret = r#"to"k\e/n+x y"#;
-        let base = "QUMxOnRvImtcZS9uK3ggeQ==";
-        let cases = [
-            secret.to_owned(),
-            serde_json::to_string(secret)
-                .unwrap()
-                .trim_matches('"')
-                .to_owned(),
-            secret
-                .replace('\\', "\\\\")
-                .replace('/', "\\/")
-                .replace('"', "\\\""),
-            "to%22k%5Ce%2Fn%2Bx%20y".to_owned(),
-            "to%22k%5ce%2fn%2bx+y".to_owned(),
-            "to%2522k%255Ce%252Fn%252Bx%2520y".to_owned(),
-            r"to\u0022k\u005ce\u002fn+x y".to_owned(),
-            base.replace('=', "%3D"),
-            format!("{}\r\n{}", &base[..10], &base[10..]),
-            format!("{}\\n{}", &base[..10], &base[10..]),
-        ];
-        for echoed in cases {
-            let text = format!("before {echoed} after é");
-            let out = redact(&text, &[secret, "AC1:to\"k\\e/n+x y"]);
-            assert_eq!(out, format!("before {REDACTED} after é"), "{echoed}");
-        }
-        assert_eq!(redact("a%", &["abcd"]), "a%");
-        assert_eq!(redact("\\u00e9 %zz \\", &["abcd"]), "\\u00e9 %zz \\");
-    }
 
     #[test]
     fn excerpts_are_bounded_and_cut_between_characters() {
@@ -600,10 +564,5 @@ mod tests {
         );
         let failure = ConnectorFailure::template_not_found(&"T".repeat(1 << 20));
         assert!(failure.message.len() < 200, "{}", failure.message);
-    }
-
-    #[test]
-    fn short_secrets_are_left_alone() {
-        assert_eq!(redact("abc", &["a"]), "abc");
     }
 }

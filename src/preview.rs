@@ -5,7 +5,7 @@ use crate::config::{Config, Template};
 use crate::country;
 use crate::error::ConnectorFailure;
 use crate::segments::{self, Segmentation};
-use crate::template::{self, Payload};
+use crate::template::{self, Payload, UsageType};
 use crate::twilio;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub fn recipient(config: &Config, to: &str) -> Recipient {
                 _ => None,
             },
             allowed: false,
-            rejection: Some(ConnectorFailure::country_not_allowed(&rejection).message),
+            rejection: Some(ConnectorFailure::country_not_allowed(&rejection).into_message()),
         },
     }
 }
@@ -60,14 +60,13 @@ pub fn recipient(config: &Config, to: &str) -> Recipient {
 /// template can be previewed for a language without building a payload for it.
 pub fn preview<'c>(
     config: &'c Config,
-    usage_type: Option<&str>,
-    type_label: &str,
+    usage_type: UsageType,
     payload: &dyn Payload,
     locale: Option<&str>,
     to: Option<&str>,
 ) -> Result<Preview<'c>, ConnectorFailure> {
     let locale = locale.map(str::to_owned).or_else(|| payload.locale());
-    let template = twilio::select(config, usage_type, type_label, locale.as_deref())?;
+    let template = twilio::select(config, usage_type, locale.as_deref())?;
     let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
         .ok_or_else(twilio::body_too_long)?;
     let segmentation = segments::segment(&body);
@@ -103,8 +102,7 @@ mod tests {
         let config = config();
         let p = preview(
             &config,
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "code": "123456" }),
             None,
             None,
@@ -126,8 +124,7 @@ mod tests {
         let payload = json!({ "code": "1", "locale": "en" });
         let p = preview(
             &config,
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &payload,
             Some("fr-CA"),
             None,
@@ -137,8 +134,7 @@ mod tests {
         assert_eq!(p.segmentation.encoding, Encoding::Ucs2, "— is not GSM-7");
         let p = preview(
             &config,
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "locale": "FR" }),
             None,
             None,
@@ -166,8 +162,7 @@ mod tests {
 
         let p = preview(
             &listed,
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({}),
             None,
             Some("+447400123456"),
@@ -180,7 +175,14 @@ mod tests {
     fn missing_template_is_template_not_found() {
         let mut config = config();
         config.templates.retain(|t| t.usage_type != "Generic");
-        let err = preview(&config, Some("BindMfa"), "BindMfa", &json!({}), None, None).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
+        let err = preview(
+            &config,
+            UsageType::string("BindMfa"),
+            &json!({}),
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
     }
 }

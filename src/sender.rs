@@ -16,38 +16,36 @@ pub const MAX_ALPHANUMERIC_LEN: usize = 11;
 /// The characters an alphanumeric sender ID may hold besides ASCII letters and digits.
 const ALPHANUMERIC_EXTRAS: &str = " +-_&";
 
-/// A validated sender, holding the text sent as `From` unchanged.
+/// A validated `From` value (a phone number, short code or alphanumeric sender ID), held
+/// unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sender {
+pub enum FromAddress {
     PhoneNumber(String),
     ShortCode(String),
     Alphanumeric(String),
 }
 
-impl Sender {
+impl FromAddress {
     /// The `From` value.
     pub fn as_str(&self) -> &str {
         match self {
-            Sender::PhoneNumber(s) | Sender::ShortCode(s) | Sender::Alphanumeric(s) => s,
+            FromAddress::PhoneNumber(s)
+            | FromAddress::ShortCode(s)
+            | FromAddress::Alphanumeric(s) => s,
         }
     }
 
     /// Which form it is, in words for messages and `preview`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Sender::PhoneNumber(_) => "E.164 phone number",
-            Sender::ShortCode(_) => "short code",
-            Sender::Alphanumeric(_) => "alphanumeric sender ID",
+            FromAddress::PhoneNumber(_) => "E.164 phone number",
+            FromAddress::ShortCode(_) => "short code",
+            FromAddress::Alphanumeric(_) => "alphanumeric sender ID",
         }
-    }
-
-    /// Whether recipients can answer (an alphanumeric ID cannot receive).
-    pub fn accepts_replies(&self) -> bool {
-        !matches!(self, Sender::Alphanumeric(_))
     }
 }
 
-impl fmt::Display for Sender {
+impl fmt::Display for FromAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -65,7 +63,7 @@ pub fn is_e164(number: &str) -> bool {
 
 /// Which form `value` is, or a message that says which form it looked like and what that form
 /// requires. The value is taken as given: no trimming, no reformatting.
-pub fn classify(value: &str) -> Result<Sender, String> {
+pub fn classify(value: &str) -> Result<FromAddress, String> {
     const FORMS: &str = "an E.164 phone number (+ and country code, digits only, e.g. \
                          +14155552671), a short code (5 or 6 digits) or an alphanumeric sender \
                          ID (1 to 11 letters, digits, spaces and + - _ &, at least one letter)";
@@ -80,7 +78,7 @@ pub fn classify(value: &str) -> Result<Sender, String> {
     if let Some(rest) = value.strip_prefix('+') {
         if rest.bytes().all(|b| b.is_ascii_digit()) {
             return if is_e164(value) {
-                Ok(Sender::PhoneNumber(value.to_owned()))
+                Ok(FromAddress::PhoneNumber(value.to_owned()))
             } else {
                 Err(
                     "Starts with + but is not an E.164 phone number: the country code \
@@ -108,7 +106,7 @@ pub fn classify(value: &str) -> Result<Sender, String> {
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         return if SHORT_CODE_DIGITS.contains(&value.len()) {
-            Ok(Sender::ShortCode(value.to_owned()))
+            Ok(FromAddress::ShortCode(value.to_owned()))
         } else {
             Err(format!(
                 "Digits only, so expected a short code, which has 5 or 6 digits (this has {}); \
@@ -125,7 +123,7 @@ pub fn classify(value: &str) -> Result<Sender, String> {
 const NOT_ALPHANUMERIC: &str = "Not a valid alphanumeric sender ID: ";
 
 /// An alphanumeric sender ID, or why not: the first bad character, a missing letter, the length.
-fn alphanumeric(value: &str) -> Result<Sender, String> {
+fn alphanumeric(value: &str) -> Result<FromAddress, String> {
     if let Some(bad) = value
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || ALPHANUMERIC_EXTRAS.contains(*c)))
@@ -150,7 +148,7 @@ fn alphanumeric(value: &str) -> Result<Sender, String> {
             "{NOT_ALPHANUMERIC}{len} characters, at most {MAX_ALPHANUMERIC_LEN} are allowed"
         ));
     }
-    Ok(Sender::Alphanumeric(value.to_owned()))
+    Ok(FromAddress::Alphanumeric(value.to_owned()))
 }
 
 #[cfg(test)]
@@ -161,19 +159,27 @@ mod tests {
     fn the_three_forms() {
         assert_eq!(
             classify("+14155552671"),
-            Ok(Sender::PhoneNumber("+14155552671".into()))
+            Ok(FromAddress::PhoneNumber("+14155552671".into()))
         );
         assert_eq!(
             classify("+447700900123").unwrap().kind(),
             "E.164 phone number"
         );
-        assert_eq!(classify("12345"), Ok(Sender::ShortCode("12345".into())));
-        assert_eq!(classify("123456"), Ok(Sender::ShortCode("123456".into())));
+        assert_eq!(
+            classify("12345"),
+            Ok(FromAddress::ShortCode("12345".into()))
+        );
+        assert_eq!(
+            classify("123456"),
+            Ok(FromAddress::ShortCode("123456".into()))
+        );
         for id in ["ACME", "A", "Acme Bank", "ACME2FA", "Logto 12345", "a1"] {
-            assert_eq!(classify(id), Ok(Sender::Alphanumeric(id.into())), "{id}");
+            assert_eq!(
+                classify(id),
+                Ok(FromAddress::Alphanumeric(id.into())),
+                "{id}"
+            );
         }
-        assert!(!classify("ACME").unwrap().accepts_replies());
-        assert!(classify("12345").unwrap().accepts_replies());
         assert_eq!(classify("Acme Bank").unwrap().as_str(), "Acme Bank");
     }
 
@@ -219,7 +225,11 @@ mod tests {
             "Logto-Auth1",
             "a-_&+ 1",
         ] {
-            assert_eq!(classify(id), Ok(Sender::Alphanumeric(id.into())), "{id}");
+            assert_eq!(
+                classify(id),
+                Ok(FromAddress::Alphanumeric(id.into())),
+                "{id}"
+            );
         }
         for bad in ["Café", "ACME!", "ACME.com", "A/B", "ＡＣＭＥ", "A\tB"] {
             let err = classify(bad).unwrap_err();

@@ -9,10 +9,9 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::secret::Secret;
 
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Twilio's edge closes idle keep-alive connections after about a minute and a half.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("connector-twilio-sms-native/", env!("CARGO_PKG_VERSION"));
@@ -30,13 +29,15 @@ static CLIENTS: OnceLock<Clients> = OnceLock::new();
 /// client, so an embedder that sets its own gets a pool of its own (at most [`MAX_CLIENTS`]).
 ///
 /// The first call has `NODE_EXTRA_CA_CERTS` read on a thread of its own; a call waits for that
-/// read at most `wait` (what is left of the send's deadline), so a slow or endless file fails
-/// sends on time instead of blocking the runtime thread.
+/// read until its own `deadline` at most (the one its send then runs under, `timeout` after the
+/// call started), so a slow or endless file fails sends on time instead of blocking the runtime
+/// thread.
 pub async fn shared_client(
     connect_timeout: Duration,
-    wait: Duration,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
 ) -> Result<reqwest::Client, ConnectorFailure> {
-    let extra = extra_roots(wait).await?;
+    let extra = extra_roots(deadline, timeout).await?;
     let mut clients = CLIENTS
         .get_or_init(Default::default)
         .lock()
@@ -57,7 +58,8 @@ pub async fn shared_client(
 }
 
 /// How many pooled clients the process holds.
-pub fn shared_client_count() -> usize {
+#[cfg(test)]
+fn shared_client_count() -> usize {
     CLIENTS.get().map_or(0, |clients| {
         clients
             .lock()
@@ -70,14 +72,13 @@ pub fn shared_client_count() -> usize {
 /// case on its own runtime (pooled connections are tied to the runtime that opened them).
 /// Reads `NODE_EXTRA_CA_CERTS` on the calling thread.
 pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
-    build_client_with(connect_timeout, &load_extra_roots()).map_err(|failure| failure.message)
+    build_client_with(connect_timeout, &load_extra_roots()).map_err(ConnectorFailure::into_message)
 }
 
 fn build_client_with(
     connect_timeout: Duration,
     extra: &[CertificateDer<'static>],
 ) -> Result<reqwest::Client, ConnectorFailure> {
-    let general = |message: String| ConnectorFailure::new(ErrorKind::Setup, message);
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -86,7 +87,7 @@ fn build_client_with(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|err| general(format!("TLS setup failed: {err}")))?
+    .map_err(|err| ConnectorFailure::setup("TLS", &err))?
     .with_root_certificates(roots)
     .with_no_client_auth();
     // Twilio's REST API speaks HTTP/1.1; offering only that keeps h2 out of the binary.
@@ -110,7 +111,7 @@ fn build_client_with(
     }
     builder
         .build()
-        .map_err(|err| general(format!("HTTP client setup failed: {err}")))
+        .map_err(|err| ConnectorFailure::setup("HTTP client", &err))
 }
 
 /// The longest proxy URL read. One with a long token stays far below it; the HTTP client
@@ -141,7 +142,7 @@ fn proxy_settings_from(
             // Not "unset": that would connect directly.
             let value = value
                 .into_string()
-                .map_err(|_| invalid_proxy(name, "not valid UTF-8"))?;
+                .map_err(|_| ConnectorFailure::invalid_proxy(name, "not valid UTF-8"))?;
             return Ok(Some((name, value)));
         }
         Ok::<_, ConnectorFailure>(None)
@@ -153,18 +154,6 @@ fn proxy_settings_from(
     ])
 }
 
-/// The error for a proxy variable that cannot be honoured. It quotes nothing of the value (a
-/// credential, or 64 KiB of anything); `why` names at most one character of it.
-fn invalid_proxy(name: &str, why: &str) -> ConnectorFailure {
-    ConnectorFailure::new(
-        ErrorKind::InvalidOptions,
-        format!(
-            "{name} is not a usable proxy URL ({why}); expected http://[user:password@]host:port, \
-             with `#`, `/`, `?`, `@` and spaces in the user or password percent-encoded"
-        ),
-    )
-}
-
 /// A proxy URL as the url crate reads it (`scheme://` optional, meaning http), refused unless
 /// it is plainly `http(s)://[user[:password]@]host[:port][/]` with a host name, IPv4 or IPv6
 /// address for a host. reqwest would silently ignore a value its parser rejects, or read
@@ -172,7 +161,7 @@ fn invalid_proxy(name: &str, why: &str) -> ConnectorFailure {
 /// never wants that.
 fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> {
     if value.len() > MAX_PROXY_URL_BYTES {
-        return Err(invalid_proxy(
+        return Err(ConnectorFailure::invalid_proxy(
             name,
             &format!("longer than {MAX_PROXY_URL_BYTES} bytes"),
         ));
@@ -182,16 +171,17 @@ fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> 
     } else {
         format!("http://{value}")
     };
-    let url = reqwest::Url::parse(&text).map_err(|err| invalid_proxy(name, &err.to_string()))?;
+    let url = reqwest::Url::parse(&text)
+        .map_err(|err| ConnectorFailure::invalid_proxy(name, &err.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid_proxy(
+        return Err(ConnectorFailure::invalid_proxy(
             name,
             "only http and https proxies are supported",
         ));
     }
     let host = url.host_str().unwrap_or_default();
     if host.is_empty() {
-        return Err(invalid_proxy(name, "no host"));
+        return Err(ConnectorFailure::invalid_proxy(name, "no host"));
     }
     // The url crate keeps `$`, `{`, `"` and the like in a host name (an unexpanded
     // `${PROXY_HOST}` or `{{proxy}}`, even percent-encoded); no resolvable name has them. An
@@ -201,7 +191,7 @@ fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> 
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
         {
-            return Err(invalid_proxy(
+            return Err(ConnectorFailure::invalid_proxy(
                 name,
                 &format!(
                     "its host has {bad:?}, which no host name has; an unexpanded template or variable?"
@@ -211,7 +201,7 @@ fn proxy_url(name: &str, value: &str) -> Result<reqwest::Url, ConnectorFailure> 
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || text.contains(' ')
     {
-        return Err(invalid_proxy(
+        return Err(ConnectorFailure::invalid_proxy(
             name,
             "unexpected path, query, fragment or space",
         ));
@@ -243,7 +233,7 @@ fn proxy_for(
     let destination = destination.parse().expect("a valid URI");
     let intercept = matcher
         .intercept(&destination)
-        .ok_or_else(|| invalid_proxy(name, "the HTTP client cannot read it"))?;
+        .ok_or_else(|| ConnectorFailure::invalid_proxy(name, "the HTTP client cannot read it"))?;
     let found = intercept.uri();
     let default_port = |scheme: Option<&str>| match scheme {
         Some("https") => Some(443),
@@ -259,7 +249,10 @@ fn proxy_for(
             == url.port_or_known_default()
         && intercept.basic_auth().is_some() == has_credential;
     if !same {
-        return Err(invalid_proxy(name, "the HTTP client reads it differently"));
+        return Err(ConnectorFailure::invalid_proxy(
+            name,
+            "the HTTP client reads it differently",
+        ));
     }
     let secrets = credential_secrets(&url, intercept.basic_auth());
     let proxy = if secure {
@@ -267,7 +260,7 @@ fn proxy_for(
     } else {
         reqwest::Proxy::http(url)
     }
-    .map_err(|_| invalid_proxy(name, "the HTTP client refuses it"))?;
+    .map_err(|_| ConnectorFailure::invalid_proxy(name, "the HTTP client refuses it"))?;
     Ok((proxy.no_proxy(reqwest::NoProxy::from_env()), secrets))
 }
 
@@ -369,7 +362,8 @@ fn percent_decode(text: &str) -> String {
 
 /// The certificates of `NODE_EXTRA_CA_CERTS`, read once per process on a thread of its own.
 async fn extra_roots(
-    wait: Duration,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
 ) -> Result<Arc<Vec<CertificateDer<'static>>>, ConnectorFailure> {
     type Loaded = Option<Arc<Vec<CertificateDer<'static>>>>;
     static LOADED: OnceLock<tokio::sync::watch::Receiver<Loaded>> = OnceLock::new();
@@ -391,19 +385,14 @@ async fn extra_roots(
             receiver
         })
         .clone();
-    let ready = tokio::time::timeout(wait, receiver.wait_for(Option::is_some)).await;
+    let ready = tokio::time::timeout_at(deadline, receiver.wait_for(Option::is_some)).await;
     match ready {
         Ok(Ok(loaded)) => Ok(loaded.clone().unwrap_or_default()),
-        _ => Err(ConnectorFailure::new(
-            ErrorKind::Setup,
-            format!(
-                "Still reading the CA file named by NODE_EXTRA_CA_CERTS (`{}`) after {} ms; \
-                 point it at a PEM file of CA certificates",
-                std::env::var_os("NODE_EXTRA_CA_CERTS")
-                    .unwrap_or_default()
-                    .to_string_lossy(),
-                wait.as_millis()
-            ),
+        _ => Err(ConnectorFailure::extra_ca_still_loading(
+            &std::env::var_os("NODE_EXTRA_CA_CERTS")
+                .unwrap_or_default()
+                .to_string_lossy(),
+            timeout,
         )),
     }
 }
@@ -449,6 +438,7 @@ fn extra_certificates(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn proxy_urls_that_do_not_parse_plainly_are_refused() {
@@ -462,8 +452,8 @@ mod tests {
             "http://",
         ] {
             let err = proxy_url("HTTPS_PROXY", bad).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
-            assert!(err.message.contains("HTTPS_PROXY"), "{bad}");
+            assert_eq!(err.kind(), ErrorKind::InvalidOptions, "{bad}");
+            assert!(err.message().contains("HTTPS_PROXY"), "{bad}");
         }
         for good in [
             "http://127.0.0.1:8080",
@@ -490,12 +480,12 @@ mod tests {
                 let Err(err) = proxy_for("ALL_PROXY", bad, secure) else {
                     panic!("{bad} was accepted");
                 };
-                assert_eq!(err.kind, ErrorKind::InvalidOptions, "{bad}");
+                assert_eq!(err.kind(), ErrorKind::InvalidOptions, "{bad}");
                 assert!(err
-                    .message
+                    .message()
                     .starts_with("ALL_PROXY is not a usable proxy URL"));
-                assert!(err.message.len() < 300, "{}", err.message);
-                assert!(!err.message.contains("xxxx") && !err.message.contains("proxy}"));
+                assert!(err.message().len() < 300, "{}", err.message());
+                assert!(!err.message().contains("xxxx") && !err.message().contains("proxy}"));
             }
         }
     }
@@ -538,7 +528,7 @@ mod tests {
             "407: Basic {} from t%40ken-only",
             base64("t@ken-only:").trim_end_matches('=')
         );
-        let shown = crate::error::redact(
+        let shown = crate::redact::redact(
             &text,
             &secrets.iter().map(String::as_str).collect::<Vec<_>>(),
         );
@@ -588,16 +578,18 @@ mod tests {
             (name == "HTTPS_PROXY").then(|| std::ffi::OsString::from_vec(b"http://\xff:1".to_vec()))
         })
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
         assert!(err
-            .message
+            .message()
             .starts_with("HTTPS_PROXY is not a usable proxy URL (not valid UTF-8)"));
     }
 
     #[tokio::test]
     async fn the_client_cache_is_bounded() {
         for ms in 1..=(MAX_CLIENTS as u64 * 3) {
-            shared_client(Duration::from_millis(ms), Duration::from_secs(5))
+            let timeout = Duration::from_secs(5);
+            let deadline = tokio::time::Instant::now() + timeout;
+            shared_client(Duration::from_millis(ms), deadline, timeout)
                 .await
                 .unwrap();
         }

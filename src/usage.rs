@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{ConnectorFailure, Waiting};
-use crate::twilio::{response, Authorized, SendOptions};
+use crate::twilio::{response, AccountRequest, SendOptions};
 
 /// Logto gives `getUsage` 3 s; failing at 2.5 s leaves room to report why.
 pub const USAGE_TIMEOUT: Duration = Duration::from_millis(2500);
@@ -76,7 +76,7 @@ fn civil_from_days(days: i64) -> Day {
 /// the path a `next_page_uri` must resolve to (after normalisation) to be followed.
 #[derive(Debug)]
 pub struct UsageRequest {
-    pub request: Authorized,
+    pub request: AccountRequest,
     /// The first page: the list filtered to outbound SMS since the start day.
     pub url: String,
 }
@@ -86,7 +86,7 @@ pub fn prepare(
     options: &SendOptions,
     start: Day,
 ) -> Result<UsageRequest, ConnectorFailure> {
-    let request = Authorized::new(config, options, "Usage/Records.json")?;
+    let request = AccountRequest::new(config, options, "Usage/Records.json")?;
     Ok(UsageRequest {
         url: format!(
             "{}?Category={CATEGORY}&IncludeSubaccounts=false&StartDate={start}",
@@ -96,14 +96,16 @@ pub fn prepare(
     })
 }
 
-/// The number of outbound SMS in the range, summed over every page. The whole exchange,
-/// paging included, is bounded by `timeout`.
+/// The number of outbound SMS in the range, summed over every page. The whole call, paging
+/// included, is bounded by `timeout` from when it `started`.
 pub async fn fetch(
     client: &reqwest::Client,
     request: UsageRequest,
+    started: tokio::time::Instant,
     timeout: Duration,
 ) -> Result<u64, ConnectorFailure> {
-    let result = match tokio::time::timeout(timeout, fetch_all(client, &request)).await {
+    let deadline = started + timeout;
+    let result = match tokio::time::timeout_at(deadline, fetch_all(client, &request)).await {
         Ok(result) => result,
         Err(_) => Err(ConnectorFailure::timeout(
             &request.request.origin,
@@ -345,7 +347,7 @@ mod tests {
             "/2010-04-01/Accounts/AC9999/Usage/Records.json",
         ] {
             let err = next_page(&request, outside).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{outside}");
+            assert_eq!(err.kind(), ErrorKind::BadUsagePage, "{outside}");
         }
     }
 
@@ -358,7 +360,7 @@ mod tests {
                 Day::today(),
             )
             .unwrap_err();
-            assert_eq!(err.kind, ErrorKind::UnusableAccountSid, "{sid}");
+            assert_eq!(err.kind(), ErrorKind::UnusableAccountSid, "{sid}");
         }
     }
 
@@ -374,8 +376,8 @@ mod tests {
             r#"{"usage_records":[{"count":true}]}"#,
         ] {
             let err = parse_page(body).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::BadUsagePage, "{body}");
-            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body}");
+            assert_eq!(err.kind(), ErrorKind::BadUsagePage, "{body}");
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidResponse, "{body}");
         }
     }
 }

@@ -2,11 +2,9 @@
 //! rendering. `cargo test` runs a short pass (proptest's 256 cases per property);
 //! `scripts/fuzz.sh` runs a long one (PROPTEST_CASES).
 
-use connector_twilio_sms_native::config::{fixture, REQUIRED_USAGE_TYPES};
-use connector_twilio_sms_native::js::replace_lone_surrogates;
-use connector_twilio_sms_native::template;
-use connector_twilio_sms_native::template::render;
-use connector_twilio_sms_native::Config;
+use connector_twilio_sms_native::{
+    choose, fixture, render, replace_lone_surrogates, Config, REQUIRED_USAGE_TYPES,
+};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -64,7 +62,7 @@ proptest! {
             for required in REQUIRED_USAGE_TYPES {
                 prop_assert!(config.templates.iter().any(|t| t.usage_type == required));
             }
-            prop_assert!(template::choose(&config.templates, Some("anything"), Some("fr-CA")).is_some());
+            prop_assert!(choose(&config.templates, Some("anything"), Some("fr-CA")).is_some());
             prop_assert!(config.host().ends_with(".twilio.com"));
         }
     }

@@ -4,10 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use connector_twilio_sms_native::config::fixture;
-use connector_twilio_sms_native::error::Waiting;
-use connector_twilio_sms_native::twilio::{prepare, send, ConnectorOptions, SendOptions};
-use connector_twilio_sms_native::{transport, Config, ConnectorErrorCode, ErrorKind};
+use connector_twilio_sms_native::{
+    build_client, fixture, prepare, send, Config, ConnectorErrorCode, ConnectorOptions, ErrorKind,
+    SendOptions, UsageType, Waiting,
+};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -63,8 +63,7 @@ fn sign_in(options: &SendOptions) -> connector_twilio_sms_native::Outgoing {
         &config(),
         options,
         "1",
-        Some("SignIn"),
-        "SignIn",
+        UsageType::string("SignIn"),
         &json!({}),
     )
     .unwrap()
@@ -100,13 +99,12 @@ async fn run(
         &config(),
         &options,
         "15550001",
-        Some("SignIn"),
-        "SignIn",
+        UsageType::string("SignIn"),
         &json!({ "code": "987" }),
     )
     .unwrap();
-    let client = transport::build_client(options.connect_timeout).unwrap();
-    let result = send(&client, request, &options)
+    let client = build_client(options.connect_timeout).unwrap();
+    let result = send(&client, request, &options, tokio::time::Instant::now())
         .await
         .map(|delivered| delivered.message());
     let received = if result.is_ok() || !server.is_finished() {
@@ -160,7 +158,7 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
     )
     .await;
     assert_eq!(
-        result.unwrap_err().code,
+        result.unwrap_err().code(),
         ConnectorErrorCode::RateLimitExceeded
     );
     let echo = format!(r#"{{"echo":"{TOKEN}"}}"#);
@@ -170,9 +168,9 @@ async fn maps_429_and_errors_and_never_leaks_the_token() {
     )
     .await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::TwilioStatus(400));
-    assert_eq!(failure.code, ConnectorErrorCode::General);
-    assert!(!format!("{failure} {:?}", failure.data).contains(TOKEN));
+    assert_eq!(failure.kind(), ErrorKind::TwilioStatus(400));
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
+    assert!(!format!("{failure} {:?}", failure.data()).contains(TOKEN));
 }
 
 #[tokio::test]
@@ -187,8 +185,8 @@ async fn redirects_are_not_followed() {
     )
     .await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Redirect);
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Redirect);
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
 }
 
 #[tokio::test]
@@ -196,12 +194,12 @@ async fn a_silent_server_times_out() {
     let started = std::time::Instant::now();
     let (result, _) = run(None, Duration::from_millis(200)).await;
     let failure = result.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Timeout(Waiting::Answer));
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Timeout(Waiting::Answer));
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
     assert!(
-        failure.message.contains("timed out after 200 ms"),
+        failure.message().contains("timed out after 200 ms"),
         "{}",
-        failure.message
+        failure.message()
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -218,18 +216,19 @@ async fn a_refused_connection_is_retried_then_named() {
     let request = sign_in(&options);
     let started = std::time::Instant::now();
     let failure = send(
-        &transport::build_client(options.connect_timeout).unwrap(),
+        &build_client(options.connect_timeout).unwrap(),
         request,
         &options,
+        tokio::time::Instant::now(),
     )
     .await
     .unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::Transport);
-    assert_eq!(failure.code, ConnectorErrorCode::General);
+    assert_eq!(failure.kind(), ErrorKind::Transport);
+    assert_eq!(failure.code(), ConnectorErrorCode::General);
     assert!(
-        failure.message.contains("could not connect"),
+        failure.message().contains("could not connect"),
         "{}",
-        failure.message
+        failure.message()
     );
     // Two backoffs of at least 100 ms and 200 ms happened: the refusals were retried.
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -265,8 +264,11 @@ async fn a_429_is_retried_until_twilio_accepts() {
     });
     let options = options(url);
     let request = sign_in(&options);
-    let client = transport::build_client(options.connect_timeout).unwrap();
-    let message = send(&client, request, &options).await.unwrap().message();
+    let client = build_client(options.connect_timeout).unwrap();
+    let message = send(&client, request, &options, tokio::time::Instant::now())
+        .await
+        .unwrap()
+        .message();
     assert_eq!(message["sid"], "SM9");
     assert_eq!(server.await.unwrap(), 3);
 }
@@ -305,11 +307,13 @@ async fn a_persistent_429_is_retried_until_the_deadline() {
         ..options(url)
     };
     let request = sign_in(&options);
-    let client = transport::build_client(options.connect_timeout).unwrap();
-    let failure = send(&client, request, &options).await.unwrap_err();
-    assert_eq!(failure.kind, ErrorKind::TwilioStatus(429));
-    assert_eq!(failure.code, ConnectorErrorCode::RateLimitExceeded);
-    assert_eq!(failure.data, json!(r#"{"code":20429}"#));
+    let client = build_client(options.connect_timeout).unwrap();
+    let failure = send(&client, request, &options, tokio::time::Instant::now())
+        .await
+        .unwrap_err();
+    assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429));
+    assert_eq!(failure.code(), ConnectorErrorCode::RateLimitExceeded);
+    assert_eq!(failure.data(), &json!(r#"{"code":20429}"#));
     // Backoffs of at most 200, 400 and 800 ms fit in 1.5 s: three retries at least.
     assert!(seen.load(Ordering::SeqCst) >= 4, "{seen:?} requests");
 }
@@ -332,13 +336,15 @@ async fn a_hostile_retry_after_is_a_clean_429() {
             ..options(url)
         };
         let request = sign_in(&options);
-        let client = transport::build_client(options.connect_timeout).unwrap();
-        let failure = send(&client, request, &options).await.unwrap_err();
-        let timed_out = matches!(failure.kind, ErrorKind::Timeout(_));
+        let client = build_client(options.connect_timeout).unwrap();
+        let failure = send(&client, request, &options, tokio::time::Instant::now())
+            .await
+            .unwrap_err();
+        let timed_out = matches!(failure.kind(), ErrorKind::Timeout(_));
         if readable || !timed_out {
-            assert_eq!(failure.kind, ErrorKind::TwilioStatus(429), "{value}");
+            assert_eq!(failure.kind(), ErrorKind::TwilioStatus(429), "{value}");
             assert_eq!(
-                failure.code,
+                failure.code(),
                 ConnectorErrorCode::RateLimitExceeded,
                 "{value}"
             );

@@ -30,5 +30,5 @@ pub(super) fn parse_config(
         ))
         .to_failure()
     })?;
-    config::cached_from_json(&text).map_err(|err| err.to_failure())
+    config::cache::cached_from_json(&text).map_err(|err| err.to_failure())
 }

@@ -13,8 +13,9 @@ use super::payload::JsPayload;
 use super::shapes::{MessagePreview, RecipientCheck, TemplateChoice};
 use super::teardown;
 use crate::config::Config;
-use crate::error::{ConnectorFailure, ErrorKind};
-use crate::{guard, preview, transport, twilio, usage};
+use crate::error::ConnectorFailure;
+use crate::template::UsageType;
+use crate::{panic_guard, preview, transport, twilio, usage};
 
 /// A Twilio SMS sender bound to one validated config. Instances share one connection pool.
 #[napi]
@@ -31,7 +32,7 @@ impl TwilioSmsConnector {
         ts_args_type = "config: TwilioSmsConfig, options?: ConnectorOptions"
     )]
     pub fn new(env: Env, config: Unknown, options: Option<Unknown>) -> Result<Self> {
-        let built = guard::catch_sync(|| {
+        let built = panic_guard::catch_sync(|| {
             let config = parse_config(&env, config)?;
             Ok((config, parse_options(options)?))
         });
@@ -54,8 +55,9 @@ impl TwilioSmsConnector {
         usage_type: Unknown,
         payload: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared =
-            guard::catch_sync(|| prepare(&self.config, &self.options, to, usage_type, payload));
+        let prepared = panic_guard::catch_sync(|| {
+            prepare(&self.config, &self.options, to, usage_type, payload)
+        });
         spawn_send(env, prepared, self.options.clone())
     }
 
@@ -67,15 +69,18 @@ impl TwilioSmsConnector {
         env: &'env Env,
         start_from: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-        let prepared = guard::catch_sync(|| {
+        let prepared = panic_guard::catch_sync(|| {
             start_day(start_from).and_then(|day| usage::prepare(&self.config, &self.options, day))
         });
+        // One deadline for the whole call, from now: getting the client included.
+        let started = tokio::time::Instant::now();
         let timeout = self.options.timeout.min(usage::USAGE_TIMEOUT);
         let connect_timeout = self.options.connect_timeout;
-        let fut = guard::catch_async(async move {
+        let fut = panic_guard::catch_async(async move {
             let request = prepared?;
-            let client = transport::shared_client(connect_timeout, timeout).await?;
-            usage::fetch(&client, request, timeout).await
+            let client =
+                transport::shared_client(connect_timeout, started + timeout, timeout).await?;
+            usage::fetch(&client, request, started, timeout).await
         });
         let fut = teardown::run(env, fut);
         env.spawn_future_with_callback(
@@ -104,6 +109,11 @@ impl TwilioSmsConnector {
     ) -> Result<MessagePreview> {
         let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
         let type_label = js_to_string(usage_type).unwrap_or_default();
+        let usage_type = if is_string {
+            UsageType::string(&type_label)
+        } else {
+            UsageType::other(&type_label)
+        };
         let payload = JsPayload::new(payload);
         let locale = locale
             .filter(|l| matches!(l.get_type(), Ok(ValueType::String)))
@@ -111,11 +121,10 @@ impl TwilioSmsConnector {
         let to = to
             .filter(|t| matches!(t.get_type(), Ok(ValueType::String)))
             .and_then(|t| js_to_string(t).ok());
-        let result = guard::catch_sync(|| {
+        let result = panic_guard::catch_sync(|| {
             let result = preview::preview(
                 &self.config,
-                is_string.then_some(type_label.as_str()),
-                &type_label,
+                usage_type,
                 &payload,
                 locale.as_deref(),
                 to.as_deref(),
@@ -166,30 +175,18 @@ pub(super) fn prepare(
     payload: Option<Unknown>,
 ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
     let to = match to.get_type() {
-        Ok(ValueType::String) => js_to_string(to).map_err(|_| {
-            ConnectorFailure::new(
-                ErrorKind::InvalidArgument,
-                "`to` could not be read as a string",
-            )
-        })?,
-        _ => {
-            return Err(ConnectorFailure::new(
-                ErrorKind::InvalidArgument,
-                "`to` must be a phone number string, e.g. +15551234567",
-            ))
-        }
+        Ok(ValueType::String) => js_to_string(to).map_err(|_| ConnectorFailure::to_unreadable())?,
+        _ => return Err(ConnectorFailure::to_not_a_string()),
     };
     let is_string = matches!(usage_type.get_type(), Ok(ValueType::String));
     let type_label = js_to_string(usage_type).unwrap_or_default();
+    let usage_type = if is_string {
+        UsageType::string(&type_label)
+    } else {
+        UsageType::other(&type_label)
+    };
     let payload = JsPayload::new(payload);
-    let outgoing = twilio::prepare(
-        config,
-        options,
-        &to,
-        is_string.then_some(type_label.as_str()),
-        &type_label,
-        &payload,
-    );
+    let outgoing = twilio::prepare(config, options, &to, usage_type, &payload);
     // A payload value that could not be read would leave a blank in the message (a code-less
     // "verification" SMS): nothing is sent.
     payload.check()?;
@@ -202,10 +199,17 @@ pub(super) fn spawn_send<'env>(
     prepared: std::result::Result<twilio::Outgoing, ConnectorFailure>,
     options: twilio::SendOptions,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let fut = guard::catch_async(async move {
+    // One deadline for the whole call, from now: getting the client included.
+    let started = tokio::time::Instant::now();
+    let fut = panic_guard::catch_async(async move {
         let request = prepared?;
-        let client = transport::shared_client(options.connect_timeout, options.timeout).await?;
-        twilio::send(&client, request, &options).await
+        let client = transport::shared_client(
+            options.connect_timeout,
+            started + options.timeout,
+            options.timeout,
+        )
+        .await?;
+        twilio::send(&client, request, &options, started).await
     });
     let fut = teardown::run(env, fut);
     env.spawn_future_with_callback(
@@ -219,13 +223,7 @@ pub(super) fn spawn_send<'env>(
 
 /// `startFrom` as Twilio's `StartDate`: a valid `Date`'s UTC day, or the first of this month.
 fn start_day(start_from: Option<Unknown>) -> std::result::Result<usage::Day, ConnectorFailure> {
-    let invalid = || {
-        ConnectorFailure::new(
-            ErrorKind::InvalidArgument,
-            "startFrom must be a valid Date (years 1 to 9999), or left out for the first of the \
-             current month (UTC)",
-        )
-    };
+    let invalid = ConnectorFailure::start_from_invalid;
     let Some(value) = start_from.filter(|v| !matches!(v.get_type(), Ok(ValueType::Undefined)))
     else {
         return Ok(usage::Day::today().first_of_month());

@@ -9,7 +9,7 @@ use super::config::parse_config;
 use super::connector::{prepare, spawn_send};
 use super::options::parse_options;
 use super::shapes::ConfigCheck;
-use crate::{guard, twilio};
+use crate::{panic_guard, twilio};
 
 /// One send with a config given per call, as Logto hands it to the connector: the same as
 /// `new TwilioSmsConnector(config, options).sendMessage(to, usageType, payload)` without an
@@ -20,7 +20,7 @@ use crate::{guard, twilio};
     ts_args_type = "config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions",
     ts_return_type = "Promise<MessageResource>"
 )]
-pub fn send_message_with<'env>(
+pub fn send_message<'env>(
     env: &'env Env,
     config: Unknown,
     to: Unknown,
@@ -28,11 +28,12 @@ pub fn send_message_with<'env>(
     payload: Option<Unknown>,
     options: Option<Unknown>,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
-    let built = guard::catch_sync(|| Ok((parse_config(env, config)?, parse_options(options)?)));
+    let built =
+        panic_guard::catch_sync(|| Ok((parse_config(env, config)?, parse_options(options)?)));
     match built {
         Ok((config, options)) => {
             let prepared =
-                guard::catch_sync(|| prepare(&config, &options, to, usage_type, payload));
+                panic_guard::catch_sync(|| prepare(&config, &options, to, usage_type, payload));
             spawn_send(env, prepared, options)
         }
         Err(failure) => spawn_send(env, Err(failure), twilio::SendOptions::default()),
@@ -42,7 +43,7 @@ pub fn send_message_with<'env>(
 /// Checks a config without building a connector (backs the Logto module's `configGuard`).
 #[napi(ts_args_type = "config: unknown")]
 pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
-    match guard::catch_sync(|| parse_config(&env, config)) {
+    match panic_guard::catch_sync(|| parse_config(&env, config)) {
         Ok(_) => ConfigCheck {
             success: true,
             message: None,
@@ -50,8 +51,8 @@ pub fn validate_config(env: Env, config: Unknown) -> ConfigCheck {
         },
         Err(failure) => ConfigCheck {
             success: false,
-            message: Some(failure.message),
-            issues: failure.data.get("issues").cloned(),
+            message: Some(failure.message().to_owned()),
+            issues: failure.data().get("issues").cloned(),
         },
     }
 }

@@ -5,7 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::error::ConnectorFailure;
-use crate::js::{JS_TYPE_MARKER, KNOWN_KEYS};
+use crate::js_json::{JS_TYPE_MARKER, KNOWN_KEYS};
 use crate::twilio;
 
 /// The config serializer: `JSON.stringify` with a replacer. An object becomes a copy holding
@@ -181,9 +181,9 @@ pub(super) fn js_to_string(value: Unknown) -> Result<String> {
 /// An `Error` with `code` and `data`, handed to napi so it is thrown (or rejected) as is.
 pub(super) fn throwable(env: &Env, failure: &ConnectorFailure) -> napi::Error {
     let build = || -> Result<napi::Error> {
-        let mut error = env.create_error(napi::Error::from_reason(failure.message.clone()))?;
-        error.set_named_property("code", failure.code.as_str())?;
-        let data = match &failure.data {
+        let mut error = env.create_error(napi::Error::from_reason(failure.message().to_owned()))?;
+        error.set_named_property("code", failure.code().as_str())?;
+        let data = match failure.data() {
             serde_json::Value::String(message) => serde_json::json!({ "message": message }),
             other => other.clone(),
         };

@@ -12,7 +12,7 @@ mod payload;
 mod shapes;
 mod teardown;
 
-use crate::guard;
+use crate::panic_guard;
 
 /// One runtime thread for the whole process. Sends wait on Twilio, not on the CPU: one thread
 /// drives thousands of sends per second (far past Twilio's per-account limits), keeps
@@ -29,6 +29,6 @@ fn init() {
     if let Ok(runtime) = runtime {
         napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
     }
-    // Panics are caught and reported as `general` errors (see `guard`); nothing on stderr.
-    guard::install_quiet_hook();
+    // Panics are caught and reported as `general` errors (see `panic_guard`); nothing on stderr.
+    panic_guard::install_quiet_hook();
 }

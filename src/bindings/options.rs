@@ -4,28 +4,23 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
 use super::js::{js_to_string, take_pending_exception};
-use crate::error::{excerpt, ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::twilio;
 
 /// `options` (absent, `null` or an object) checked into the send options.
 pub(super) fn parse_options(
     options: Option<Unknown>,
 ) -> std::result::Result<twilio::SendOptions, ConnectorFailure> {
-    let invalid = |what: &str| ConnectorFailure::new(ErrorKind::InvalidOptions, what.to_owned());
     let Some(options) = options else {
         return Ok(twilio::SendOptions::default());
     };
     match options.get_type() {
         Ok(ValueType::Undefined | ValueType::Null) => return Ok(twilio::SendOptions::default()),
         Ok(ValueType::Object) => {}
-        _ => {
-            return Err(invalid(
-                "options must be an object like { baseUrl, timeoutMs, maxConcurrency }",
-            ))
-        }
+        _ => return Err(ConnectorFailure::options_not_an_object()),
     }
     let object: Object =
-        unsafe { options.cast() }.map_err(|_| invalid("options must be an object"))?;
+        unsafe { options.cast() }.map_err(|_| ConnectorFailure::options_unreadable())?;
     // A throwing getter fails the options: skipping it would send with a default (the real
     // Twilio for `baseUrl`) and leave the exception pending for the next N-API call.
     let field = |name: &str| -> std::result::Result<Option<Unknown>, ConnectorFailure> {
@@ -36,29 +31,22 @@ pub(super) fn parse_options(
             Err(err) => {
                 let env = Env::from_raw(object.value().env);
                 let reason = take_pending_exception(&env).unwrap_or(err.reason);
-                Err(invalid(&format!(
-                    "options.{name} could not be read: {}",
-                    excerpt(&reason)
-                )))
+                Err(ConnectorFailure::option_unreadable(name, &reason))
             }
         }
     };
     let base_url = match field("baseUrl")? {
         None => None,
         Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => js_to_string(v).ok(),
-        Some(_) => {
-            return Err(invalid(
-                "options.baseUrl must be a string like https://127.0.0.1:8443",
-            ))
-        }
+        Some(_) => return Err(ConnectorFailure::base_url_not_a_string()),
     };
     let number = |name: &str| -> std::result::Result<Option<f64>, ConnectorFailure> {
         match field(name)? {
             None => Ok(None),
             Some(v) if matches!(v.get_type(), Ok(ValueType::Number)) => unsafe { v.cast::<f64>() }
                 .map(Some)
-                .map_err(|_| invalid(&format!("options.{name} must be a number"))),
-            Some(_) => Err(invalid(&format!("options.{name} must be a number"))),
+                .map_err(|_| ConnectorFailure::option_not_a_number(name)),
+            Some(_) => Err(ConnectorFailure::option_not_a_number(name)),
         }
     };
     twilio::SendOptions::new(twilio::ConnectorOptions {

@@ -4,7 +4,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsValue, ValueType};
 
 use super::js::{js_to_string, string_or_exception, take_pending_exception};
-use crate::error::{excerpt, ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::template::Payload;
 
 /// The live JS payload: `in` and `String()` are the engine's own, so prototype keys, getters,
@@ -12,7 +12,10 @@ use crate::template::Payload;
 ///
 /// A read that throws (a getter, a Proxy trap, a `toString`) is remembered, and fails the send
 /// or preview with the field's name once rendering is over.
-pub(super) struct JsPayload<'a>(Option<Unknown<'a>>, std::cell::RefCell<Option<String>>);
+pub(super) struct JsPayload<'a>(
+    Option<Unknown<'a>>,
+    std::cell::RefCell<Option<ConnectorFailure>>,
+);
 
 impl<'a> JsPayload<'a> {
     pub(super) fn new(payload: Option<Unknown<'a>>) -> Self {
@@ -33,9 +36,9 @@ impl<'a> JsPayload<'a> {
         let reason = take_pending_exception(&Env::from_raw(env));
         let mut first = self.1.borrow_mut();
         if first.is_none() {
-            *first = Some(format!(
-                "payload.{field} could not be read: {}",
-                reason.as_deref().map_or("it threw".into(), excerpt)
+            *first = Some(ConnectorFailure::payload_unreadable(
+                field,
+                reason.as_deref(),
             ));
         }
     }
@@ -43,16 +46,13 @@ impl<'a> JsPayload<'a> {
     fn failed_with(&self, field: &str, reason: String) {
         let mut first = self.1.borrow_mut();
         if first.is_none() {
-            *first = Some(format!(
-                "payload.{field} could not be read: {}",
-                excerpt(&reason)
-            ));
+            *first = Some(ConnectorFailure::payload_unreadable(field, Some(&reason)));
         }
     }
 
     pub(super) fn check(&self) -> std::result::Result<(), ConnectorFailure> {
         match self.1.borrow_mut().take() {
-            Some(message) => Err(ConnectorFailure::new(ErrorKind::InvalidArgument, message)),
+            Some(failure) => Err(failure),
             None => Ok(()),
         }
     }

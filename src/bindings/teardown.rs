@@ -14,7 +14,7 @@ use napi::Env;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 
 /// The calls of one environment still running; `None` once its teardown aborted them.
 struct Calls {
@@ -109,11 +109,8 @@ pub fn run<T: Send + 'static>(
         }
     }
     async move {
-        outcome.await.unwrap_or_else(|_| {
-            Err(ConnectorFailure::new(
-                ErrorKind::Cancelled,
-                "cancelled: the JavaScript environment that made this call was shut down",
-            ))
-        })
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(ConnectorFailure::cancelled()))
     }
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::error::{ConnectorFailure, ErrorKind};
-use crate::js::JS_TYPE_MARKER;
+use crate::js_json::JS_TYPE_MARKER;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSegment {

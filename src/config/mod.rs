@@ -2,7 +2,7 @@
 //! guard (plus upstream's optional `host`), validated once into a typed value whose types hold
 //! what validation guarantees (one credential, at least one sender).
 
-mod cache;
+pub(crate) mod cache;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixture;
 mod issues;
@@ -10,10 +10,7 @@ mod rules;
 
 use serde_json::Value;
 
-pub use crate::sender::is_e164;
-pub use cache::cached_from_json;
-pub use issues::{ConfigError, Issue, PathSegment};
-pub use rules::{is_language_tag, is_twilio_api_host, retired_host_replacement};
+pub use issues::ConfigError;
 
 use crate::country::AllowedCountries;
 use crate::secret::Secret;
@@ -60,11 +57,11 @@ pub enum Sender {
     /// `MessagingServiceSid`: the JS connector's only sender.
     MessagingService(String),
     /// `From`: an E.164 number, a short code or an alphanumeric sender ID.
-    From(sender::Sender),
+    From(sender::FromAddress),
     /// Both are sent; Twilio then wants the `From` in the service's sender pool.
     Both {
         messaging_service_sid: String,
-        from: sender::Sender,
+        from: sender::FromAddress,
     },
 }
 
@@ -81,7 +78,7 @@ impl Sender {
     }
 
     /// What is sent as `From`, if anything.
-    pub fn from_sender(&self) -> Option<&sender::Sender> {
+    pub fn sent_as_from(&self) -> Option<&sender::FromAddress> {
         match self {
             Sender::From(from) | Sender::Both { from, .. } => Some(from),
             Sender::MessagingService(_) => None,
@@ -133,7 +130,7 @@ impl Config {
 
     /// Parses JSON text (what the bindings get from `JSON.stringify`) and validates it.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        match serde_json::from_str::<Value>(&crate::js::replace_lone_surrogates(text)) {
+        match serde_json::from_str::<Value>(&crate::js_json::replace_lone_surrogates(text)) {
             Ok(value) => Config::from_value(&value),
             Err(err) => Err(ConfigError::whole(format!(
                 "Expected a JSON object (config could not be parsed: {err})"

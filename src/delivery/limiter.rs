@@ -62,15 +62,18 @@ impl Limiter {
         }
     }
 
+    #[cfg(test)]
     pub fn ceiling(&self) -> usize {
         self.ceiling
     }
 
     /// The current limit, in whole requests.
+    #[cfg(test)]
     pub fn window(&self) -> usize {
         self.lock().slots()
     }
 
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.lock().in_flight
     }

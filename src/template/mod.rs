@@ -8,7 +8,7 @@ mod select;
 #[cfg(any(test, feature = "test-support"))]
 mod json_payload;
 
-pub use select::{choose, of_type, primary_language};
+pub use select::{choose, UsageType};
 
 /// Where placeholder values come from. The bindings implement it over the live JS payload
 /// object (so `in` and `String()` are JavaScript's own); tests implement it for JSON.

@@ -2,6 +2,43 @@
 
 use crate::config::{Template, GENERIC_USAGE_TYPE};
 
+/// The usage type a call asked for, as one value: only a string names a template (anything
+/// else gets the `Generic` one, as in the JS connector), and how the value prints is what the
+/// `template_not_found` message quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageType<'a> {
+    label: &'a str,
+    is_string: bool,
+}
+
+impl<'a> UsageType<'a> {
+    /// A string usage type.
+    pub fn string(text: &'a str) -> Self {
+        UsageType {
+            label: text,
+            is_string: true,
+        }
+    }
+
+    /// A value that is not a string, printed as `label`.
+    pub fn other(label: &'a str) -> Self {
+        UsageType {
+            label,
+            is_string: false,
+        }
+    }
+
+    /// The name templates are matched by; `None` when the value was not a string.
+    pub fn name(self) -> Option<&'a str> {
+        self.is_string.then_some(self.label)
+    }
+
+    /// How the value prints, for messages.
+    pub fn label(self) -> &'a str {
+        self.label
+    }
+}
+
 /// The template for `usage_type` in `locale`, else the `Generic` one through the same chain
 /// (see [`of_type`]). `None` as the usage type only ever matches `Generic`.
 ///

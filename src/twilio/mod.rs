@@ -8,12 +8,12 @@ pub mod response;
 
 use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
-use crate::error::{ConnectorFailure, ErrorKind};
-use crate::template::{self, Payload};
+use crate::error::ConnectorFailure;
+use crate::template::{self, Payload, UsageType};
 
-pub use options::{ConnectorOptions, SendOptions, DEFAULT_TIMEOUT};
-pub use request::Authorized;
-pub use response::{classify, classify_message, Delivered, MAX_RESPONSE_BYTES};
+pub use options::{ConnectorOptions, SendOptions};
+pub use request::AccountRequest;
+pub use response::{classify_message, Delivered};
 use response::{header, never_written, read_capped};
 
 const MAX_URL_LEN: usize = 65_534;
@@ -22,7 +22,7 @@ const MAX_URL_LEN: usize = 65_534;
 /// network part runs on the async runtime.
 #[derive(Debug)]
 pub struct Outgoing {
-    pub request: Authorized,
+    pub request: AccountRequest,
     /// `application/x-www-form-urlencoded`, fields in the JS connector's order.
     pub form: String,
     /// The in-flight limit applies per credential and host.
@@ -31,14 +31,11 @@ pub struct Outgoing {
 
 /// Builds the request the JS connector would send for `(to, usage_type, payload)`.
 ///
-/// `usage_type` is `None` when the caller passed something that is not a string; `type_label`
-/// is how that value prints, for the error message.
 pub fn prepare(
     config: &Config,
     options: &SendOptions,
     to: &str,
-    usage_type: Option<&str>,
-    type_label: &str,
+    usage_type: UsageType,
     payload: &dyn Payload,
 ) -> Result<Outgoing, ConnectorFailure> {
     // First, so a refused recipient costs no rendering and reveals nothing about templates.
@@ -53,7 +50,7 @@ pub fn prepare(
         None if to.starts_with('+') => to.to_owned(),
         None => format!("+{to}"),
     };
-    let template = select(config, usage_type, type_label, payload.locale().as_deref())?;
+    let template = select(config, usage_type, payload.locale().as_deref())?;
     let body = template::render_capped(&template.content, payload, template::MAX_BODY_BYTES)
         .ok_or_else(body_too_long)?;
     let risk_check = if config.disable_risk_check {
@@ -71,7 +68,7 @@ pub fn prepare(
         ("RiskCheck", Some(risk_check)),
         (
             "From",
-            config.sender.from_sender().map(|from| from.as_str()),
+            config.sender.sent_as_from().map(|from| from.as_str()),
         ),
         ("ValidityPeriod", validity_period.as_deref()),
         (
@@ -86,16 +83,12 @@ pub fn prepare(
         .filter_map(|(key, value)| Some((key, value?)));
     let form = request::form(present, body.len() + 128);
 
-    let request = Authorized::new(config, options, "Messages.json")?;
+    let request = AccountRequest::new(config, options, "Messages.json")?;
     // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
     // `options.baseUrl`'s check), so only an absurd accountSID gets there.
     if request.url.len() > MAX_URL_LEN {
-        return Err(ConnectorFailure::new(
-            ErrorKind::AccountSidTooLong,
-            format!(
-                "accountSID is {} characters long; a Twilio Account SID is AC followed by 32 hex digits",
-                config.account_sid.chars().count()
-            ),
+        return Err(ConnectorFailure::account_sid_too_long(
+            config.account_sid.chars().count(),
         ));
     }
     Ok(Outgoing {
@@ -116,12 +109,11 @@ pub(crate) fn body_too_long() -> ConnectorFailure {
 /// The template for a send or a preview, or the JS connector's `template_not_found` error.
 pub fn select<'c>(
     config: &'c Config,
-    usage_type: Option<&str>,
-    type_label: &str,
+    usage_type: UsageType,
     locale: Option<&str>,
 ) -> Result<&'c Template, ConnectorFailure> {
-    template::choose(&config.templates, usage_type, locale)
-        .ok_or_else(|| ConnectorFailure::template_not_found(type_label))
+    template::choose(&config.templates, usage_type.name(), locale)
+        .ok_or_else(|| ConnectorFailure::template_not_found(usage_type.label()))
 }
 
 /// Sends one prepared request: resolves with Twilio's Message resource, or fails with the
@@ -132,8 +124,9 @@ pub async fn send(
     client: &reqwest::Client,
     request: Outgoing,
     options: &SendOptions,
+    started: tokio::time::Instant,
 ) -> Result<Delivered, ConnectorFailure> {
-    let deadline = tokio::time::Instant::now() + options.timeout;
+    let deadline = started + options.timeout;
     let limiter = delivery::limiter(&request.limiter_key, options.max_concurrency);
     let phase = Phase::default();
     let policy = Policy {
@@ -172,7 +165,7 @@ async fn exchange(client: &reqwest::Client, outgoing: &Outgoing) -> Attempt<Deli
         Err(err) => {
             let failure = ConnectorFailure::transport(&request.origin, &err);
             return if never_written(&err) {
-                Attempt::Retriable {
+                Attempt::NotSent {
                     failure,
                     retry_after: None,
                 }
@@ -204,6 +197,7 @@ mod tests {
     use super::*;
     use crate::config::fixture::config;
     use crate::error::ConnectorErrorCode;
+    use crate::error::ErrorKind;
     use serde_json::{json, Value};
 
     /// A SignIn code to +1 with the default options.
@@ -212,8 +206,7 @@ mod tests {
             config,
             &SendOptions::default(),
             "1",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             payload,
         )
         .unwrap()
@@ -226,8 +219,7 @@ mod tests {
                 config,
                 &SendOptions::default(),
                 to,
-                Some(usage),
-                usage,
+                UsageType::string(usage),
                 &json!({ "code": "1" }),
             )
         };
@@ -235,11 +227,15 @@ mod tests {
         // Refused even for a usage type without a template: the recipient is checked first.
         for usage in ["SignIn", "NoSuchType"] {
             let err = to(&listed, "18769299200", usage).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
-            assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
-            assert!(err.message.contains("JM (+1)"), "{}", err.message);
-            assert!(err.message.contains("(allowed: CA, US)"), "{}", err.message);
-            assert!(!err.message.contains("secret-token-xyz"));
+            assert_eq!(err.kind(), ErrorKind::CountryNotAllowed);
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidRequestParameters);
+            assert!(err.message().contains("JM (+1)"), "{}", err.message());
+            assert!(
+                err.message().contains("(allowed: CA, US)"),
+                "{}",
+                err.message()
+            );
+            assert!(!err.message().contains("secret-token-xyz"));
         }
         let allowed = to(&listed, "16135802400", "SignIn").unwrap();
         let open = to(&config(json!({})), "16135802400", "SignIn").unwrap();
@@ -261,11 +257,11 @@ mod tests {
             open.form
         );
         let err = to(&listed, "+1 1 202 456 1111", "SignIn").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::CountryNotAllowed);
+        assert_eq!(err.kind(), ErrorKind::CountryNotAllowed);
         assert!(
-            err.message.contains("is read as +12024561111"),
+            err.message().contains("is read as +12024561111"),
             "{}",
-            err.message
+            err.message()
         );
     }
 
@@ -286,8 +282,7 @@ mod tests {
             &config(json!({})),
             &SendOptions::default(),
             "15551234567",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "code": "123456" }),
         )
         .unwrap();
@@ -315,8 +310,7 @@ mod tests {
             &cfg,
             &SendOptions::default(),
             "+1",
-            Some("X"),
-            "X",
+            UsageType::string("X"),
             &json!({}),
         )
         .unwrap();
@@ -338,8 +332,7 @@ mod tests {
             &cfg,
             &options,
             "1",
-            Some("Register"),
-            "Register",
+            UsageType::string("Register"),
             &json!({}),
         )
         .unwrap();
@@ -357,14 +350,13 @@ mod tests {
             &cfg,
             &SendOptions::default(),
             "1",
-            Some("Mfa"),
-            "Mfa",
+            UsageType::string("Mfa"),
             &json!({}),
         )
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::TemplateNotFound);
-        assert_eq!(err.code, ConnectorErrorCode::TemplateNotFound);
-        assert_eq!(err.message, "Cannot find template for type: Mfa");
+        assert_eq!(err.kind(), ErrorKind::TemplateNotFound);
+        assert_eq!(err.code(), ConnectorErrorCode::TemplateNotFound);
+        assert_eq!(err.message(), "Cannot find template for type: Mfa");
     }
 
     #[test]
@@ -373,25 +365,23 @@ mod tests {
             &config(json!({})),
             &SendOptions::default(),
             "1",
-            Some("SignIn"),
-            "SignIn",
+            UsageType::string("SignIn"),
             &json!({ "code": "x".repeat(template::MAX_BODY_BYTES) }),
         )
         .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::BodyTooLong);
-        assert_eq!(err.code, ConnectorErrorCode::InvalidRequestParameters);
+        assert_eq!(err.kind(), ErrorKind::BodyTooLong);
+        assert_eq!(err.code(), ConnectorErrorCode::InvalidRequestParameters);
         for sid in [".", ".."] {
             let err = prepare(
                 &config(json!({ "accountSID": sid })),
                 &SendOptions::default(),
                 "1",
-                Some("SignIn"),
-                "SignIn",
+                UsageType::string("SignIn"),
                 &json!({}),
             )
             .unwrap_err();
-            assert_eq!(err.kind, ErrorKind::UnusableAccountSid);
-            assert_eq!(err.code, ConnectorErrorCode::InvalidConfig);
+            assert_eq!(err.kind(), ErrorKind::UnusableAccountSid);
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidConfig);
         }
         // Other dots stay: `...` and `.x` are ordinary segments.
         let out = sign_in(&config(json!({ "accountSID": "..." })), &json!({}));

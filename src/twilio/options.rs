@@ -3,12 +3,20 @@
 
 use std::time::Duration;
 
-use crate::delivery;
-use crate::error::{ConnectorFailure, ErrorKind};
-use crate::transport;
+use crate::error::ConnectorFailure;
+#[cfg(test)]
+use crate::error::{env_var, ErrorKind};
 
 /// Long enough for Twilio on a slow day, short enough that a sign-in page does not hang.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Half of Twilio's common per-account limit of 100, leaving room for other clients of the
+/// same account (a second Logto instance, a back-office tool). The ceiling of the adaptive
+/// limit: a process never has more in flight, and fewer while Twilio answers 429.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
+/// Retries of attempts that were never written (connection failures); 429s are bounded by
+/// the deadline instead.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
 /// The longest host name DNS resolves (RFC 1035 limits a name to 255 octets on the wire).
 const MAX_HOST_LEN: usize = 253;
@@ -55,9 +63,9 @@ impl Default for SendOptions {
         SendOptions {
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
-            connect_timeout: transport::DEFAULT_CONNECT_TIMEOUT,
-            max_concurrency: delivery::DEFAULT_MAX_CONCURRENCY,
-            max_retries: delivery::DEFAULT_MAX_RETRIES,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            max_retries: DEFAULT_MAX_RETRIES,
         }
     }
 }
@@ -94,20 +102,6 @@ impl SendOptions {
     }
 }
 
-/// The Logto module's environment variable for an option (`lib/index.js` names them by this
-/// rule): `maxConcurrency` → `TWILIO_SMS_NATIVE_MAX_CONCURRENCY`. In Logto the operator sets
-/// only these, so a message about an option names its variable too.
-pub fn env_var(option: &str) -> String {
-    let mut name = String::from("TWILIO_SMS_NATIVE_");
-    for c in option.chars() {
-        if c.is_ascii_uppercase() {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
-
 /// Checks an optional numeric option; integers only, since a fractional count or millisecond
 /// would be silently rounded.
 fn ranged(
@@ -120,28 +114,12 @@ fn ranged(
     match value {
         None => Ok(None),
         Some(v) if v.fract() == 0.0 && (min..=max).contains(&v) => Ok(Some(v)),
-        Some(_) => Err(ConnectorFailure::new(
-            ErrorKind::InvalidOptions,
-            format!(
-                "options.{name} ({} for the Logto module) must be {what} between {min} and {max}",
-                env_var(name)
-            ),
-        )),
+        Some(_) => Err(ConnectorFailure::option_out_of_range(name, what, min, max)),
     }
 }
 
 fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
-    let invalid = || {
-        ConnectorFailure::new(
-            ErrorKind::InvalidOptions,
-            format!(
-                "options.baseUrl ({} for the Logto module) must be an origin like \
-                 https://127.0.0.1:8443 (http or https, a host, an optional port; no \
-                 credentials, path, query or fragment)",
-                env_var("baseUrl")
-            ),
-        )
-    };
+    let invalid = ConnectorFailure::base_url_not_an_origin;
     let url = reqwest::Url::parse(text).map_err(|_| invalid())?;
     let plain = matches!(url.scheme(), "http" | "https")
         && url.host_str().is_some()
@@ -157,13 +135,9 @@ fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
     // characters, and a longer one would make every request URL too long for the HTTP client.
     let host_len = url.host_str().map_or(0, str::len);
     if host_len > MAX_HOST_LEN {
-        return Err(ConnectorFailure::new(
-            ErrorKind::InvalidOptions,
-            format!(
-                "options.baseUrl ({} for the Logto module) has a host name {host_len} \
-                 characters long; a host name has at most {MAX_HOST_LEN}",
-                env_var("baseUrl")
-            ),
+        return Err(ConnectorFailure::base_url_host_too_long(
+            host_len,
+            MAX_HOST_LEN,
         ));
     }
     Ok(url.origin().ascii_serialization())
@@ -211,9 +185,9 @@ mod tests {
         };
         assert!(long_host(MAX_HOST_LEN).is_ok());
         let err = long_host(120_000).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidOptions);
+        assert_eq!(err.kind(), ErrorKind::InvalidOptions);
         assert_eq!(
-            err.message,
+            err.message(),
             "options.baseUrl (TWILIO_SMS_NATIVE_BASE_URL for the Logto module) has a host name \
              120000 characters long; a host name has at most 253"
         );

@@ -5,7 +5,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::options::SendOptions;
 use crate::config::Config;
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 use crate::secret::Secret;
 use crate::transport;
 
@@ -31,7 +31,7 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// An authenticated request to one of the account's resources. `Debug` shows where it goes,
 /// never the credential.
-pub struct Authorized {
+pub struct AccountRequest {
     /// `https://<host>`, or the embedder's base URL: what errors name.
     pub origin: String,
     /// `<origin>/2010-04-01/Accounts/<sid>/<resource>`.
@@ -42,7 +42,7 @@ pub struct Authorized {
     secrets: Vec<Secret>,
 }
 
-impl Authorized {
+impl AccountRequest {
     /// `resource` is the path under the account, e.g. `Messages.json`.
     pub fn new(
         config: &Config,
@@ -55,7 +55,7 @@ impl Authorized {
             account_segment(config)?
         );
         let (authorization, secrets) = basic_authorization(config);
-        Ok(Authorized {
+        Ok(AccountRequest {
             origin,
             url,
             authorization,
@@ -88,9 +88,9 @@ impl Authorized {
     }
 }
 
-impl std::fmt::Debug for Authorized {
+impl std::fmt::Debug for AccountRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authorized")
+        f.debug_struct("AccountRequest")
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
@@ -109,13 +109,8 @@ fn origin(config: &Config, options: &SendOptions) -> String {
 /// the authenticated request would leave the account's path whatever we write.
 fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
     if matches!(config.account_sid.as_str(), "." | "..") {
-        return Err(ConnectorFailure::new(
-            ErrorKind::UnusableAccountSid,
-            format!(
-                "accountSID `{}` would be read as a relative path, not an account; a Twilio \
-                 Account SID is AC followed by 32 hex digits",
-                config.account_sid
-            ),
+        return Err(ConnectorFailure::account_sid_is_a_dot_segment(
+            &config.account_sid,
         ));
     }
     Ok(path_segment_encode(&config.account_sid))
@@ -129,7 +124,7 @@ fn path_segment_encode(value: &str) -> String {
 
 /// The `Authorization` header value, and every secret an error must never show: each configured
 /// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
-/// `error::redact` also finds each as base64 and base64url (so the Basic credential), and
+/// `redact::redact` also finds each as base64 and base64url (so the Basic credential), and
 /// JSON-escaped, percent-encoded or wrapped across lines.
 fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
     use base64::Engine as _;

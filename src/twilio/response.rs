@@ -148,10 +148,10 @@ mod tests {
             (429, ConnectorErrorCode::RateLimitExceeded),
         ] {
             let err = classify(status, None, " \r\n".into(), "https://h").unwrap_err();
-            assert_eq!(err.kind, ErrorKind::TwilioStatus(status));
-            assert_eq!(err.code, code);
+            assert_eq!(err.kind(), ErrorKind::TwilioStatus(status));
+            assert_eq!(err.code(), code);
             assert_eq!(
-                err.message,
+                err.message(),
                 format!("https://h answered HTTP {status} with an empty body")
             );
         }
@@ -176,16 +176,16 @@ mod tests {
             "SM1"
         );
         let redirect = classify(302, Some("https://evil"), String::new(), "t").unwrap_err();
-        assert_eq!(redirect.kind, ErrorKind::Redirect);
-        assert_eq!(redirect.code, ConnectorErrorCode::General);
-        assert!(redirect.message.contains("https://evil"));
+        assert_eq!(redirect.kind(), ErrorKind::Redirect);
+        assert_eq!(redirect.code(), ConnectorErrorCode::General);
+        assert!(redirect.message().contains("https://evil"));
         assert_eq!(
-            classify(429, None, "{}".into(), "t").unwrap_err().code,
+            classify(429, None, "{}".into(), "t").unwrap_err().code(),
             ConnectorErrorCode::RateLimitExceeded
         );
         let bad = classify(400, None, r#"{"code":21211}"#.into(), "t").unwrap_err();
         assert_eq!(
-            (bad.kind, bad.code, bad.data.clone()),
+            (bad.kind(), bad.code(), bad.data().clone()),
             (
                 ErrorKind::TwilioStatus(400),
                 ConnectorErrorCode::General,
@@ -193,7 +193,7 @@ mod tests {
             )
         );
         assert_eq!(
-            classify(503, None, "x".into(), "t").unwrap_err().code,
+            classify(503, None, "x".into(), "t").unwrap_err().code(),
             ConnectorErrorCode::General
         );
     }
@@ -233,31 +233,31 @@ mod tests {
             ),
         ] {
             let err = classify_message(200, None, body.into(), "https://h").unwrap_err();
-            assert_eq!(err.kind, ErrorKind::NotAMessage, "{body:?}");
-            assert_eq!(err.code, ConnectorErrorCode::InvalidResponse, "{body:?}");
+            assert_eq!(err.kind(), ErrorKind::NotAMessage, "{body:?}");
+            assert_eq!(err.code(), ConnectorErrorCode::InvalidResponse, "{body:?}");
             assert!(
-                err.message
+                err.message()
                     .starts_with(&format!("https://h answered HTTP 200 with {what}")),
                 "{body:?}: {}",
-                err.message
+                err.message()
             );
             assert!(
-                err.message.contains("may not have been sent"),
+                err.message().contains("may not have been sent"),
                 "{}",
-                err.message
+                err.message()
             );
         }
         // Errors keep their own mapping: the body check is for 2xx only.
         assert_eq!(
             classify_message(400, None, "{}".into(), "t")
                 .unwrap_err()
-                .kind,
+                .kind(),
             ErrorKind::TwilioStatus(400)
         );
         assert_eq!(
             classify_message(302, None, String::new(), "t")
                 .unwrap_err()
-                .kind,
+                .kind(),
             ErrorKind::Redirect
         );
         // A usage page has no sid and is not judged by this rule.

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::{ConnectorFailure, ErrorKind};
+use crate::error::ConnectorFailure;
 
 thread_local! {
     /// The last panic's message and location on this thread, for the error that reports it.
@@ -61,13 +61,7 @@ fn failure(payload: Box<dyn std::any::Any + Send>) -> ConnectorFailure {
         .unwrap_or_else(|| "unknown panic".to_owned());
     // Dropping a payload whose own drop panics would abort: forget it instead.
     std::mem::forget(payload);
-    ConnectorFailure::new(
-        ErrorKind::Internal,
-        format!(
-            "Internal error in connector-twilio-sms-native (a bug, please report it): {message}. \
-             The SMS may or may not have been sent."
-        ),
-    )
+    ConnectorFailure::internal(&message)
 }
 
 /// Runs `f`, turning a panic into a `general` failure.
@@ -103,12 +97,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn panics_become_general_errors() {
         let sync = catch_sync::<()>(|| panic!("boom {}", 1)).unwrap_err();
-        assert_eq!(sync.kind, ErrorKind::Internal);
-        assert!(sync.message.contains("boom 1"), "{}", sync.message);
+        assert_eq!(sync.kind(), ErrorKind::Internal);
+        assert!(sync.message().contains("boom 1"), "{}", sync.message());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
@@ -120,11 +115,11 @@ mod tests {
                 Ok::<(), ConnectorFailure>(())
             }))
             .unwrap_err();
-        assert_eq!(failure.kind, ErrorKind::Internal);
+        assert_eq!(failure.kind(), ErrorKind::Internal);
         assert!(
-            failure.message.contains("Internal error"),
+            failure.message().contains("Internal error"),
             "{}",
-            failure.message
+            failure.message()
         );
         assert_eq!(catch_sync(|| Ok::<_, ConnectorFailure>(3)).unwrap(), 3);
     }
