@@ -18,7 +18,8 @@
 // Twilio is support/twilio-server.js over HTTPS on 127.0.0.1: ours is pointed at it by
 // TWILIO_SMS_NATIVE_BASE_URL, the JS connector by support/js-connector-preload.mjs (loaded into
 // core for both, so both pay for it). A full run writes bench/logto/RESULTS.md and
-// results.json; --quick writes under bench/out/quick/logto/.
+// results.json; --quick writes under bench/out/quick/logto/, --starts N / --sends N (other counts)
+// under bench/out/custom/logto/.
 //
 // Ours is packed from the repo root as `npm pack` packs it, with the release binaries found
 // there: build them first (`scripts/build-release.sh x86_64-unknown-linux-gnu
@@ -44,9 +45,16 @@ if (!runtimes.every((runtime) => RUNTIMES.includes(runtime))) {
   process.exit(2);
 }
 // Counts: a full run fits in about 25 minutes on this 2-core machine; --quick checks the wiring.
-const plan = quick ? { starts: 2, sends: 100, signUps: 2 } : { starts: 10, sends: 1_000, signUps: 3 };
+const basePlan = quick ? { starts: 2, sends: 100, signUps: 2 } : { starts: 10, sends: 1_000, signUps: 3 };
+// --starts N / --sends N override the counts (for a look at one effect; not a full run).
+const countArg = (name) => {
+  const at = args.indexOf(name);
+  return at === -1 ? undefined : Number(args[at + 1]);
+};
+const plan = { ...basePlan, starts: countArg('--starts') ?? basePlan.starts, sends: countArg('--sends') ?? basePlan.sends };
+const custom = plan.starts !== basePlan.starts || plan.sends !== basePlan.sends;
 const MiB = 2 ** 20;
-const outDir = join(root, 'bench', ...(quick ? ['out', 'quick'] : []), 'logto');
+const outDir = join(root, 'bench', ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []), 'logto');
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 // --- the parent: packs ours, runs one worker per runtime, writes the report ------------------
@@ -80,7 +88,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
     results[runtime] = JSON.parse(readFileSync(out, 'utf8'));
   }
   rmSync(work, { recursive: true, force: true });
-  const flags = ['--logto', quick && '--quick', runtimeAt !== -1 && `--runtime ${runtimes[0]}`].filter(Boolean);
+  const flags = ['--logto', quick && '--quick', runtimeAt !== -1 && `--runtime ${runtimes[0]}`, plan.starts !== basePlan.starts && `--starts ${plan.starts}`, plan.sends !== basePlan.sends && `--sends ${plan.sends}`].filter(Boolean);
   const meta = {
     command: `npm run bench -- ${flags.join(' ')}`,
     date: new Date().toISOString(),
