@@ -54,6 +54,7 @@ const countArg = (name) => {
 const plan = { ...basePlan, starts: countArg('--starts') ?? basePlan.starts, sends: countArg('--sends') ?? basePlan.sends };
 const custom = plan.starts !== basePlan.starts || plan.sends !== basePlan.sends;
 const MiB = 2 ** 20;
+const IDLE_MS = quick ? 2_000 : 10_000;
 const outDir = join(root, 'bench', ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []), 'logto');
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -182,10 +183,21 @@ function procMemory(pid) {
     })
   );
   let addonRss = 0;
-  let inAddon = false;
+  let v8Pages = 0;
+  let mapping = '';
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inAddon = line.includes('connector-twilio-sms-native');
-    else if (inAddon && line.startsWith('Rss:')) addonRss += parseInt(line.slice(4), 10) / 1024;
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const size = parseInt(header[2], 16) - parseInt(header[1], 16);
+      // V8 maps its heap one 256 KiB page at a time (x64, no pointer compression in Node):
+      // anonymous read-write mappings of exactly that size are V8's pages, whether or not V8
+      // still counts them (pages it freed stay resident until it unmaps them).
+      mapping = header[4].includes('connector-twilio-sms-native') ? 'addon' : !header[4] && header[3].startsWith('rw') && size === 256 * 1024 ? 'v8' : '';
+    } else if (mapping && line.startsWith('Rss:')) {
+      const rss = parseInt(line.slice(4), 10) / 1024;
+      if (mapping === 'addon') addonRss += rss;
+      else v8Pages += rss;
+    }
   }
   const comms = readdirSync(`/proc/${pid}/task`).map((task) => {
     try {
@@ -199,6 +211,10 @@ function procMemory(pid) {
     anonymous: rollup.Anonymous,
     fileBacked: rollup.Rss - rollup.Anonymous,
     addonMapped: addonRss,
+    v8Pages,
+    // Anonymous memory outside V8's pages: malloc (Node's, OpenSSL's, ours), thread stacks,
+    // V8's large objects and code.
+    otherAnonymous: rollup.Anonymous - v8Pages,
     threads: comms.length,
     // Ours names its threads twilio-sms-native (the runtime) and twilio-sms-ca-file (comm keeps 15 bytes).
     ourThreads: comms.filter((comm) => comm.startsWith('twilio-sms')).length,
@@ -224,9 +240,7 @@ async function snapshot(pid, { gc = false } = {}) {
     heapPhysical: core.heapPhysical / MiB,
     external: core.external / MiB,
     arrayBuffers: core.arrayBuffers / MiB,
-    // Anonymous memory V8's heap does not account for: malloc (Node's, core's native modules',
-    // ours), thread stacks, buffers.
-    nativeAnonymous: proc.anonymous - core.heapPhysical / MiB,
+    v8Malloced: core.v8Malloced / MiB,
   };
 }
 
@@ -325,6 +339,9 @@ async function oneStart(kind, instance) {
     sample();
     const delivered = twilio.requests.length - from;
     const afterSends = await snapshot(pid);
+    // Idle long enough for V8's memory reducer (it first acts ~8 s after activity stops).
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const afterIdle = await snapshot(pid);
     const afterGc = await snapshot(pid, { gc: true });
     const sorted = latencies.sort((a, b) => a - b);
     return {
@@ -333,6 +350,7 @@ async function oneStart(kind, instance) {
       atReady,
       afterSignUps,
       afterSends,
+      afterIdle,
       afterGc,
       peakRss,
       hwm: procStatus(pid).VmHWM,
@@ -380,7 +398,7 @@ try {
       log(
         `${runtime} ${rep}/${plan.starts} ${kind}: ready ${(result.startupMs / 1000).toFixed(1)} s, RSS ${result.atReady.rss.toFixed(0)} → ` +
           `${result.afterSends.rss.toFixed(0)} MiB (peak ${result.peakRss.toFixed(0)}, heap ${result.afterSends.heapPhysical.toFixed(0)}, ` +
-          `native ${result.afterSends.nativeAnonymous.toFixed(0)}), send code ${result.signUps.map((s) => s.sendCodeMs.toFixed(0)).join('/')} ms`
+          `V8 pages ${result.afterSends.v8Pages.toFixed(0)}, other anon ${result.afterSends.otherAnonymous.toFixed(0)}; idle ${result.afterIdle.rss.toFixed(0)}), send code ${result.signUps.map((s) => s.sendCodeMs.toFixed(0)).join('/')} ms`
       );
     }
   }
@@ -407,9 +425,10 @@ function figureList() {
   return [
     { group: 'start-up', label: 'spawn → ready (answers /api/status)', unit: 's', get: (s) => s.startupMs / 1000 },
     { group: 'start-up', label: 'RSS at ready', unit: 'MiB', get: (s) => s.atReady.rss },
-    { group: 'start-up', label: '… V8 heap (resident)', unit: 'MiB', get: (s) => s.atReady.heapPhysical },
-    { group: 'start-up', label: '… anonymous memory outside V8 heap (malloc, stacks, buffers)', unit: 'MiB', get: (s) => s.atReady.nativeAnonymous },
-    { group: 'start-up', label: '… file-backed (binaries, code)', unit: 'MiB', get: (s) => s.atReady.fileBacked },
+    { group: 'start-up', label: '… V8 heap pages (anonymous 256 KiB mappings)', unit: 'MiB', get: (s) => s.atReady.v8Pages },
+    { group: 'start-up', label: '… other anonymous (malloc, thread stacks, V8 large objects and code)', unit: 'MiB', get: (s) => s.atReady.otherAnonymous },
+    { group: 'start-up', label: '… file-backed (node, shared libraries, our .node)', unit: 'MiB', get: (s) => s.atReady.fileBacked },
+    { group: 'start-up', label: '… of which our .node mapped', unit: 'MiB', get: (s) => s.atReady.addonMapped },
     { group: 'start-up', label: 'threads at ready', unit: '', get: (s) => s.atReady.threads },
     { group: 'sign-up', label: 'send verification code, first of the process', unit: 'ms', get: (s) => s.signUps[0]?.sendCodeMs },
     { group: 'sign-up', label: 'send verification code, later ones (median per start)', unit: 'ms', get: (s) => summarize(s.signUps.slice(1).map((x) => x.sendCodeMs)).median },
@@ -419,17 +438,23 @@ function figureList() {
     { group: 'Console test sends', label: 'messages Twilio got', unit: '', get: (s) => s.delivered },
     { group: 'memory after the sends', label: 'RSS after the sends', unit: 'MiB', get: after('rss'), target: 'median' },
     { group: 'memory after the sends', label: 'peak RSS during the sends (sampled every 100 ms)', unit: 'MiB', get: (s) => s.peakRss, target: 'worst' },
-    { group: 'memory after the sends', label: '… V8 heap (resident)', unit: 'MiB', get: after('heapPhysical') },
+    { group: 'memory after the sends', label: '… V8 heap pages (anonymous 256 KiB mappings)', unit: 'MiB', get: after('v8Pages') },
+    { group: 'memory after the sends', label: '… … of which V8 counts (total_physical_size)', unit: 'MiB', get: after('heapPhysical') },
     { group: 'memory after the sends', label: '… V8 heap used (live and not yet collected)', unit: 'MiB', get: after('heapUsed') },
-    { group: 'memory after the sends', label: '… anonymous memory outside V8 heap', unit: 'MiB', get: after('nativeAnonymous') },
+    { group: 'memory after the sends', label: '… other anonymous (malloc, thread stacks, V8 large objects and code)', unit: 'MiB', get: after('otherAnonymous') },
     { group: 'memory after the sends', label: '… file-backed', unit: 'MiB', get: after('fileBacked') },
     { group: 'memory after the sends', label: '… of which our .node mapped', unit: 'MiB', get: after('addonMapped') },
     { group: 'memory after the sends', label: 'RSS growth ready → after the sends', unit: 'MiB', get: (s) => s.afterSends.rss - s.atReady.rss },
+    { group: 'memory after the sends', label: '… of which V8 heap pages', unit: 'MiB', get: (s) => s.afterSends.v8Pages - s.atReady.v8Pages },
+    { group: 'memory after the sends', label: '… of which other anonymous', unit: 'MiB', get: (s) => s.afterSends.otherAnonymous - s.atReady.otherAnonymous },
     { group: 'memory after the sends', label: 'threads after the sends', unit: '', get: after('threads') },
     { group: 'memory after the sends', label: '… of which ours', unit: '', get: after('ourThreads') },
-    { group: 'after a full GC', label: 'RSS', unit: 'MiB', get: (s) => s.afterGc.rss },
-    { group: 'after a full GC', label: 'V8 heap used (live JS)', unit: 'MiB', get: (s) => s.afterGc.heapUsed },
-    { group: 'after a full GC', label: 'anonymous memory outside V8 heap', unit: 'MiB', get: (s) => s.afterGc.nativeAnonymous },
+    { group: 'after 10 s idle, then a full GC', label: 'RSS after 10 s idle', unit: 'MiB', get: (s) => s.afterIdle.rss },
+    { group: 'after 10 s idle, then a full GC', label: '… V8 heap pages', unit: 'MiB', get: (s) => s.afterIdle.v8Pages },
+    { group: 'after 10 s idle, then a full GC', label: 'RSS after the full GC', unit: 'MiB', get: (s) => s.afterGc.rss },
+    { group: 'after 10 s idle, then a full GC', label: '… V8 heap used (live JS)', unit: 'MiB', get: (s) => s.afterGc.heapUsed },
+    { group: 'after 10 s idle, then a full GC', label: '… V8 heap pages', unit: 'MiB', get: (s) => s.afterGc.v8Pages },
+    { group: 'after 10 s idle, then a full GC', label: '… other anonymous', unit: 'MiB', get: (s) => s.afterGc.otherAnonymous },
     { group: 'peak', label: 'peak RSS of the process (VmHWM, start-up included)', unit: 'MiB', get: (s) => s.hwm },
   ];
 }
@@ -484,7 +509,7 @@ function renderMarkdown(meta, summary, results) {
   }
   lines.push(
     'Notes:',
-    '- V8 heap (resident) is V8\'s `total_physical_size` as core reports it (bench/logto-probe.mjs, on SIGUSR2); "anonymous memory outside V8 heap" is the kernel\'s anonymous RSS (smaps_rollup) minus it: malloc arenas (Node\'s, its native modules\' and ours), thread stacks, Buffers. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.',
+    '- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8\'s heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8\'s own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node\'s, OpenSSL\'s, ours), thread stacks, V8\'s large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.',
     '- Core runs with `--expose-gc` so the last group can collect garbage on request; nothing calls gc before that.',
     '- The first send of a process includes ours starting its runtime thread and both connectors opening their first TLS connection to the stand-in.',
     ''
