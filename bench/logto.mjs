@@ -241,6 +241,8 @@ async function snapshot(pid, { gc = false } = {}) {
     external: core.external / MiB,
     arrayBuffers: core.arrayBuffers / MiB,
     v8Malloced: core.v8Malloced / MiB,
+    // Resident size of each V8 space (new_space, old_space, large_object_space, code_space…).
+    v8Spaces: Object.fromEntries(Object.entries(core.spaces).map(([space, bytes]) => [space, +(bytes / MiB).toFixed(2)])),
   };
 }
 
