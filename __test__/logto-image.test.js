@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { accountSID, apiKeySecret, apiKeySID, authToken, basicAuth, messagingServiceSID, validConfig } from './fixtures.js';
 import { makePki } from '../support/certs.js';
+import * as logtoCore from '../support/logto-core.js';
 import { startTwilioServer } from '../support/twilio-server.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -233,9 +234,23 @@ test('`connector add` resolves a relative tarball path against packages/core/con
   assert.ok(!existsSync(join(instance, 'packages', 'core', 'connectors', OURS)));
 });
 
+test('`connector add` of a tarball whose file name does not start with `connector-`: the CLI prepends it, fails, and exits 0', async () => {
+  const instance = makeInstance();
+  const renamed = join(work, 'renamed', 'twilio-sms-native.tgz');
+  mkdirSync(dirname(renamed), { recursive: true });
+  copyFileSync(tarball, renamed);
+  const added = await logtoConnector(instance, 'add', renamed);
+  assert.equal(added.status, 0, 'the CLI reports success whatever happened');
+  assert.match(added.stdout + added.stderr, new RegExp(`ENOENT[\\s\\S]*${join(work, 'renamed', 'connector-twilio-sms-native.tgz').replaceAll('.', '\\.')}`));
+  assert.match(added.stdout + added.stderr, /Failed to add/);
+  assert.deepEqual(readdirSync(join(instance, 'packages', 'core', 'connectors')), []);
+  // The harness's `connector add` refuses such a name before the CLI runs.
+  await assert.rejects(logtoCore.addConnector({ connectorsDir: join(instance, 'packages', 'core', 'connectors'), dir: instance }, renamed), /file name starting with "connector-"/);
+});
+
 // The RUN of deploy/Dockerfile, verbatim, with `sh` in a fresh image-like instance: `node` on
 // PATH is this test's Node (as the image's is its own), SWAP_DIR holds what COPY puts there.
-test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout, and fails when the swap cannot work', async () => {
+test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (the real Logto core then serves with ours, and refuses with both), and fails when the swap cannot work', async () => {
   const dockerfile = readFileSync(join(root, 'deploy', 'Dockerfile'), 'utf8');
   const instructions = dockerfile
     .replace(/\\\n/g, ' ')
@@ -265,16 +280,56 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout, an
     });
   };
 
-  const instance = makeInstance();
-  assert.equal((await logtoConnector(instance, 'link')).status, 0);
-  const swapDir = join(work, 'swap');
-  const run = await runDockerRun(instance, swapDir);
-  assert.equal(run.status, 0, run.stderr);
-  assert.deepEqual(connectorsOf(instance), [OURS]);
-  assert.ok(!existsSync(swapDir), 'the build leaves nothing behind');
-  assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)).factories.map(({ id, package: name }) => [id, name]), [[ID, OURS]]);
-  const core = await startCore(instance, { config: validConfig(), data: sendData });
-  assert.deepEqual(core.sent, { ok: true });
+  // The image's state, with the real Logto core (support/logto-core.js): core built from
+  // source, its dependencies in the root node_modules, the CLI as packages/cli, the official
+  // connector linked by `connector link`. Core runs on Node 22 (this one, or node22-gnu when
+  // this is the system Node 20).
+  const node = logtoCore.coreNode();
+  const prepared = await logtoCore.prepareLogtoCore({ node });
+  const postgres = await logtoCore.startPostgres();
+  try {
+    await logtoCore.seedDatabase(prepared, postgres);
+    const instance = logtoCore.createInstance(prepared, join(work, 'image-real-core'));
+    await logtoCore.linkOfficialConnector(instance);
+    const swapDir = join(work, 'swap');
+    const run = await runDockerRun(instance.dir, swapDir);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(connectorsOf(instance.dir), [OURS]);
+    assert.ok(!existsSync(swapDir), 'the build leaves nothing behind');
+    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)).factories.map(({ id, package: name }) => [id, name]), [[ID, OURS]]);
+
+    // Core itself starts on the swapped folder and sends through ours: the Console's test
+    // endpoint reaches the stand-in with our connector's request.
+    const env = { TWILIO_SMS_NATIVE_BASE_URL: server.url, NODE_EXTRA_CA_CERTS: pki.caPath };
+    const logto = await logtoCore.startCore(instance, { databaseUrl: postgres.databaseUrl, env });
+    try {
+      const api = logtoCore.apiClient(logto.url, { token: await logtoCore.managementToken(logto, postgres) });
+      const factories = await api('GET', '/api/connector-factories');
+      const twilioFactories = factories.body.filter((factory) => factory.id === ID);
+      assert.equal(twilioFactories.length, 1);
+      assert.ok(twilioFactories[0].formItems.some((item) => item.key === 'authMethod'), "core's Twilio factory is ours");
+      const before = server.requests.length;
+      const tested = await api('POST', `/api/connectors/${ID}/test`, { phone: '15551230000', config: validConfig() });
+      assert.equal(tested.status, 204, JSON.stringify(tested.body));
+      assert.equal(server.requests.length, before + 1);
+      assert.equal(server.requests.at(-1).headers.authorization, basicAuth());
+      // A placeholder the payload has no value for stays as written (as with the JS connector).
+      assert.equal(field(server.requests.at(-1), 'Body'), 'Generic code 000000 for {{application.name}}');
+    } finally {
+      await logto.stop();
+    }
+
+    // Both connectors in the folder (`connector link` brings the official one back, as on
+    // Logto built from source): core refuses to start.
+    assert.equal((await logtoConnector(instance.dir, 'link')).status, 0);
+    assert.deepEqual(connectorsOf(instance.dir), [OFFICIAL_LINK, OURS]);
+    const refused = await logtoCore.startCore(instance, { databaseUrl: postgres.databaseUrl, env, expectFailure: true });
+    const output = await refused.stop();
+    assert.match(output, /connector\.more_than_one_connector_factory/);
+    assert.match(output, /Found multiple connector factories \(with id twilio-short-message-service\)/);
+  } finally {
+    await postgres.stop();
+  }
 
   // A tarball without a binary for this platform: ours does not load, and the build stops.
   const broken = makeInstance();
