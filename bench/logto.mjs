@@ -103,6 +103,13 @@ if (!process.env.BENCH_LOGTO_WORKER) {
       loadAverage: os.loadavg().map((x) => +x.toFixed(1)),
     },
     binaries: Object.fromEntries(binaries.map((path) => [path.slice(root.length), statSync(path).size])),
+    commit: (() => {
+      try {
+        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+      } catch {
+        return 'unknown';
+      }
+    })(),
   };
   const summary = Object.fromEntries(Object.entries(results).map(([runtime, result]) => [runtime, summarizeStarts(result.starts)]));
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ meta, summary, results }, null, 2)}\n`);
@@ -473,7 +480,7 @@ function renderMarkdown(meta, summary, results) {
     '# Inside Logto core: connector-twilio-sms-native vs @logto/connector-twilio-sms 1.4.4',
     '',
     `- Command: \`${meta.command}\` (wall time of the whole run: ${meta.wallSeconds} s)`,
-    `- Date: ${meta.date}`,
+    `- Date: ${meta.date}; code: commit ${meta.commit} (the binaries are those at the repo root, built from it)`,
     `- Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores shared with other work (load average at the end: ${meta.machine.loadAverage.join(', ')}), ${meta.machine.memoryGiB} GiB; ${meta.machine.os}`,
     `- Core: Logto 1.43.0 RC built from source by support/logto-core.js, \`NODE_ENV=production node .\`, one throwaway Postgres per runtime; ours added by \`logto connector add\` (binaries: ${Object.entries(meta.binaries).map(([path, size]) => `${path} ${(size / MiB).toFixed(2)} MiB`).join(', ')}), the official one linked by \`logto connector link\`.`,
     `- Per runtime: ${meta.plan.starts} fresh starts per connector, alternating ours, JS; per start ${meta.plan.signUps} phone sign-ups through the Experience API, then ${meta.plan.sends.toLocaleString('en-US')} Console test sends one at a time. Cells are the median (min–max) over the starts; ours/JS is the ratio of the medians.`,
