@@ -45,7 +45,15 @@ const runClassTests = async (node, platform) => {
   const summary = Object.fromEntries([...stdout.matchAll(/^# (tests|pass|fail) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
   // On failure, each failing test's line and the YAML block under it (the assertion and its values).
   const failures = stdout.split('\n').flatMap((line, i, lines) =>
-    line.includes('not ok') ? [line, ...lines.slice(i + 1, i + 25).filter((next) => /^\s+(error|expected|actual|operator|location|code):|^\s{4,}\S/.test(next)).slice(0, 12)] : []
+    line.includes('not ok')
+      ? [
+          line,
+          ...lines
+            .slice(i + 1, i + 25)
+            .filter((next) => /^\s+(error|expected|actual|operator|location|code):|^\s{4,}\S/.test(next))
+            .slice(0, 12),
+        ]
+      : []
   );
   assert.equal(status, 0, failures.join('\n'));
   assert.ok(summary.tests >= 70, `ran ${summary.tests} tests`);
@@ -57,8 +65,11 @@ const runClassTests = async (node, platform) => {
   const twilio = await startTwilioServer();
   try {
     const workers = await new Promise((resolve) => {
-      execFile(node, [join(root, '__test__', 'support', 'worker-first-child.mjs'), twilio.url, 'many'], { cwd: root, encoding: 'utf8', env: childEnv }, (error, out, err) =>
-        resolve({ signal: error?.signal ?? null, code: error ? error.code : 0, stdout: out, stderr: err })
+      execFile(
+        node,
+        [join(root, '__test__', 'support', 'worker-first-child.mjs'), twilio.url, 'many'],
+        { cwd: root, encoding: 'utf8', env: childEnv },
+        (error, out, err) => resolve({ signal: error?.signal ?? null, code: error ? error.code : 0, stdout: out, stderr: err })
       );
     });
     assert.deepEqual({ code: workers.code, signal: workers.signal }, { code: 0, signal: null }, workers.stderr);
@@ -77,9 +88,7 @@ const arm64Test = (name, platform, setup) => {
   });
 };
 
-arm64Test('linux-arm64-gnu: the class tests pass under qemu-user on Debian arm64 Node', 'linux-arm64-gnu', [
-  join(root, 'scripts', 'arm64-node.sh'),
-]);
+arm64Test('linux-arm64-gnu: the class tests pass under qemu-user on Debian arm64 Node', 'linux-arm64-gnu', [join(root, 'scripts', 'arm64-node.sh')]);
 
 arm64Test('linux-arm64-musl: the class tests pass under qemu-user on a musl Node 22 (Alpine arm64)', 'linux-arm64-musl', [
   join(root, 'scripts', 'node-runtime.sh'),

@@ -7,8 +7,7 @@ import { accountSID, authToken, basicAuth, errorText, messagingServiceSID, rejec
 import { startScriptedServer, startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 let server;
-const connect = (config = validConfig(), options = {}) =>
-  new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
+const connect = (config = validConfig(), options = {}) => new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
 
 before(async () => {
   server = await startScriptedServer();
@@ -187,7 +186,12 @@ describe('config validation', () => {
 
   test('names the missing usage types like the JS connector', () => {
     invalid(
-      validConfig({ templates: [{ usageType: 'SignIn', content: '' }, { usageType: 'ForgotPassword', content: '' }] }),
+      validConfig({
+        templates: [
+          { usageType: 'SignIn', content: '' },
+          { usageType: 'ForgotPassword', content: '' },
+        ],
+      }),
       /Template with UsageType \(Register, Generic\) should be provided!/
     );
   });
@@ -212,12 +216,32 @@ describe('config validation', () => {
 
   const validHosts = ['api.twilio.com', 'API.TWILIO.COM', 'api.us1.twilio.com', 'api.dublin.ie1.twilio.com', 'api.sydney.au1.twilio.com'];
   const invalidHosts = [
-    null, '', ' ', 'https://api.twilio.com', 'api.twilio.com:443', 'api.twilio.com/path', 'api.twilio.com?q=1',
-    'api.twilio.com#frag', 'user@api.twilio.com', 'api.twilio.com\n', 'api.twilio.com.example.com', 'api.example.com',
-    '127.0.0.1', 'api..twilio.com', 'api.-edge.twilio.com', 'api.edge-.twilio.com', 'api.ed_ge.twilio.com',
-    `api.${'a'.repeat(64)}.twilio.com`, `api${'.abcdefghi'.repeat(25)}.twilio.com`, 443, true, {},
+    null,
+    '',
+    ' ',
+    'https://api.twilio.com',
+    'api.twilio.com:443',
+    'api.twilio.com/path',
+    'api.twilio.com?q=1',
+    'api.twilio.com#frag',
+    'user@api.twilio.com',
+    'api.twilio.com\n',
+    'api.twilio.com.example.com',
+    'api.example.com',
+    '127.0.0.1',
+    'api..twilio.com',
+    'api.-edge.twilio.com',
+    'api.edge-.twilio.com',
+    'api.ed_ge.twilio.com',
+    `api.${'a'.repeat(64)}.twilio.com`,
+    `api${'.abcdefghi'.repeat(25)}.twilio.com`,
+    443,
+    true,
+    {},
     // Well-formed, but not a host Twilio documents for its REST API.
-    `api.${'a'.repeat(63)}.twilio.com`, 'api.frankfurt.de1.twilio.com', 'api.dublin.us1.twilio.com',
+    `api.${'a'.repeat(63)}.twilio.com`,
+    'api.frankfurt.de1.twilio.com',
+    'api.dublin.us1.twilio.com',
   ];
   for (const host of validHosts) {
     test(`host ${JSON.stringify(host)} is accepted`, () => {
@@ -273,7 +297,14 @@ describe('answers and errors', () => {
     });
   }
 
-  for (const [status, code] of [[400, 21211], [401, 20003], [404, 20404], [500, 20500], [502, 0], [503, 0]]) {
+  for (const [status, code] of [
+    [400, 21211],
+    [401, 20003],
+    [404, 20404],
+    [500, 20500],
+    [502, 0],
+    [503, 0],
+  ]) {
     test(`HTTP ${status} is a general error carrying the raw body`, async () => {
       const raw = JSON.stringify(twilioError(status, code, `failure ${code}`));
       respondWith(status, raw);
@@ -330,9 +361,7 @@ describe('answers and errors', () => {
   test('a refused connection is a general error that names the failure', async () => {
     // A refused connect is retried (maxRetries 3) with backoff; a deadline far past the
     // backoffs keeps a slow machine (qemu) from ending it by the clock instead.
-    const error = await rejection(
-      new TwilioSmsConnector(validConfig(), { baseUrl: 'http://127.0.0.1:1', timeoutMs: 60_000 }).sendMessage('1', 'SignIn', {})
-    );
+    const error = await rejection(new TwilioSmsConnector(validConfig(), { baseUrl: 'http://127.0.0.1:1', timeoutMs: 60_000 }).sendMessage('1', 'SignIn', {}));
     assert.equal(error.code, 'general');
     assert.match(error.message, /could not connect.*refused/i);
     assert.ok(!errorText(error).includes(authToken));
@@ -384,7 +413,10 @@ test('instances share one keep-alive pool', async () => {
   const used = (accountSid) => new Set(sent.filter((r) => r.url.includes(`/Accounts/${accountSid}/`)).map((r) => r.connectionId));
   const [byA, byB] = [used(accountSID), used('AC2')];
   assert.equal(sent.length, 10);
-  assert.ok([...byA].some((id) => byB.has(id)), `a used connections ${[...byA]}, b used ${[...byB]}`);
+  assert.ok(
+    [...byA].some((id) => byB.has(id)),
+    `a used connections ${[...byA]}, b used ${[...byB]}`
+  );
   assert.ok(server.connections - before < 10, `opened ${server.connections - before} connections for 10 sends`);
 });
 

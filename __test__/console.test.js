@@ -10,13 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import {
-  ConnectorConfigFormItemType,
-  ConnectorError,
-  connectorConfigFormItemGuard,
-  connectorMetadataGuard,
-  validateConfig,
-} from '@logto/connector-kit';
+import { ConnectorConfigFormItemType, ConnectorError, connectorConfigFormItemGuard, connectorMetadataGuard, validateConfig } from '@logto/connector-kit';
 
 import { accountSID, apiKeySID, apiKeySecret, authToken, basicAuth, messagingServiceSID, rejection, validConfig } from './fixtures.js';
 import { ConsolePage, writeCoreDetails } from './support/console.js';
@@ -80,7 +74,10 @@ describe('form items', () => {
       for (const { targetKey, expectValue } of formItem.showConditions) {
         const target = item(targetKey);
         assert.equal(target?.type, ConnectorConfigFormItemType.Select, `${formItem.key} → ${targetKey}`);
-        assert.ok(target.selectItems.some(({ value }) => value === expectValue), `${formItem.key}: ${expectValue}`);
+        assert.ok(
+          target.selectItems.some(({ value }) => value === expectValue),
+          `${formItem.key}: ${expectValue}`
+        );
       }
       // Shown only when its choice is made, so the form can demand it.
       assert.equal(formItem.required, true, formItem.key);
@@ -119,10 +116,7 @@ describe('config errors show their key paths in Logto core', () => {
       validConfig({ authMethod: 'authToken', authToken: '' }),
       ['Error in key path "authToken": (too_small) Required when authMethod is authToken: must not be empty'],
     ],
-    [
-      validConfig({ senderType: 'phoneNumber' }),
-      ['Error in key path "fromPhoneNumber": (invalid_type) Expected string but received undefined.'],
-    ],
+    [validConfig({ senderType: 'phoneNumber' }), ['Error in key path "fromPhoneNumber": (invalid_type) Expected string but received undefined.']],
     [
       validConfig({ validityPeriodMode: 'custom', validityPeriod: 99_999 }),
       ['Error in key path "validityPeriod": (custom) Expected a whole number of seconds from 1 to 36000 (Twilio\'s limit), received 99999'],
@@ -164,8 +158,7 @@ describe('config errors show their key paths in Logto core', () => {
 });
 
 /** The Console's details page over our form items; a save validates with our guard and stores. */
-const consolePage = (config) =>
-  new ConsolePage(formItems(), { configGuard: connector.configGuard, store: (config) => (saved = config) }, config);
+const consolePage = (config) => new ConsolePage(formItems(), { configGuard: connector.configGuard, store: (config) => (saved = config) }, config);
 
 const sent = async (inputConfig) => {
   await connector.sendMessage({ to: '+15550001111', type: 'SignIn', payload: { code: '123456' } }, inputConfig);

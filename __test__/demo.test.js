@@ -110,6 +110,9 @@ test('sends with an API key and a sender number', async () => {
   assert.equal(request.headers.authorization, basicAuth(apiKeySID, apiKeySecret));
   assert.deepEqual(
     request.form.filter(([key]) => ['To', 'MessagingServiceSid', 'From'].includes(key)),
-    [['To', '+15551234567'], ['From', '+15550001111']]
+    [
+      ['To', '+15551234567'],
+      ['From', '+15550001111'],
+    ]
   );
 });

@@ -66,14 +66,7 @@ const shuffle = (items) => {
 };
 
 const REQUIRED_TYPES = ['Register', 'SignIn', 'ForgotPassword', 'Generic'];
-const OPTIONAL_TYPES = [
-  'OrganizationInvitation',
-  'UserPermissionValidation',
-  'BindNewIdentifier',
-  'MfaVerification',
-  'BindMfa',
-  'Test',
-];
+const OPTIONAL_TYPES = ['OrganizationInvitation', 'UserPermissionValidation', 'BindNewIdentifier', 'MfaVerification', 'BindMfa', 'Test'];
 // Types asked for in sendMessage; some never have a template (→ Generic fallback).
 const SEND_TYPES = [...REQUIRED_TYPES, ...OPTIONAL_TYPES, 'signin', 'Custom', ''];
 
@@ -88,14 +81,7 @@ const ACCOUNT_SIDS = [
   () => 'AC test space',
   () => 'ACünïcødé',
 ];
-const AUTH_TOKENS = [
-  () => hex(32),
-  () => hex(32),
-  () => `tok:with:colons-${hex(4)}`,
-  () => 'tøken ✓ 😀',
-  () => '',
-  () => ' padded ',
-];
+const AUTH_TOKENS = [() => hex(32), () => hex(32), () => `tok:with:colons-${hex(4)}`, () => 'tøken ✓ 😀', () => '', () => ' padded '];
 const SERVICE_SIDS = [
   () => `MG${hex(32)}`,
   () => `MG${hex(32)}`,
@@ -551,7 +537,8 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
     // Listed deviation: JS resolves on any 2xx; ours only with a Message resource.
     deviation = 'not-a-message';
     if (!js.ok) reasons.push(`JS on a 2xx that is not a Message resource: ${js.code ?? js.name}, expected ok`);
-    if (ours.ok || ours.code !== 'invalid_response') reasons.push(`ours on a 2xx that is not a Message resource: ${ours.ok ? 'ok' : ours.code}, want invalid_response`);
+    if (ours.ok || ours.code !== 'invalid_response')
+      reasons.push(`ours on a 2xx that is not a Message resource: ${ours.ok ? 'ok' : ours.code}, want invalid_response`);
   } else if (js.ok !== ours.ok) {
     reasons.push(`outcome: JS ${js.ok ? 'ok' : `${js.code ?? js.name}: ${js.message}`}, ours ${ours.ok ? 'ok' : `${ours.code ?? ours.name}: ${ours.message}`}`);
   } else if (!js.ok) {
@@ -566,9 +553,11 @@ function compare(spec, js, ours, jsRequests, ourRequests) {
   // Listed deviation: an empty body gives JS an empty message; ours names the status instead.
   if (answer && answer.status >= 300 && jsRequests.length === 1) {
     const emptyBody = answer.body.trim() === '';
-    for (const [who, outcome] of [['JS', js], ['ours', ours]]) {
-      const want =
-        emptyBody && who === 'ours' ? `answered HTTP ${answer.status} with an empty body` : answer.body;
+    for (const [who, outcome] of [
+      ['JS', js],
+      ['ours', ours],
+    ]) {
+      const want = emptyBody && who === 'ours' ? `answered HTTP ${answer.status} with an empty body` : answer.body;
       const got = outcome.data?.message;
       const matches = emptyBody && who === 'ours' ? typeof got === 'string' && got.endsWith(want) : got === want;
       if (!outcome.ok && !matches) {
@@ -625,7 +614,10 @@ test(`differential: ours vs @logto/connector-twilio-sms 1.4.4 (seed ${SEED})`, {
     else mismatches.push({ spec, js, ours, reasons: result.reasons });
   }
 
-  const listed = Object.entries(deviations).map(([kind, count]) => `${kind}=${count}`).join(', ') || 'none';
+  const listed =
+    Object.entries(deviations)
+      .map(([kind, count]) => `${kind}=${count}`)
+      .join(', ') || 'none';
   t.diagnostic(
     `differential: ${ran} cases, ${agreements} agreements, listed deviations: ${listed}, ` +
       `mismatches: ${mismatches.length}, ${requestsCompared} request pairs compared, ${Date.now() - started} ms`

@@ -77,7 +77,10 @@ test('a server that accepts TCP but never completes TLS fails at connectTimeoutM
   );
   assert.equal(error.code, 'general');
   // The wording of a connect timeout names the limit that ran out.
-  assert.match(error.message, /^Twilio request to https:\/\/127\.0\.0\.1:\d+ could not connect within connectTimeoutMs \(TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS\): client error \(Connect\): operation timed out/);
+  assert.match(
+    error.message,
+    /^Twilio request to https:\/\/127\.0\.0\.1:\d+ could not connect within connectTimeoutMs \(TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS\): client error \(Connect\): operation timed out/
+  );
   // The connect limit, not the 8 s deadline, ended it: the bound is the feature, generous.
   assert.ok(performance.now() - started < 6_000, 'ended by the connect limit');
   assert.equal(accepted.length, 1, 'one TCP connection, accepted, never retried with maxRetries: 0');

@@ -280,9 +280,7 @@ describe('bursts', () => {
   test('1,000 concurrent sends against a 100-request limit: each delivered exactly once', async () => {
     const server = await limitedTwilio(100, 50);
     const connector = new TwilioSmsConnector(validConfig(), { baseUrl: server.url, timeoutMs: 60_000 });
-    const results = await Promise.allSettled(
-      Array.from({ length: 1000 }, (_, i) => connector.sendMessage('+15550001111', 'Register', { code: String(i) }))
-    );
+    const results = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => connector.sendMessage('+15550001111', 'Register', { code: String(i) })));
     const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
     assert.deepEqual(failures, []);
     assert.equal(server.stats.delivered.size, 1000);
@@ -300,9 +298,7 @@ describe('bursts', () => {
       maxConcurrency: 30,
       maxRetries: 10,
     });
-    const results = await Promise.allSettled(
-      Array.from({ length: 200 }, (_, i) => connector.sendMessage('+15550001111', 'Register', { code: String(i) }))
-    );
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => connector.sendMessage('+15550001111', 'Register', { code: String(i) })));
     assert.deepEqual(
       results.filter((r) => r.status === 'rejected').map((r) => r.reason.message),
       []
@@ -323,9 +319,7 @@ describe('bursts', () => {
       timeoutMs: 300_000,
     });
     const rssBefore = process.memoryUsage().rss;
-    const results = await Promise.allSettled(
-      Array.from({ length: 10_000 }, (_, i) => connector.sendMessage('1', 'SignIn', { code: String(i) }))
-    );
+    const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => connector.sendMessage('1', 'SignIn', { code: String(i) })));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10_000);
     assert.equal(server.requests.length, 10_000);
     // The limiter keeps 50 sends in flight however many wait, so about 50 connections (50 on an

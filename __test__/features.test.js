@@ -11,8 +11,7 @@ import { startScriptedServer, twilioError } from '../support/twilio-server.js';
 const fromPhoneNumber = '+15017122661';
 
 let server;
-const connect = (config = validConfig(), options = {}) =>
-  new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
+const connect = (config = validConfig(), options = {}) => new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
 const last = () => server.requests.at(-1);
 const withoutKeys = (config, ...keys) => {
   const copy = { ...config };
@@ -39,32 +38,36 @@ before(async () => {
 });
 after(() => server.close());
 
-const usageAnswer = (records, extra = {}) => (record, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(
-    JSON.stringify({
-      first_page_uri: record.url,
-      next_page_uri: null,
-      page: 0,
-      page_size: 50,
-      uri: record.url,
-      usage_records: records.map((count) => ({
-        account_sid: accountSID,
-        category: 'sms-outbound',
-        count,
-        count_unit: 'messages',
-        description: 'SMS Outbound',
-        usage: count,
-        usage_unit: 'messages',
-      })),
-      ...extra,
-    })
-  );
-};
-const respondWith = (status, body, headers = {}) => (record, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(body);
-};
+const usageAnswer =
+  (records, extra = {}) =>
+  (record, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        first_page_uri: record.url,
+        next_page_uri: null,
+        page: 0,
+        page_size: 50,
+        uri: record.url,
+        usage_records: records.map((count) => ({
+          account_sid: accountSID,
+          category: 'sms-outbound',
+          count,
+          count_unit: 'messages',
+          description: 'SMS Outbound',
+          usage: count,
+          usage_unit: 'messages',
+        })),
+        ...extra,
+      })
+    );
+  };
+const respondWith =
+  (status, body, headers = {}) =>
+  (record, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
 
 describe('API key authentication', () => {
   test('the key pair is the Basic credential; the URL and body keep the account and JS bytes', async () => {
@@ -74,10 +77,7 @@ describe('API key authentication', () => {
     const request = last();
     assert.equal(request.url, `/2010-04-01/Accounts/${accountSID}/Messages.json`);
     assert.equal(request.headers.authorization, basicAuth(apiKeySID, apiKeySecret));
-    assert.equal(
-      request.body,
-      form({ To: '+15551234567', MessagingServiceSid: messagingServiceSID, Body: 'Sign in code 123456', RiskCheck: 'enable' })
-    );
+    assert.equal(request.body, form({ To: '+15551234567', MessagingServiceSid: messagingServiceSID, Body: 'Sign in code 123456', RiskCheck: 'enable' }));
   });
 
   test('with both a token and a key pair, the key wins', async () => {
@@ -151,7 +151,10 @@ describe('OTP-aware delivery', () => {
   test('validation: a sender is required, numbers are E.164, the period is 1 to 36000 seconds', () => {
     invalid(withoutKeys(validConfig(), 'fromMessagingServiceSID'), /fromMessagingServiceSID: Required: expected a string \(or set fromPhoneNumber/);
     for (const bad of ['15017122661', '+0150', '+1', '+1 501 712 2661', '+1234567890123456']) {
-      invalid(validConfig({ fromPhoneNumber: bad }), /fromPhoneNumber: (Digits only, so expected a short code|Starts with \+ but is not an E\.164 phone number)/);
+      invalid(
+        validConfig({ fromPhoneNumber: bad }),
+        /fromPhoneNumber: (Digits only, so expected a short code|Starts with \+ but is not an E\.164 phone number)/
+      );
     }
     for (const bad of [0, 36_001, 1.5, -1, '600']) {
       invalid(validConfig({ validityPeriod: bad }), /validityPeriod: Expected a whole number of seconds from 1 to 36000/);
@@ -194,7 +197,10 @@ describe('localized templates', () => {
     assert.equal(await bodyFor('MfaVerification', 'fr'), 'Generic code 5');
   });
   test('validation: loose BCP 47, and required types need a template without locale', () => {
-    invalid(validConfig({ templates: [...templates, { usageType: 'SignIn', content: 'x', locale: 'pt_BR' }] }), /templates\[7\]\.locale: Must be a BCP 47 language tag/);
+    invalid(
+      validConfig({ templates: [...templates, { usageType: 'SignIn', content: 'x', locale: 'pt_BR' }] }),
+      /templates\[7\]\.locale: Must be a BCP 47 language tag/
+    );
     invalid(
       validConfig({ templates: templates.filter((t) => !(t.usageType === 'Generic' && !t.locale)) }),
       /Template with UsageType \(Generic\) should be provided! Templates with a locale do not count/

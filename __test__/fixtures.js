@@ -22,12 +22,10 @@ export const validConfig = (overrides = {}) => ({
   ...overrides,
 });
 
-export const basicAuth = (sid = accountSID, token = authToken) =>
-  `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
+export const basicAuth = (sid = accountSID, token = authToken) => `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
 
 /** Every string reachable from an error: message, stack, code and data, to scan for secrets. */
-export const errorText = (error) =>
-  [String(error?.message), String(error?.stack), String(error?.code), JSON.stringify(error?.data)].join('\n');
+export const errorText = (error) => [String(error?.message), String(error?.stack), String(error?.code), JSON.stringify(error?.data)].join('\n');
 
 /** The error `promise` rejects with; fails the test if it resolves. */
 export const rejection = async (promise) => {

@@ -25,8 +25,7 @@ const serve = async (respond) => {
 };
 after(() => Promise.all(servers.map((server) => server.close())));
 
-const connect = (server, config = validConfig(), options = {}) =>
-  new TwilioSmsConnector(config, { baseUrl: server.url, maxRetries: 0, ...options });
+const connect = (server, config = validConfig(), options = {}) => new TwilioSmsConnector(config, { baseUrl: server.url, maxRetries: 0, ...options });
 
 // JSON-escapable characters and ones percent-encoding changes, so every encoding differs.
 const authToken = 'tok"en\\with/slash+and space-9f8e';
@@ -72,9 +71,7 @@ describe('redaction of encoded credentials', () => {
       test(`${call} with the ${name}: no encoding of the credential survives`, async () => {
         const server = await serve(echo);
         const connector = connect(server, config);
-        const error = await rejection(
-          call === 'sendMessage' ? connector.sendMessage('1', 'SignIn', { code: '1' }) : connector.getUsage()
-        );
+        const error = await rejection(call === 'sendMessage' ? connector.sendMessage('1', 'SignIn', { code: '1' }) : connector.getUsage());
         assert.equal(server.requests.length, 1);
         const text = errorText(error);
         assert.match(text, /\[redacted\]/);
@@ -111,10 +108,50 @@ describe('throwing getters', () => {
   });
 
   for (const [name, payload, field] of [
-    ['getter', { get code() { throw new Error('code getter says no'); } }, 'payload.code'],
-    ['nested getter', { code: '1', application: { get name() { throw new Error('nested says no'); } } }, 'payload.application.name'],
-    ['toString', { code: { toString() { throw new Error('toString says no'); } } }, 'payload.code'],
-    ['Proxy has trap', new Proxy({}, { has() { throw new Error('has says no'); } }), 'payload.code'],
+    [
+      'getter',
+      {
+        get code() {
+          throw new Error('code getter says no');
+        },
+      },
+      'payload.code',
+    ],
+    [
+      'nested getter',
+      {
+        code: '1',
+        application: {
+          get name() {
+            throw new Error('nested says no');
+          },
+        },
+      },
+      'payload.application.name',
+    ],
+    [
+      'toString',
+      {
+        code: {
+          toString() {
+            throw new Error('toString says no');
+          },
+        },
+      },
+      'payload.code',
+    ],
+    [
+      'Proxy has trap',
+      new Proxy(
+        {},
+        {
+          has() {
+            throw new Error('has says no');
+          },
+        }
+      ),
+      'payload.code',
+    ],
   ]) {
     test(`a throwing payload ${name} rejects with invalid_request_parameters naming ${field}; nothing is sent`, async () => {
       const server = await serve();

@@ -73,14 +73,28 @@ const hostile = [
   () => nested(20_000, 'deeper'),
   () => cyclic(),
   () => throwing(),
-  () => ({ toJSON: () => { throw new Error('toJSON says no'); } }),
-  () => new Proxy({}, { get: () => { throw new Error('proxy get'); }, has: () => { throw new Error('proxy has'); } }),
+  () => ({
+    toJSON: () => {
+      throw new Error('toJSON says no');
+    },
+  }),
+  () =>
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('proxy get');
+        },
+        has: () => {
+          throw new Error('proxy has');
+        },
+      }
+    ),
   () => JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}'),
 ];
 const anyValue = () => pick(hostile)();
 
-const setOwn = (object, key, value) =>
-  Object.defineProperty(object, key, { value, enumerable: true, configurable: true, writable: true });
+const setOwn = (object, key, value) => Object.defineProperty(object, key, { value, enumerable: true, configurable: true, writable: true });
 
 /** A config with one hostile change, and whether the JS guard would accept it. */
 const hostileConfig = () => {
@@ -185,7 +199,7 @@ async function hostileRun() {
       } else {
         // A guard-valid but absurd accountSID: refused before sending, or answered 404 by the
         // server (an empty one leaves the URL without an account), as Twilio would.
-        assert.equal(result.code, "general", `case ${i}: ${result.error.message}`);
+        assert.equal(result.code, 'general', `case ${i}: ${result.error.message}`);
         const why = reached ? JSON.parse(result.error.data.message).status : result.error.data.message;
         assert.match(String(why), /^404$|^accountSID is \d+ characters long/, `case ${i}`);
       }

@@ -149,13 +149,18 @@ async function startInteraction(logto, interactionEvent) {
   const authorization = await fetch(`${logto.url}/oidc/auth?${query}`, { redirect: 'manual' });
   keep(authorization);
   assert.equal(authorization.status, 303, 'the authorization request starts an interaction');
-  const api = apiClient(logto.url, { headers: { get cookie() { return cookie(); } } });
+  const api = apiClient(logto.url, {
+    headers: {
+      get cookie() {
+        return cookie();
+      },
+    },
+  });
   const started = await api('PUT', '/api/experience', { interactionEvent });
   assert.equal(started.status, 204, JSON.stringify(started.body));
   return {
     api,
-    sendCode: (phone) =>
-      api('POST', '/api/experience/verification/verification-code', { identifier: { type: 'phone', value: phone }, interactionEvent }),
+    sendCode: (phone) => api('POST', '/api/experience/verification/verification-code', { identifier: { type: 'phone', value: phone }, interactionEvent }),
     /** Submits, follows the redirects back to the app and trades the code: the ID token's claims. */
     finish: async () => {
       const submitted = await api('POST', '/api/experience/submit');
@@ -244,7 +249,11 @@ async function consoleTestEndpoint(logto) {
   const unsaved = validConfig({ templates: templates().map((t) => (t.usageType === 'Generic' ? { ...t, content: 'Console test {{code}}' } : t)) });
   const saved = (await logto.api('GET', `/api/connectors/${logto.connectorId}`)).body.config;
   const invalid = validConfig({ authToken: undefined });
-  for (const [name, config] of [['unsaved config', unsaved], ['saved config', saved], ['invalid config', invalid]]) {
+  for (const [name, config] of [
+    ['unsaved config', unsaved],
+    ['saved config', saved],
+    ['invalid config', invalid],
+  ]) {
     const from = twilio.requests.length;
     const tested = await logto.api('POST', `/api/connectors/${TWILIO_CONNECTOR_ID}/test`, { phone, config });
     const [message] = messagesSince(from);
@@ -389,7 +398,12 @@ async function secretsStayOut(logto) {
   const at = [authToken, basic].map((secret) => log.indexOf(secret)).find((index) => index >= 0);
   if (at !== undefined && logto.kind === 'ours') {
     // Where it shows, with the secret masked, for whoever reads the failure.
-    console.log(`${logto.kind}: the auth token in core's output: ${log.slice(Math.max(0, at - 1500), at + 300).replaceAll(authToken, '<authToken>').replaceAll(basic, '<basic>')}`);
+    console.log(
+      `${logto.kind}: the auth token in core's output: ${log
+        .slice(Math.max(0, at - 1500), at + 300)
+        .replaceAll(authToken, '<authToken>')
+        .replaceAll(basic, '<basic>')}`
+    );
   }
   observed[logto.kind].secretsStayOut = {
     inCoreOutput: log.includes(authToken) || log.includes(basic),
@@ -405,7 +419,7 @@ async function secretsStayOut(logto) {
 const SCENARIOS = [
   ['a new user signs up with a phone number through the Experience API and signs in, with the codes Twilio received', signUpThenSignIn],
   ["the Console's test endpoint: an unsaved config, the saved config, an invalid one", consoleTestEndpoint],
-  ['the connector list shows the connector (and its usage, within core\'s 3 s budget)', connectorList],
+  ["the connector list shows the connector (and its usage, within core's 3 s budget)", connectorList],
   ['Twilio answering 400, 401, 429, 503 or nothing: what Logto answers the end user', twilioFailures],
   ['a config edit through the Management API takes effect without a restart', configEditWithoutRestart],
   ["the auth token stays out of core's output and its logs table", secretsStayOut],
@@ -448,7 +462,10 @@ describe('connector-twilio-sms-native in Logto core', () => {
     logto = await connect(await start(instance, 'ours'), 'ours');
     const factories = await logto.api('GET', '/api/connector-factories');
     const twilioFactory = factories.body.find((factory) => factory.id === TWILIO_CONNECTOR_ID);
-    assert.ok(twilioFactory.formItems.some((item) => item.key === 'authMethod'), "the factory core serves is ours (it has our form's authMethod)");
+    assert.ok(
+      twilioFactory.formItems.some((item) => item.key === 'authMethod'),
+      "the factory core serves is ours (it has our form's authMethod)"
+    );
     await createConnectorAndEnablePhoneSignUp(logto);
     // Core runs on this runtime's libc, with our binary for it (what the loader picked at run
     // time, as in the image): the files mapped into core's process say so.
@@ -475,7 +492,7 @@ const DEVIATIONS = {
   'twilioFailures.429 with a Retry-After past the deadline': '`rate_limit_exceeded`, not `general`, so Logto answers 429 instead of 400',
   'twilioFailures.429 without Retry-After': '**HTTP 429 is retried, then `rate_limit_exceeded`**',
   'twilioFailures.silence': 'A send has a 10 s deadline in all (the JS connector has none',
-  'secretsStayOut.inCoreOutput': 'prints whole to its output,\n   the request\'s `Authorization` header (the auth token, base64)',
+  'secretsStayOut.inCoreOutput': "prints whole to its output,\n   the request's `Authorization` header (the auth token, base64)",
 };
 
 test('every difference from the JS connector in Logto core is one docs/differences.md lists', () => {

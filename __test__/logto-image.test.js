@@ -13,7 +13,22 @@
 // Every child runs with process.execPath, so the whole file runs under whichever Node runs it.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -45,7 +60,9 @@ function makeInstance() {
   writeFileSync(join(instance, 'packages', 'core', 'package.json'), JSON.stringify({ name: '@logto/core', version: '1.43.0', type: 'module' }));
   symlinkSync(join(root, 'node_modules'), join(instance, 'node_modules'));
   symlinkSync(realpathSync(join(root, 'node_modules', '@logto', 'cli')), join(instance, 'packages', 'cli'));
-  cpSync(realpathSync(join(root, 'node_modules', '@logto', 'connector-twilio-sms')), join(instance, 'packages', 'connectors', 'connector-twilio-sms'), { recursive: true });
+  cpSync(realpathSync(join(root, 'node_modules', '@logto', 'connector-twilio-sms')), join(instance, 'packages', 'connectors', 'connector-twilio-sms'), {
+    recursive: true,
+  });
   return instance;
 }
 
@@ -103,16 +120,15 @@ const extendedConfig = () => ({
   fromPhoneNumber: '+15017122661',
   validityPeriod: 600,
   smartEncoded: true,
-  templates: [
-    { usageType: 'SignIn', locale: 'fr', content: 'Code de connexion {{code}}' },
-    ...validConfig().templates,
-  ],
+  templates: [{ usageType: 'SignIn', locale: 'fr', content: 'Code de connexion {{code}}' }, ...validConfig().templates],
 });
 
 before(async () => {
   server = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });
   // The tarball a release publishes (what `connector add connector-twilio-sms-native` fetches).
-  const packed = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', 'pack-release.mjs'), join(work, 'dist')], { encoding: 'utf8', env: childEnv() }));
+  const packed = JSON.parse(
+    execFileSync(process.execPath, [join(root, 'scripts', 'pack-release.mjs'), join(work, 'dist')], { encoding: 'utf8', env: childEnv() })
+  );
   tarball = packed.main;
 });
 
@@ -201,7 +217,11 @@ test('the swap, step by step: link, add (refused), remove (ours alone loads and 
     // sends, but with the auth token (not the API key), through the Messaging Service (not
     // fromPhoneNumber), without ValidityPeriod / SmartEncoded, and with the FIRST SignIn
     // template whatever its locale (here the French one, for an English user).
-    const core = await startCore(instance, { config: extendedConfig(), data: { ...sendData, payload: { ...sendData.payload, locale: 'en' } } }, { jsConnector: true });
+    const core = await startCore(
+      instance,
+      { config: extendedConfig(), data: { ...sendData, payload: { ...sendData.payload, locale: 'en' } } },
+      { jsConnector: true }
+    );
     assert.deepEqual(core.factories, [{ id: ID, package: OFFICIAL }]);
     assert.deepEqual(core.sent, { ok: true });
     const request = server.requests.at(-1);
@@ -245,7 +265,10 @@ test('`connector add` of a tarball whose file name does not start with `connecto
   assert.match(added.stdout + added.stderr, /Failed to add/);
   assert.deepEqual(readdirSync(join(instance, 'packages', 'core', 'connectors')), []);
   // The harness's `connector add` refuses such a name before the CLI runs.
-  await assert.rejects(logtoCore.addConnector({ connectorsDir: join(instance, 'packages', 'core', 'connectors'), dir: instance }, renamed), /file name starting with "connector-"/);
+  await assert.rejects(
+    logtoCore.addConnector({ connectorsDir: join(instance, 'packages', 'core', 'connectors'), dir: instance }, renamed),
+    /file name starting with "connector-"/
+  );
 });
 
 // The RUN of deploy/Dockerfile, verbatim, with `sh` in a fresh image-like instance: `node` on
@@ -272,11 +295,16 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
     copyFileSync(packed, join(swapDir, `${OURS}.tgz`));
     copyFileSync(join(root, 'deploy', 'load-connectors.mjs'), join(swapDir, 'load-connectors.mjs'));
     return new Promise((resolve) => {
-      execFile('sh', ['-c', script], {
-        cwd: instance,
-        encoding: 'utf8',
-        env: childEnv({ SWAP_DIR: swapDir, PATH: `${bin}${delimiter}${process.env.PATH}`, npm_config_offline: 'true' }),
-      }, (error, stdout, stderr) => resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr }));
+      execFile(
+        'sh',
+        ['-c', script],
+        {
+          cwd: instance,
+          encoding: 'utf8',
+          env: childEnv({ SWAP_DIR: swapDir, PATH: `${bin}${delimiter}${process.env.PATH}`, npm_config_offline: 'true' }),
+        },
+        (error, stdout, stderr) => resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr })
+      );
     });
   };
 
@@ -296,7 +324,10 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(connectorsOf(instance.dir), [OURS]);
     assert.ok(!existsSync(swapDir), 'the build leaves nothing behind');
-    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)).factories.map(({ id, package: name }) => [id, name]), [[ID, OURS]]);
+    assert.deepEqual(
+      JSON.parse(run.stdout.trim().split('\n').at(-1)).factories.map(({ id, package: name }) => [id, name]),
+      [[ID, OURS]]
+    );
 
     // Core itself starts on the swapped folder and sends through ours: the Console's test
     // endpoint reaches the stand-in with our connector's request.
@@ -307,7 +338,10 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
       const factories = await api('GET', '/api/connector-factories');
       const twilioFactories = factories.body.filter((factory) => factory.id === ID);
       assert.equal(twilioFactories.length, 1);
-      assert.ok(twilioFactories[0].formItems.some((item) => item.key === 'authMethod'), "core's Twilio factory is ours");
+      assert.ok(
+        twilioFactories[0].formItems.some((item) => item.key === 'authMethod'),
+        "core's Twilio factory is ours"
+      );
       const before = server.requests.length;
       const tested = await api('POST', `/api/connectors/${ID}/test`, { phone: '15551230000', config: validConfig() });
       assert.equal(tested.status, 204, JSON.stringify(tested.body));

@@ -75,7 +75,9 @@ test('the tarball is self-contained and named the way Logto scans for', () => {
   assert.ok(existsSync(join(connectorDir, 'lib', 'index.js')));
   assert.ok(existsSync(join(connectorDir, 'docs', 'README.md')));
   assert.ok(!existsSync(join(connectorDir, 'node_modules')));
-  const binaries = execFileSync('ls', [connectorDir], { encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.node'));
+  const binaries = execFileSync('ls', [connectorDir], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f.endsWith('.node'));
   assert.ok(binaries.length >= 1, 'a native binary ships inside the tarball');
 });
 
@@ -96,9 +98,7 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
     assert.equal(ours.required, item.required, item.key);
     assert.deepEqual(ours.defaultValue, item.defaultValue);
   }
-  const added = metadata.formItems.filter(
-    (item) => item.key !== 'host' && !js.metadata.formItems.some((jsItem) => jsItem.key === item.key)
-  );
+  const added = metadata.formItems.filter((item) => item.key !== 'host' && !js.metadata.formItems.some((jsItem) => jsItem.key === item.key));
   assert.deepEqual(
     added.map((item) => [item.key, item.type, item.required]),
     [
@@ -134,7 +134,10 @@ test("connector-kit's validateConfig accepts a valid config and rejects a bad on
   })();
   assert.ok(error instanceof ConnectorError);
   assert.equal(error.code, 'invalid_config');
-  assert.deepEqual(error.data.issues.map((issue) => issue.path.join('.')), ['authToken', 'templates']);
+  assert.deepEqual(
+    error.data.issues.map((issue) => issue.path.join('.')),
+    ['authToken', 'templates']
+  );
   assert.match(error.message, /Template with UsageType \(Register, SignIn, ForgotPassword, Generic\) should be provided!/);
   assert.throws(() => connector.configGuard.parse(null), { name: 'ZodError' });
 });
@@ -152,7 +155,10 @@ test('sendMessage reads the saved config on every send and sends the exact reque
   const [first, second] = server.requests.slice(-2);
   assert.equal(first.headers.authorization, basicAuth());
   assert.equal(first.url, `/2010-04-01/Accounts/${accountSID}/Messages.json`);
-  assert.deepEqual(first.form.map(([key]) => key), ['To', 'MessagingServiceSid', 'Body', 'RiskCheck']);
+  assert.deepEqual(
+    first.form.map(([key]) => key),
+    ['To', 'MessagingServiceSid', 'Body', 'RiskCheck']
+  );
   assert.equal(first.form[2][1], 'Sign in code 111111');
   assert.equal(first.form[3][1], 'enable');
   assert.equal(second.form[3][1], 'disable', 'a changed config takes effect on the next send');
@@ -184,9 +190,7 @@ test('every failure is a ConnectorError of the connector-kit Logto resolves', as
     answers = !answer ? [] : answer.status === 429 ? [answer, { ...answer, headers: { 'retry-after': RETRY_AFTER_PAST_ANY_DEADLINE } }] : [answer];
     const scripted = answers.length;
     const sent = server.requests.length;
-    const error = await rejection(
-      connector.sendMessage(data ?? { to: '1', type: 'SignIn', payload: { code: '1' } }, config ?? validConfig())
-    );
+    const error = await rejection(connector.sendMessage(data ?? { to: '1', type: 'SignIn', payload: { code: '1' } }, config ?? validConfig()));
     assert.equal(server.requests.length - sent, scripted, `${code}: one request per scripted answer`);
     assert.ok(error instanceof ConnectorError, `${code}: ${error}`);
     assert.equal(error.code, code);
@@ -235,7 +239,11 @@ test('operators tune the Logto module through TWILIO_SMS_NATIVE_* variables, che
   // Each variable with a value out of range: every send fails as invalid_config, and the
   // message names the variable the operator set (in Logto there is no other way to set it).
   const cases = [
-    ['TWILIO_SMS_NATIVE_MAX_CONCURRENCY', '0', 'options.maxConcurrency (TWILIO_SMS_NATIVE_MAX_CONCURRENCY for the Logto module) must be an integer between 1 and 1000'],
+    [
+      'TWILIO_SMS_NATIVE_MAX_CONCURRENCY',
+      '0',
+      'options.maxConcurrency (TWILIO_SMS_NATIVE_MAX_CONCURRENCY for the Logto module) must be an integer between 1 and 1000',
+    ],
     ['TWILIO_SMS_NATIVE_MAX_RETRIES', '11', /^options\.maxRetries \(TWILIO_SMS_NATIVE_MAX_RETRIES for the Logto module\) must be/],
     ['TWILIO_SMS_NATIVE_TIMEOUT_MS', '10s', /^options\.timeoutMs \(TWILIO_SMS_NATIVE_TIMEOUT_MS for the Logto module\) must be/],
     ['TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS', '0', /^options\.connectTimeoutMs \(TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS for the Logto module\) must be/],

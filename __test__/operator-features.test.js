@@ -20,8 +20,7 @@ import { startTwilioServer, twilioError } from '../support/twilio-server.js';
 
 let server;
 let answer; // per-test override: (record, res) => void
-const connect = (config = validConfig(), options = {}) =>
-  new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
+const connect = (config = validConfig(), options = {}) => new TwilioSmsConnector(config, { baseUrl: server.url, ...options });
 const noSecrets = (error) => {
   const text = errorText(error);
   assert.ok(!text.includes(authToken), 'the auth token leaked');
@@ -70,7 +69,10 @@ describe('allowedCountries', () => {
       await connect(config).sendMessage(JM.slice(1), 'SignIn', { code: '123456' });
       bodies.push(server.requests.at(-1).body);
     }
-    assert.equal(bodies[0], new URLSearchParams({ To: JM, MessagingServiceSid: validConfig().fromMessagingServiceSID, Body: 'Sign in code 123456', RiskCheck: 'enable' }).toString());
+    assert.equal(
+      bodies[0],
+      new URLSearchParams({ To: JM, MessagingServiceSid: validConfig().fromMessagingServiceSID, Body: 'Sign in code 123456', RiskCheck: 'enable' }).toString()
+    );
     assert.deepEqual(bodies, [bodies[0], bodies[0], bodies[0]]);
   });
 
@@ -128,7 +130,10 @@ describe('allowedCountries', () => {
         const before = server.requests.length;
         const error = await rejection(connector.sendMessage(written, 'SignIn', { code: '123456' }));
         assert.equal(error.code, 'invalid_request_parameters', written);
-        assert.ok(error.message.startsWith(`Recipient refused by allowedCountries: ${written} is read as ${e164}, a phone number of ${country} `), error.message);
+        assert.ok(
+          error.message.startsWith(`Recipient refused by allowedCountries: ${written} is read as ${e164}, a phone number of ${country} `),
+          error.message
+        );
         assert.ok(error.message.endsWith(`write the number in E.164 form, ${e164}`), error.message);
         assert.equal(server.requests.length, before, `no request for ${written}`);
       }
@@ -161,7 +166,12 @@ describe('allowedCountries', () => {
     invalidConfig(validConfig({ allowedCountries: ['US', 'UK', 7, 'USA', 'ZZ'] }), (issues) => {
       assert.deepEqual(
         issues.map((issue) => issue.path),
-        [['allowedCountries', 1], ['allowedCountries', 2], ['allowedCountries', 3], ['allowedCountries', 4]]
+        [
+          ['allowedCountries', 1],
+          ['allowedCountries', 2],
+          ['allowedCountries', 3],
+          ['allowedCountries', 4],
+        ]
       );
       assert.match(issues[0].message, /"UK".*the United Kingdom is GB/);
       assert.equal(issues[1].code, 'invalid_type');
@@ -169,7 +179,10 @@ describe('allowedCountries', () => {
       assert.match(issues[3].message, /"ZZ" is not an ISO 3166-1 alpha-2 code/);
     });
     invalidConfig(validConfig({ allowedCountries: 'US' }), (issues) => {
-      assert.deepEqual(issues.map((issue) => issue.path), [['allowedCountries']]);
+      assert.deepEqual(
+        issues.map((issue) => issue.path),
+        [['allowedCountries']]
+      );
       assert.match(issues[0].message, /Expected array, received string/);
     });
   });
@@ -285,7 +298,10 @@ describe('any sender Twilio accepts', () => {
   ]) {
     test(`${JSON.stringify(from)} is refused saying which form was expected, nothing sent`, () => {
       invalidConfig(validConfig({ senderType: 'phoneNumber', fromPhoneNumber: from }), (issues) => {
-        assert.deepEqual(issues.map((issue) => issue.path), [['fromPhoneNumber']]);
+        assert.deepEqual(
+          issues.map((issue) => issue.path),
+          [['fromPhoneNumber']]
+        );
         assert.match(issues[0].message, says);
       });
     });
@@ -327,7 +343,10 @@ describe('regional hosts', () => {
   ]) {
     test(`${host} is refused: it stopped working; the message names ${replacement}`, () => {
       invalidConfig(validConfig({ host }), (issues) => {
-        assert.deepEqual(issues.map((issue) => issue.path), [['host']]);
+        assert.deepEqual(
+          issues.map((issue) => issue.path),
+          [['host']]
+        );
         assert.match(issues[0].message, /no longer works: Twilio stopped accepting .* on 2026-04-28/);
         assert.ok(issues[0].message.includes(replacement), issues[0].message);
       });
@@ -347,7 +366,10 @@ describe('regional hosts', () => {
   ]) {
     test(`${host} is refused before any request: not a host Twilio documents for its REST API`, () => {
       invalidConfig(validConfig({ host }), (issues) => {
-        assert.deepEqual(issues.map((issue) => issue.path), [['host']]);
+        assert.deepEqual(
+          issues.map((issue) => issue.path),
+          [['host']]
+        );
         assert.ok(issues[0].message.includes(says), issues[0].message);
         assert.match(issues[0].message, /Use api\.twilio\.com \(US1\), api\.dublin\.ie1\.twilio\.com \(IE1\) or api\.sydney\.au1\.twilio\.com \(AU1\)$/);
       });

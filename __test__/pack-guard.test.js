@@ -85,5 +85,9 @@ test('pack-release refuses before packing anything', async () => {
   assert.notEqual(packed.status, 0);
   assert.match(packed.stderr, /linux-x64-musl\.node is missing/);
   assert.match(packed.stderr, /npm run build:release/);
-  assert.deepEqual(readdirSync(dir).filter((entry) => entry === 'dist'), [], 'no tarball, no output folder');
+  assert.deepEqual(
+    readdirSync(dir).filter((entry) => entry === 'dist'),
+    [],
+    'no tarball, no output folder'
+  );
 });

@@ -44,7 +44,12 @@ test('the main tarball carries every built binary and lists every target as opti
     assert.match(listing, new RegExp(`package/connector-twilio-sms-native\\.${platform}\\.node`));
   }
   const manifest = JSON.parse(execFileSync('tar', ['-xzOf', packed.main, 'package/package.json'], { encoding: 'utf8' }));
-  assert.deepEqual(Object.keys(manifest.optionalDependencies).sort(), readdirSync(join(root, 'npm')).map((p) => `connector-twilio-sms-native-${p}`).sort());
+  assert.deepEqual(
+    Object.keys(manifest.optionalDependencies).sort(),
+    readdirSync(join(root, 'npm'))
+      .map((p) => `connector-twilio-sms-native-${p}`)
+      .sort()
+  );
   assert.deepEqual(Object.keys(manifest.dependencies), ['@logto/connector-kit']);
   assert.equal(manifest.devDependencies, undefined);
 });
@@ -57,7 +62,11 @@ test('npm install (local tarballs) into a fresh project, then send', async () =>
   const run = await consume();
   assert.equal(run.status, 0, run.stderr);
   // The main package's own copy of the binary is the one loaded.
-  assert.deepEqual(run.result, { body: CONSUMER_BODY, classExported: 'function', loaded: [realpathSync(join(installed, `connector-twilio-sms-native.${hostPlatform}.node`))] });
+  assert.deepEqual(run.result, {
+    body: CONSUMER_BODY,
+    classExported: 'function',
+    loaded: [realpathSync(join(installed, `connector-twilio-sms-native.${hostPlatform}.node`))],
+  });
   assert.equal(server.requests.at(-1).form[2][1], CONSUMER_BODY);
 });
 
@@ -69,7 +78,9 @@ test('without binaries in the main package, the per-target package is used', asy
   const run = await consume();
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.result.body, CONSUMER_BODY);
-  assert.deepEqual(run.result.loaded, [realpathSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`, `connector-twilio-sms-native.${hostPlatform}.node`))]);
+  assert.deepEqual(run.result.loaded, [
+    realpathSync(join(project, 'node_modules', `connector-twilio-sms-native-${hostPlatform}`, `connector-twilio-sms-native.${hostPlatform}.node`)),
+  ]);
 });
 
 test('with no binary at all, one clear error names the platform and the supported list', async () => {

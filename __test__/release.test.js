@@ -36,7 +36,9 @@ test('npm/ holds exactly what napi create-npm-dirs makes of package.json', () =>
   const copy = join(work, 'npm-dirs');
   cpSync(join(root, 'package.json'), join(copy, 'package.json'));
   execFileSync(join(root, 'node_modules', '.bin', 'napi'), ['create-npm-dirs', '--cwd', copy], { stdio: 'pipe' });
-  const platforms = targets().map(({ platform }) => platform).sort();
+  const platforms = targets()
+    .map(({ platform }) => platform)
+    .sort();
   assert.deepEqual(readdirSync(join(root, 'npm')).sort(), platforms);
   assert.deepEqual(readdirSync(join(copy, 'npm')).sort(), platforms);
   for (const platform of platforms) {
@@ -48,8 +50,13 @@ test('npm/ holds exactly what napi create-npm-dirs makes of package.json', () =>
 test('the build script, the workflow, the platforms table and the loader follow napi.targets', () => {
   const list = targets();
   // build-release.sh builds the Linux targets by default and names binaries by napi's parsing.
-  const linux = execFileSync(process.execPath, [script('targets.mjs'), 'linux'], { encoding: 'utf8' }).trim().split('\n');
-  assert.deepEqual(linux, list.filter(({ os }) => os === 'linux').map(({ triple }) => triple));
+  const linux = execFileSync(process.execPath, [script('targets.mjs'), 'linux'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    linux,
+    list.filter(({ os }) => os === 'linux').map(({ triple }) => triple)
+  );
   assert.match(readFileSync(script('build-release.sh'), 'utf8'), /node scripts\/targets\.mjs platform "\$target"/);
   // The workflow's matrices are computed from the list, never written out.
   for (const { triple, platform } of list) {
@@ -63,7 +70,10 @@ test('the build script, the workflow, the platforms table and the loader follow 
   const readme = readFileSync(join(root, 'docs', 'platforms.md'), 'utf8');
   const table = readme.slice(readme.indexOf('## Supported platforms'));
   const rows = [...table.matchAll(/^\| ([\w-]+) \| ([\w-]+) \|/gm)].map((m) => [m[1], m[2]]).filter(([name]) => name !== 'platform');
-  assert.deepEqual(rows.slice(0, list.length), list.map(({ platform, triple }) => [platform, triple]));
+  assert.deepEqual(
+    rows.slice(0, list.length),
+    list.map(({ platform, triple }) => [platform, triple])
+  );
 });
 
 test('one version everywhere: set stamps every manifest, check names the one that differs', () => {
@@ -113,18 +123,27 @@ const runtimes = [
   { platform: 'linux-arm64-gnu', node: () => execFileSync(script('arm64-node.sh'), { encoding: 'utf8' }).trim().split('\n').at(-1) },
   { platform: 'linux-arm64-musl', node: () => execFileSync(script('node-runtime.sh'), ['node22-musl-arm64', '--path'], { encoding: 'utf8' }).trim() },
 ];
-const unavailable = process.platform !== 'linux' || process.arch !== 'x64' ? 'needs a linux-x64 host' : process.getuid?.() !== 0 ? 'needs root for the musl and arm64 runtimes' : false;
+const unavailable =
+  process.platform !== 'linux' || process.arch !== 'x64'
+    ? 'needs a linux-x64 host'
+    : process.getuid?.() !== 0
+      ? 'needs root for the musl and arm64 runtimes'
+      : false;
 
 for (const { platform, node, wrap } of runtimes) {
-  test(`dry run: the packed ${platform} release installs into an empty project and sends a code`, { skip: !process.env.CI && unavailable, timeout: 600_000 }, async () => {
-    assert.equal(unavailable, false, `cannot run: ${unavailable}`);
-    const smoke = [script('smoke-install.mjs'), dist, platform];
-    const { status, stdout, stderr } = wrap
-      ? await run(wrap[0], [...wrap.slice(1), 'node', ...smoke])
-      : node() === process.execPath
-        ? await run(process.execPath, smoke)
-        : await run(process.execPath, [...smoke, '--node', node()]);
-    assert.equal(status, 0, `${stdout}\n${stderr}`);
-    assert.match(stdout, new RegExp(`smoke-install: ${platform} on Node v\\d+.*sent a code, loaded connector-twilio-sms-native\\.${platform}\\.node`));
-  });
+  test(
+    `dry run: the packed ${platform} release installs into an empty project and sends a code`,
+    { skip: !process.env.CI && unavailable, timeout: 600_000 },
+    async () => {
+      assert.equal(unavailable, false, `cannot run: ${unavailable}`);
+      const smoke = [script('smoke-install.mjs'), dist, platform];
+      const { status, stdout, stderr } = wrap
+        ? await run(wrap[0], [...wrap.slice(1), 'node', ...smoke])
+        : node() === process.execPath
+          ? await run(process.execPath, smoke)
+          : await run(process.execPath, [...smoke, '--node', node()]);
+      assert.equal(status, 0, `${stdout}\n${stderr}`);
+      assert.match(stdout, new RegExp(`smoke-install: ${platform} on Node v\\d+.*sent a code, loaded connector-twilio-sms-native\\.${platform}\\.node`));
+    }
+  );
 }

@@ -42,9 +42,7 @@ const replica = (baseUrl, sender, count) =>
         result = JSON.parse(line);
       }
     });
-    const done = new Promise((settle) =>
-      proc.on('close', (code, signal) => settle({ code, signal, stderr, result }))
-    );
+    const done = new Promise((settle) => proc.on('close', (code, signal) => settle({ code, signal, stderr, result })));
     done.then(({ code, stderr: text }) => ready || reject(new Error(`replica ${sender} exited ${code}: ${text}`)));
     proc.on('error', reject);
   });

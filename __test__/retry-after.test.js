@@ -22,12 +22,7 @@ const HOSTILE = [
   'Sunday, 06-Nov-94 08:49:37 GMT', // RFC 850 (obsolete, still a date): long past, no floor
 ];
 /** Values that end the send at its first 429: a wait past any deadline. */
-const PAST_THE_DEADLINE = new Set([
-  '18446744073709551615',
-  '18446744073709551616',
-  '9223372036854775807',
-  'Fri, 31 Dec 9999 23:59:59 GMT',
-]);
+const PAST_THE_DEADLINE = new Set(['18446744073709551615', '18446744073709551616', '9223372036854775807', 'Fri, 31 Dec 9999 23:59:59 GMT']);
 
 /** The code a send's Body carries. */
 const codeOf = (record) => Number(new URLSearchParams(record.body).get('Body').split(' ').at(-1));

@@ -12,8 +12,7 @@ import { accountSID, apiKeySecret, apiKeySID, authToken } from './fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const inRange = (actual, expected) =>
-  Array.isArray(expected) ? actual >= expected[0] && actual <= expected[1] : actual === expected;
+const inRange = (actual, expected) => (Array.isArray(expected) ? actual >= expected[0] && actual <= expected[1] : actual === expected);
 
 test('every case of the secret matrix ends as it states, and none reveals the auth token or the API key secret', () => {
   const child = spawnSync(process.execPath, [join(here, 'support', 'secret-matrix.mjs')], {

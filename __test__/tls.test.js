@@ -26,8 +26,7 @@ before(async () => {
 });
 after(() => Object.values(servers).forEach((server) => server.close()));
 
-const send = (baseUrl) =>
-  new TwilioSmsConnector(validConfig(), { baseUrl }).sendMessage('+15550001111', 'SignIn', { code: '424242' });
+const send = (baseUrl) => new TwilioSmsConnector(validConfig(), { baseUrl }).sendMessage('+15550001111', 'SignIn', { code: '424242' });
 
 test('a server whose certificate chains to NODE_EXTRA_CA_CERTS is trusted', async () => {
   const result = await send(servers.good.url);

@@ -151,9 +151,7 @@ for (const [name, options] of Object.entries(settings)) {
 
 test('every value the typings declare is exported at run time', async () => {
   const declared = (file) =>
-    [...readFileSync(join(installed, file), 'utf8').matchAll(/^export declare (?:const|function|class|enum) (\w+)/gm)].map(
-      ([, name]) => name
-    );
+    [...readFileSync(join(installed, file), 'utf8').matchAll(/^export declare (?:const|function|class|enum) (\w+)/gm)].map(([, name]) => name);
   const native = await import(join(installed, 'lib', 'native.js'));
   for (const name of declared('index.d.ts')) {
     assert.ok(name in native, `index.d.ts declares ${name}, lib/native.js does not export it`);

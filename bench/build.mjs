@@ -15,10 +15,7 @@ function addonPath(root) {
 export function ensureBuilt(root) {
   const addon = addonPath(root);
   const src = join(root, 'src');
-  const inputs = [
-    ...readdirSync(src).map((f) => join(src, f)),
-    ...['Cargo.toml', 'Cargo.lock', 'build.rs'].map((f) => join(root, f)),
-  ];
+  const inputs = [...readdirSync(src).map((f) => join(src, f)), ...['Cargo.toml', 'Cargo.lock', 'build.rs'].map((f) => join(root, f))];
   const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (!addon || statSync(addon).mtimeMs < newest(inputs)) {
     console.error(`bench: ${addon ? 'native addon is older than its sources' : 'no native addon'}; npm run build`);

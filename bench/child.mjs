@@ -24,8 +24,15 @@ const config = {
   authToken: hex(32, 5),
   fromMessagingServiceSID: `MG${hex(32, 9)}`,
   templates: [
-    'SignIn', 'Register', 'ForgotPassword', 'OrganizationInvitation', 'Generic',
-    'UserPermissionValidation', 'BindNewIdentifier', 'MfaVerification', 'BindMfa',
+    'SignIn',
+    'Register',
+    'ForgotPassword',
+    'OrganizationInvitation',
+    'Generic',
+    'UserPermissionValidation',
+    'BindNewIdentifier',
+    'MfaVerification',
+    'BindMfa',
   ].map((usageType) => ({
     usageType,
     content: `Your Logto ${usageType} verification code is {{code}}. The code will remain active for 10 minutes.`,
@@ -52,8 +59,7 @@ const serverStats = () =>
       .on('error', reject);
   });
 
-const statsDelta = (before, after) =>
-  Object.fromEntries(['tlsConnections', 'requests', 'created', 'rejected'].map((k) => [k, after[k] - before[k]]));
+const statsDelta = (before, after) => Object.fromEntries(['tlsConnections', 'requests', 'created', 'rejected'].map((k) => [k, after[k] - before[k]]));
 
 const memory = () => {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();

@@ -70,9 +70,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
   }
   const work = mkdtempSync(join(os.tmpdir(), 'bench-logto-'));
   // The tarball `logto connector add` takes; its name must start with connector- (it does).
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' })
-  );
+  const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
   const tarball = join(work, filename);
   mkdirSync(outDir, { recursive: true });
   const results = {};
@@ -89,7 +87,13 @@ if (!process.env.BENCH_LOGTO_WORKER) {
     results[runtime] = JSON.parse(readFileSync(out, 'utf8'));
   }
   rmSync(work, { recursive: true, force: true });
-  const flags = ['--logto', quick && '--quick', runtimeAt !== -1 && `--runtime ${runtimes[0]}`, plan.starts !== basePlan.starts && `--starts ${plan.starts}`, plan.sends !== basePlan.sends && `--sends ${plan.sends}`].filter(Boolean);
+  const flags = [
+    '--logto',
+    quick && '--quick',
+    runtimeAt !== -1 && `--runtime ${runtimes[0]}`,
+    plan.starts !== basePlan.starts && `--starts ${plan.starts}`,
+    plan.sends !== basePlan.sends && `--sends ${plan.sends}`,
+  ].filter(Boolean);
   const meta = {
     command: `npm run bench -- ${flags.join(' ')}`,
     date: new Date().toISOString(),
@@ -145,8 +149,15 @@ const config = {
   authToken: hex(32, 5),
   fromMessagingServiceSID: `MG${hex(32, 9)}`,
   templates: [
-    'SignIn', 'Register', 'ForgotPassword', 'OrganizationInvitation', 'Generic',
-    'UserPermissionValidation', 'BindNewIdentifier', 'MfaVerification', 'BindMfa',
+    'SignIn',
+    'Register',
+    'ForgotPassword',
+    'OrganizationInvitation',
+    'Generic',
+    'UserPermissionValidation',
+    'BindNewIdentifier',
+    'MfaVerification',
+    'BindMfa',
   ].map((usageType) => ({
     usageType,
     content: `Your Logto ${usageType} verification code is {{code}}. The code will remain active for 10 minutes.`,
@@ -166,28 +177,31 @@ const coreEnv = {
   TWILIO_SMS_NATIVE_BASE_URL: twilio.url,
   LOGTO_BENCH_PROBE: probeFile,
 };
-const nodeArgs = [
-  '--expose-gc',
-  '--import', join(root, 'bench', 'logto-probe.mjs'),
-  '--import', join(root, 'support', 'js-connector-preload.mjs'),
-];
+const nodeArgs = ['--expose-gc', '--import', join(root, 'bench', 'logto-probe.mjs'), '--import', join(root, 'support', 'js-connector-preload.mjs')];
 
 /** /proc/PID/status as numbers (kB figures in MiB). */
 const procStatus = (pid) =>
   Object.fromEntries(
-    readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const [key, value] = line.split(/:\s+/);
-      return [key, value?.endsWith(' kB') ? parseInt(value, 10) / 1024 : value];
-    })
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [key, value] = line.split(/:\s+/);
+        return [key, value?.endsWith(' kB') ? parseInt(value, 10) / 1024 : value];
+      })
   );
 
 /** smaps_rollup (MiB) and what of the mappings is our .node binary. */
 function procMemory(pid) {
   const rollup = Object.fromEntries(
-    readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').slice(1).filter(Boolean).map((line) => {
-      const [key, value] = line.split(/:\s+/);
-      return [key, parseInt(value, 10) / 1024];
-    })
+    readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter(Boolean)
+      .map((line) => {
+        const [key, value] = line.split(/:\s+/);
+        return [key, parseInt(value, 10) / 1024];
+      })
   );
   let addonRss = 0;
   let v8Pages = 0;
@@ -278,7 +292,13 @@ async function startInteraction(logto, interactionEvent) {
   const authorization = await fetch(`${logto.url}/oidc/auth?${query}`, { redirect: 'manual' });
   keep(authorization);
   if (authorization.status !== 303) throw new Error(`the authorization request answered ${authorization.status}`);
-  const api = apiClient(logto.url, { headers: { get cookie() { return cookie(); } } });
+  const api = apiClient(logto.url, {
+    headers: {
+      get cookie() {
+        return cookie();
+      },
+    },
+  });
   const started = await api('PUT', '/api/experience', { interactionEvent });
   if (started.status !== 204) throw new Error(`PUT /api/experience: ${started.status} ${JSON.stringify(started.body)}`);
   return api;
@@ -401,7 +421,10 @@ try {
   }
 
   for (let rep = 1; rep <= plan.starts; rep += 1) {
-    for (const [kind, instance] of [['ours', ours], ['js', js]]) {
+    for (const [kind, instance] of [
+      ['ours', ours],
+      ['js', js],
+    ]) {
       const result = await oneStart(kind, instance);
       starts.push(result);
       log(
@@ -440,8 +463,18 @@ function figureList() {
     { group: 'start-up', label: '… of which our .node mapped', unit: 'MiB', get: (s) => s.atReady.addonMapped },
     { group: 'start-up', label: 'threads at ready', unit: '', get: (s) => s.atReady.threads },
     { group: 'sign-up', label: 'send verification code, first of the process', unit: 'ms', get: (s) => s.signUps[0]?.sendCodeMs },
-    { group: 'sign-up', label: 'send verification code, later ones (median per start)', unit: 'ms', get: (s) => summarize(s.signUps.slice(1).map((x) => x.sendCodeMs)).median },
-    { group: 'sign-up', label: 'whole phone sign-up (authorize → submit), median per start', unit: 'ms', get: (s) => summarize(s.signUps.map((x) => x.signUpMs)).median },
+    {
+      group: 'sign-up',
+      label: 'send verification code, later ones (median per start)',
+      unit: 'ms',
+      get: (s) => summarize(s.signUps.slice(1).map((x) => x.sendCodeMs)).median,
+    },
+    {
+      group: 'sign-up',
+      label: 'whole phone sign-up (authorize → submit), median per start',
+      unit: 'ms',
+      get: (s) => summarize(s.signUps.map((x) => x.signUpMs)).median,
+    },
     { group: 'Console test sends', label: 'latency p50', unit: 'ms', get: (s) => s.testSendP50Ms },
     { group: 'Console test sends', label: 'latency p99', unit: 'ms', get: (s) => s.testSendP99Ms },
     { group: 'Console test sends', label: 'messages Twilio got', unit: '', get: (s) => s.delivered },
@@ -450,7 +483,12 @@ function figureList() {
     { group: 'memory after the sends', label: '… V8 heap pages (anonymous 256 KiB mappings)', unit: 'MiB', get: after('v8Pages') },
     { group: 'memory after the sends', label: '… … of which V8 counts (total_physical_size)', unit: 'MiB', get: after('heapPhysical') },
     { group: 'memory after the sends', label: '… V8 heap used (live and not yet collected)', unit: 'MiB', get: after('heapUsed') },
-    { group: 'memory after the sends', label: '… other anonymous (malloc, thread stacks, V8 large objects and code)', unit: 'MiB', get: after('otherAnonymous') },
+    {
+      group: 'memory after the sends',
+      label: '… other anonymous (malloc, thread stacks, V8 large objects and code)',
+      unit: 'MiB',
+      get: after('otherAnonymous'),
+    },
     { group: 'memory after the sends', label: '… file-backed', unit: 'MiB', get: after('fileBacked') },
     { group: 'memory after the sends', label: '… of which our .node mapped', unit: 'MiB', get: after('addonMapped') },
     { group: 'memory after the sends', label: 'RSS growth ready → after the sends', unit: 'MiB', get: (s) => s.afterSends.rss - s.atReady.rss },
@@ -474,20 +512,23 @@ function renderMarkdown(meta, summary, results) {
     const digits = unit === 's' ? 1 : unit === 'MiB' || unit === 'ms' ? 1 : 0;
     return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   };
-  const cell = ({ median, min, max, n }, unit) =>
-    n === 0 ? '–' : `${fmt(median, unit)} ${unit} (${fmt(min, unit)}–${fmt(max, unit)})`.replace(/  /g, ' ');
+  const cell = ({ median, min, max, n }, unit) => (n === 0 ? '–' : `${fmt(median, unit)} ${unit} (${fmt(min, unit)}–${fmt(max, unit)})`.replace(/  /g, ' '));
   const lines = [
     '# Inside Logto core: connector-twilio-sms-native vs @logto/connector-twilio-sms 1.4.4',
     '',
     `- Command: \`${meta.command}\` (wall time of the whole run: ${meta.wallSeconds} s)`,
     `- Date: ${meta.date}; code: commit ${meta.commit} (the binaries are those at the repo root, built from it)`,
     `- Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores shared with other work (load average at the end: ${meta.machine.loadAverage.join(', ')}), ${meta.machine.memoryGiB} GiB; ${meta.machine.os}`,
-    `- Core: Logto 1.43.0 RC built from source by support/logto-core.js, \`NODE_ENV=production node .\`, one throwaway Postgres per runtime; ours added by \`logto connector add\` (binaries: ${Object.entries(meta.binaries).map(([path, size]) => `${path} ${(size / MiB).toFixed(2)} MiB`).join(', ')}), the official one linked by \`logto connector link\`.`,
+    `- Core: Logto 1.43.0 RC built from source by support/logto-core.js, \`NODE_ENV=production node .\`, one throwaway Postgres per runtime; ours added by \`logto connector add\` (binaries: ${Object.entries(
+      meta.binaries
+    )
+      .map(([path, size]) => `${path} ${(size / MiB).toFixed(2)} MiB`)
+      .join(', ')}), the official one linked by \`logto connector link\`.`,
     `- Per runtime: ${meta.plan.starts} fresh starts per connector, alternating ours, JS; per start ${meta.plan.signUps} phone sign-ups through the Experience API, then ${meta.plan.sends.toLocaleString('en-US')} Console test sends one at a time. Cells are the median (min–max) over the starts; ours/JS is the ratio of the medians.`,
     '',
   ];
   for (const [runtime, { rows }] of Object.entries(summary)) {
-    lines.push(`## ${runtime === 'node22-musl' ? 'Node 22, musl (as in Logto\'s image)' : 'Node 22, glibc'} (${results[runtime].node})`, '');
+    lines.push(`## ${runtime === 'node22-musl' ? "Node 22, musl (as in Logto's image)" : 'Node 22, glibc'} (${results[runtime].node})`, '');
     lines.push('| figure | ours | JS | ours/JS | ours − JS (medians) |', '|---|---|---|---|---|');
     let group;
     for (const row of rows) {
@@ -503,22 +544,28 @@ function renderMarkdown(meta, summary, results) {
     const worstRows = rows.filter((row) => row.target);
     const medianGap = median.ours.median - median.js.median;
     lines.push('');
-    lines.push(`Targets: median RSS after the sends at most 5 MiB above the JS connector's: ${medianGap >= 0 ? '+' : ''}${medianGap.toFixed(1)} MiB, ${medianGap <= 5 ? '✅ met' : '❌ missed'}.`);
+    lines.push(
+      `Targets: median RSS after the sends at most 5 MiB above the JS connector's: ${medianGap >= 0 ? '+' : ''}${medianGap.toFixed(1)} MiB, ${medianGap <= 5 ? '✅ met' : '❌ missed'}.`
+    );
     for (const row of worstRows) {
       const gap = row.ours.max - row.js.max;
-      lines.push(`No start of ours more than 10 MiB beyond the JS connector's worst (${row.label}): ours' worst ${row.ours.max.toFixed(1)} MiB, JS' worst ${row.js.max.toFixed(1)} MiB (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}), ${gap <= 10 ? '✅ met' : '❌ missed'}.`);
+      lines.push(
+        `No start of ours more than 10 MiB beyond the JS connector's worst (${row.label}): ours' worst ${row.ours.max.toFixed(1)} MiB, JS' worst ${row.js.max.toFixed(1)} MiB (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}), ${gap <= 10 ? '✅ met' : '❌ missed'}.`
+      );
     }
     lines.push('');
     lines.push('Every start, RSS at ready → after the sends (peak) in MiB:', '');
     for (const kind of ['ours', 'js']) {
-      const each = results[runtime].starts.filter((s) => s.kind === kind).map((s) => `${s.atReady.rss.toFixed(0)} → ${s.afterSends.rss.toFixed(0)} (${s.peakRss.toFixed(0)})`);
+      const each = results[runtime].starts
+        .filter((s) => s.kind === kind)
+        .map((s) => `${s.atReady.rss.toFixed(0)} → ${s.afterSends.rss.toFixed(0)} (${s.peakRss.toFixed(0)})`);
       lines.push(`- ${kind === 'ours' ? 'ours' : 'JS'}: ${each.join('; ')}`);
     }
     lines.push('');
   }
   lines.push(
     'Notes:',
-    '- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8\'s heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8\'s own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node\'s, OpenSSL\'s, ours), thread stacks, V8\'s large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.',
+    "- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8's heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8's own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node's, OpenSSL's, ours), thread stacks, V8's large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.",
     '- Core runs with `--expose-gc` so the last group can collect garbage on request; nothing calls gc before that.',
     '- The first send of a process includes ours starting its runtime thread and both connectors opening their first TLS connection to the stand-in.',
     ''

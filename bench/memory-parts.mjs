@@ -62,7 +62,8 @@ async function step(label, work) {
   let total = 0;
   for (const [key, now] of after) {
     const delta = now.rssKiB - (before.get(key)?.rssKiB ?? 0);
-    if (Math.abs(delta) >= 16) rows.push(`${before.has(key) ? 'grew' : 'new '} ${now.perms} ${now.name} (${now.sizeKiB} KiB mapped): ${delta > 0 ? '+' : ''}${delta} KiB`);
+    if (Math.abs(delta) >= 16)
+      rows.push(`${before.has(key) ? 'grew' : 'new '} ${now.perms} ${now.name} (${now.sizeKiB} KiB mapped): ${delta > 0 ? '+' : ''}${delta} KiB`);
     total += delta;
   }
   for (const [key, then] of before) {

@@ -8,7 +8,16 @@ const sum = (object) => Object.values(object ?? {}).reduce((a, b) => a + b, 0);
 // `better` says which direction is good; `target` is our goal for the ratio (or, with
 // `absolute`, for ours alone).
 const FIGURES = [
-  { group: 'a. sequential, keep-alive', label: 'p50 latency', unit: 'ms', key: 'sequential', get: (r) => r.p50Ms, better: 'lower', target: { ratioMax: 0.25 }, chart: 'sequential p50' },
+  {
+    group: 'a. sequential, keep-alive',
+    label: 'p50 latency',
+    unit: 'ms',
+    key: 'sequential',
+    get: (r) => r.p50Ms,
+    better: 'lower',
+    target: { ratioMax: 0.25 },
+    chart: 'sequential p50',
+  },
   { group: 'a. sequential, keep-alive', label: 'p99 latency', unit: 'ms', key: 'sequential', get: (r) => r.p99Ms, better: 'lower', chart: 'sequential p99' },
   ...[0, 50].flatMap((latency) => {
     const key = `sustained${latency}`;
@@ -32,27 +41,170 @@ const FIGURES = [
       { group, label: 'p99 of the same process idle for 0.5 s (the floor)', unit: 'ms', key, get: (r) => r.eldIdleP99Ms, better: 'lower' },
     ];
   }),
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'codes delivered', unit: '', key: 'burst', get: (r) => r.delivered, better: 'higher', target: { absoluteMin: 1000 } },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'codes delivered',
+    unit: '',
+    key: 'burst',
+    get: (r) => r.delivered,
+    better: 'higher',
+    target: { absoluteMin: 1000 },
+  },
   { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'failures', unit: '', key: 'burst', get: (r) => r.failed, better: 'lower' },
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'wall time', unit: 'ms', key: 'burst', get: (r) => r.wallMs, better: 'lower', chart: 'burst wall time' },
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'TLS connections opened', unit: '', key: 'burst', get: (r) => r.server.tlsConnections, better: 'lower', target: { absoluteMax: 100 }, chart: 'burst connections' },
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'requests the server saw', unit: '', key: 'burst', get: (r) => r.server.requests, better: 'lower' },
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'answered 429', unit: '', key: 'burst', get: (r) => r.server.rejected, better: 'lower' },
-  { group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight', label: 'peak requests in flight at the server', unit: '', key: 'burst', get: (r) => r.server.maxInFlight, better: 'lower' },
-  { group: 'e. cold start (fresh process)', label: 'import + createConnector + first send', unit: 'ms', key: 'cold', get: (r) => r.coldMs, better: 'lower', target: { ratioMax: 0.5 }, chart: 'cold start' },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'wall time',
+    unit: 'ms',
+    key: 'burst',
+    get: (r) => r.wallMs,
+    better: 'lower',
+    chart: 'burst wall time',
+  },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'TLS connections opened',
+    unit: '',
+    key: 'burst',
+    get: (r) => r.server.tlsConnections,
+    better: 'lower',
+    target: { absoluteMax: 100 },
+    chart: 'burst connections',
+  },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'requests the server saw',
+    unit: '',
+    key: 'burst',
+    get: (r) => r.server.requests,
+    better: 'lower',
+  },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'answered 429',
+    unit: '',
+    key: 'burst',
+    get: (r) => r.server.rejected,
+    better: 'lower',
+  },
+  {
+    group: 'd. burst: 1,000 at once, 50 ms, 429 above 100 in flight',
+    label: 'peak requests in flight at the server',
+    unit: '',
+    key: 'burst',
+    get: (r) => r.server.maxInFlight,
+    better: 'lower',
+  },
+  {
+    group: 'e. cold start (fresh process)',
+    label: 'import + createConnector + first send',
+    unit: 'ms',
+    key: 'cold',
+    get: (r) => r.coldMs,
+    better: 'lower',
+    target: { ratioMax: 0.5 },
+    chart: 'cold start',
+  },
   { group: 'e. cold start (fresh process)', label: '… of which import + createConnector', unit: 'ms', key: 'cold', get: (r) => r.loadMs, better: 'lower' },
-  { group: 'e. cold start (fresh process)', label: '… of which first send (TLS handshake included)', unit: 'ms', key: 'cold', get: (r) => r.firstSendMs, better: 'lower' },
-  { group: 'e. cold start (fresh process)', label: 'RSS after first send', unit: 'MB', key: 'cold', get: (r) => mb(r.rssAfter), better: 'lower', chart: 'cold RSS' },
-  { group: 'e. cold start (fresh process)', label: 'RSS added by import + first send', unit: 'MB', key: 'cold', get: (r) => mb(r.rssAfter - r.rssBefore), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'RSS before', unit: 'MB', key: 'memory', get: (r) => mb(r.before.rss), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'RSS after', unit: 'MB', key: 'memory', get: (r) => mb(r.after.rss), better: 'lower', chart: 'RSS after sends' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'RSS growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.rss - r.before.rss), better: 'lower', target: { absoluteMax: 5 } },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'peak RSS during the sends', unit: 'MB', key: 'memory', get: (r) => mb(r.peakRss), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'heap used before', unit: 'MB', key: 'memory', get: (r) => mb(r.before.heapUsed), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'heap used after', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapUsed), better: 'lower', chart: 'heap after sends' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'heap used growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapUsed - r.before.heapUsed), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'V8 heap size (heapTotal) growth', unit: 'MB', key: 'memory', get: (r) => mb(r.after.heapTotal - r.before.heapTotal), better: 'lower' },
-  { group: 'f. memory over sequential sends (100,000 in a full run; after gc)', label: 'RSS growth beyond V8 heap size growth (native)', unit: 'MB', key: 'memory', get: (r) => mb(r.after.rss - r.before.rss - (r.after.heapTotal - r.before.heapTotal)), better: 'lower' },
+  {
+    group: 'e. cold start (fresh process)',
+    label: '… of which first send (TLS handshake included)',
+    unit: 'ms',
+    key: 'cold',
+    get: (r) => r.firstSendMs,
+    better: 'lower',
+  },
+  {
+    group: 'e. cold start (fresh process)',
+    label: 'RSS after first send',
+    unit: 'MB',
+    key: 'cold',
+    get: (r) => mb(r.rssAfter),
+    better: 'lower',
+    chart: 'cold RSS',
+  },
+  {
+    group: 'e. cold start (fresh process)',
+    label: 'RSS added by import + first send',
+    unit: 'MB',
+    key: 'cold',
+    get: (r) => mb(r.rssAfter - r.rssBefore),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'RSS before',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.before.rss),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'RSS after',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.rss),
+    better: 'lower',
+    chart: 'RSS after sends',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'RSS growth',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.rss - r.before.rss),
+    better: 'lower',
+    target: { absoluteMax: 5 },
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'peak RSS during the sends',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.peakRss),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'heap used before',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.before.heapUsed),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'heap used after',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.heapUsed),
+    better: 'lower',
+    chart: 'heap after sends',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'heap used growth',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.heapUsed - r.before.heapUsed),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'V8 heap size (heapTotal) growth',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.heapTotal - r.before.heapTotal),
+    better: 'lower',
+  },
+  {
+    group: 'f. memory over sequential sends (100,000 in a full run; after gc)',
+    label: 'RSS growth beyond V8 heap size growth (native)',
+    unit: 'MB',
+    key: 'memory',
+    get: (r) => mb(r.after.rss - r.before.rss - (r.after.heapTotal - r.before.heapTotal)),
+    better: 'lower',
+  },
 ];
 
 /** Per-figure medians (min, max) for both connectors, the ratio, and the target verdict. */
@@ -74,7 +226,10 @@ export function summarizeRuns(runs) {
     ['ceiling0', 'ceiling50', 'ceilingSeq'].map((key) => [key, summarize((runs[key]?.ceiling ?? []).map((r) => r.sendsPerSec))])
   );
   const ceilingLatency = Object.fromEntries(
-    ['ceiling0', 'ceiling50', 'ceilingSeq'].map((key) => [key, { p50Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p50Ms)), p99Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p99Ms)) }])
+    ['ceiling0', 'ceiling50', 'ceilingSeq'].map((key) => [
+      key,
+      { p50Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p50Ms)), p99Ms: summarize((runs[key]?.ceiling ?? []).map((r) => r.p99Ms)) },
+    ])
   );
   return { figures, ceilings, ceilingLatency };
 }
@@ -139,7 +294,10 @@ export function renderMarkdown(meta, summary) {
     lines.push(`| ${f.label} | ${cell(f.ours, f.unit)} | ${cell(f.js, f.unit)} | ${ratio} | ${targetText(f.target)} | ${met} |`);
   }
   lines.push('| **g. ceiling: minimal Rust keep-alive client (`examples/bench_ceiling.rs`), 64 in flight** | | | | | |');
-  for (const [key, label] of [['ceiling0', '0 ms'], ['ceiling50', '50 ms']]) {
+  for (const [key, label] of [
+    ['ceiling0', '0 ms'],
+    ['ceiling50', '50 ms'],
+  ]) {
     const lat = summary.ceilingLatency[key];
     lines.push(`| sends/s @${label} (p50 ${fmt(lat.p50Ms.median)} ms, p99 ${fmt(lat.p99Ms.median)} ms) | ${cell(summary.ceilings[key], '/s')} | | | | |`);
   }
@@ -159,9 +317,9 @@ export function renderMarkdown(meta, summary) {
     '- Ours caps each Twilio account at 50 requests in flight by default; for b. and c. it runs with `TWILIO_SMS_NATIVE_MAX_CONCURRENCY=64`, so both connectors have the same 64 in flight. The burst (d.) uses the default.',
     '- The sequential floor row is the minimal Rust client (one thread pool, no JS) sending one request at a time to the same server: no connector called from Node can beat it, so floor/JS bounds the best ratio a. can reach on this machine.',
     '- Event-loop delay is `perf_hooks.monitorEventLoopDelay({ resolution: 1 })` during the measured sends, minus the 1 ms resolution (Node records the whole timer interval). The idle row is the same process with nothing to do: on this shared 2-core machine that floor is not zero.',
-    '- At 50 ms and 64 in flight no client can exceed 64 / 0.05 s = 1,280 sends/s (Little\'s law); the ceiling row shows what the server allows.',
+    "- At 50 ms and 64 in flight no client can exceed 64 / 0.05 s = 1,280 sends/s (Little's law); the ceiling row shows what the server allows.",
     '- Memory: RSS can grow while live JS memory (heap used) does not, when V8 enlarges its heap (heapTotal, mostly the young generation sizing up under a high allocation rate); the last memory row is what remains once that is taken off, i.e. native memory. `results.json` has RSS after every tenth of the sends.',
-    '- Burst: a 429 from the server is Twilio\'s error 20429 JSON; the server answers it after the same 50 ms.',
+    "- Burst: a 429 from the server is Twilio's error 20429 JSON; the server answers it after the same 50 ms.",
     ''
   );
   return lines.join('\n');

@@ -30,11 +30,10 @@ const runtimeAt = process.argv.indexOf('--runtime');
 const runtime = runtimeAt === -1 ? 'system' : process.argv[runtimeAt + 1];
 // Children run on process.execPath, so starting this script on the runtime moves all of it.
 if (runtime !== 'system' && process.env.BENCH_RUNTIME !== runtime) {
-  const { status } = spawnSync(
-    join(root, 'scripts', 'node-runtime.sh'),
-    [runtime, 'node', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
-    { stdio: 'inherit', env: { ...process.env, BENCH_RUNTIME: runtime } }
-  );
+  const { status } = spawnSync(join(root, 'scripts', 'node-runtime.sh'), [runtime, 'node', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_RUNTIME: runtime },
+  });
   process.exit(status ?? 1);
 }
 const flags = [quick && '--quick', allowlist && '--allowlist', runtime !== 'system' && `--runtime ${runtime}`].filter(Boolean);
@@ -86,13 +85,7 @@ function runJson(cmd, args, env = childEnv) {
 const measure = (connector, scenario, params, env = childEnv) =>
   runJson(
     process.execPath,
-    [
-      '--expose-gc',
-      '--import',
-      preload,
-      join(root, 'bench', 'child.mjs'),
-      JSON.stringify({ connector, scenario, controlPort: server.controlPort, ...params }),
-    ],
+    ['--expose-gc', '--import', preload, join(root, 'bench', 'child.mjs'), JSON.stringify({ connector, scenario, controlPort: server.controlPort, ...params })],
     env
   );
 
@@ -103,8 +96,16 @@ const sameConcurrency = { ...childEnv, TWILIO_SMS_NATIVE_MAX_CONCURRENCY: String
 
 const ceiling = (total, concurrency = CONCURRENCY) =>
   runJson(binaries.ceiling, [
-    '--url', `https://127.0.0.1:${server.port}`, '--ca', pki.caPath,
-    '--total', String(total), '--concurrency', String(concurrency), '--warmup', '2000',
+    '--url',
+    `https://127.0.0.1:${server.port}`,
+    '--ca',
+    pki.caPath,
+    '--total',
+    String(total),
+    '--concurrency',
+    String(concurrency),
+    '--warmup',
+    '2000',
   ]);
 
 // Each step: a server mode, then one measurement per connector (alternating), or the ceiling.
@@ -114,13 +115,18 @@ const steps = [
   { key: 'ceilingSeq', mode: {}, ceiling: plan.seq, concurrency: 1 },
   { key: 'sustained0', mode: {}, oursEnv: sameConcurrency, params: { scenario: 'sustained', warmup: 2_000, total: plan.sustained, concurrency: CONCURRENCY } },
   { key: 'ceiling0', mode: {}, ceiling: plan.sustained },
-  { key: 'sustained50', mode: { latencyMs: 50 }, oursEnv: sameConcurrency, params: { scenario: 'sustained', warmup: 2_000, total: plan.sustained, concurrency: CONCURRENCY } },
+  {
+    key: 'sustained50',
+    mode: { latencyMs: 50 },
+    oursEnv: sameConcurrency,
+    params: { scenario: 'sustained', warmup: 2_000, total: plan.sustained, concurrency: CONCURRENCY },
+  },
   { key: 'ceiling50', mode: { latencyMs: 50 }, ceiling: plan.sustained },
   { key: 'burst', mode: { latencyMs: 50, limit: 100 }, params: { scenario: 'burst', warmup: 10, total: plan.burst } },
 ];
 
 const runs = {};
-const record = (key, who, result) => ((runs[key] ??= { ours: [], js: [], ceiling: [] })[who].push(result));
+const record = (key, who, result) => (runs[key] ??= { ours: [], js: [], ceiling: [] })[who].push(result);
 
 try {
   for (let rep = 1; rep <= plan.reps; rep += 1) {

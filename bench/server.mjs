@@ -28,8 +28,7 @@ export async function startServer({ binary, cert, key }) {
     port,
     controlPort,
     pid: child.pid,
-    setMode: ({ latencyMs = 0, limit = 0 }) =>
-      control(controlPort, 'POST', `/mode?latency_ms=${latencyMs}&limit=${limit}`),
+    setMode: ({ latencyMs = 0, limit = 0 }) => control(controlPort, 'POST', `/mode?latency_ms=${latencyMs}&limit=${limit}`),
     reset: () => control(controlPort, 'POST', '/reset'),
     stats: () => control(controlPort, 'GET', '/stats'),
     async stop() {

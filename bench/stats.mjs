@@ -1,8 +1,7 @@
 // Small numeric helpers shared by the child measurements and the report.
 
 /** Nearest-rank percentile of an ascending-sorted array (p in 0..1). */
-export const percentile = (sorted, p) =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length, Math.max(1, Math.ceil(sorted.length * p))) - 1];
+export const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length, Math.max(1, Math.ceil(sorted.length * p))) - 1]);
 
 export const sortedCopy = (values) => Float64Array.from(values).sort();
 

@@ -139,7 +139,9 @@ async function preview() {
     }
     if (result.segments > 1) {
       warnings += 1;
-      console.log(`  WARNING: ${result.segments} segments with a six-digit code: each SMS is billed ${result.segments} times${result.encoding === 'UCS-2' ? ' (a non-GSM character forces UCS-2, 70 characters per segment; smartEncoded may help)' : ''}.`);
+      console.log(
+        `  WARNING: ${result.segments} segments with a six-digit code: each SMS is billed ${result.segments} times${result.encoding === 'UCS-2' ? ' (a non-GSM character forces UCS-2, 70 characters per segment; smartEncoded may help)' : ''}.`
+      );
     }
     console.log();
   }

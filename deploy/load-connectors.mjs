@@ -34,12 +34,11 @@ export function checkDuplicateConnectorFactoriesId(connectorFactories) {
       (deduplicateId) => connectorFactoryIds.filter((id) => id === deduplicateId).length > 1
     );
     const connectorIds = duplicatedConnectorFactoryIds.map((id) => `${id}`).join(', ');
-    throw Object.assign(
-      new Error(
-        `Found multiple connector factories (with id ${connectorIds}), you may uninstall unnecessary ones.`
-      ),
-      { code: 'connector.more_than_one_connector_factory', status: 422, data: { connectorIds } }
-    );
+    throw Object.assign(new Error(`Found multiple connector factories (with id ${connectorIds}), you may uninstall unnecessary ones.`), {
+      code: 'connector.more_than_one_connector_factory',
+      status: 422,
+      data: { connectorIds },
+    });
   }
 }
 

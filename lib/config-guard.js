@@ -53,9 +53,7 @@ export const toConfigError = (issues) => (ZodError ? new ZodError(issues) : new 
 export const configGuard = Object.freeze({
   safeParse(config) {
     const { success, message, issues } = validateConfig(config);
-    return success
-      ? { success, data: config }
-      : { success, error: toConfigError(issues ?? [{ code: 'custom', path: [], message }]) };
+    return success ? { success, data: config } : { success, error: toConfigError(issues ?? [{ code: 'custom', path: [], message }]) };
   },
   parse(config) {
     const result = configGuard.safeParse(config);

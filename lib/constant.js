@@ -4,8 +4,7 @@ import { ConnectorConfigFormItemType } from '@logto/connector-kit';
 
 import { countryCodes } from './native.js';
 
-const defaultContent = (what) =>
-  `Your Logto ${what} code is {{code}}. The code will remain active for 10 minutes.`;
+const defaultContent = (what) => `Your Logto ${what} code is {{code}}. The code will remain active for 10 minutes.`;
 
 // The Console's country choices: the codes the native validator accepts (libphonenumber's
 // regions), titled with their English names (Node's ICU), e.g. "Jamaica (JM)", sorted by name.
@@ -58,8 +57,7 @@ export const defaultMetadata = Object.freeze({
       type: ConnectorConfigFormItemType.Text,
       required: true,
       placeholder: 'ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
-      description:
-        'Your Twilio account (AC…, on the Twilio Console home page). Every request goes to this account.',
+      description: 'Your Twilio account (AC…, on the Twilio Console home page). Every request goes to this account.',
     },
     // The Console saves `{ ...savedConfig, ...form }` without '' and false values, so a
     // cleared field keeps its saved value. An explicit choice (a Select, whose string value is
@@ -75,8 +73,7 @@ export const defaultMetadata = Object.freeze({
         { value: 'authToken', title: 'Auth Token' },
         { value: 'apiKey', title: 'API key' },
       ],
-      description:
-        "Which credential signs the requests to Twilio: the account's Auth Token, or an API key (which you can revoke on its own).",
+      description: "Which credential signs the requests to Twilio: the account's Auth Token, or an API key (which you can revoke on its own).",
     },
     {
       key: 'authToken',
@@ -136,7 +133,7 @@ export const defaultMetadata = Object.freeze({
       required: true,
       placeholder: '+15551234567, 12345 or ACME',
       description:
-        "Sent as From. One of: a Twilio number of this account in E.164 format (+ and country code, digits only, e.g. +15551234567); a short code (5 or 6 digits); or an alphanumeric sender ID (1 to 11 letters, digits, spaces and + - _ &, at least one letter, e.g. ACME or ACME-Bank). Alphanumeric IDs are not allowed in some countries, among them the United States and Canada (messages there fail), some countries require them registered first, and recipients cannot reply to them.",
+        'Sent as From. One of: a Twilio number of this account in E.164 format (+ and country code, digits only, e.g. +15551234567); a short code (5 or 6 digits); or an alphanumeric sender ID (1 to 11 letters, digits, spaces and + - _ &, at least one letter, e.g. ACME or ACME-Bank). Alphanumeric IDs are not allowed in some countries, among them the United States and Canada (messages there fail), some countries require them registered first, and recipients cannot reply to them.',
       showConditions: [{ targetKey: 'senderType', expectValue: 'phoneNumber' }],
     },
     {

@@ -1,20 +1,9 @@
 // Types for the Logto connector module (the package's default entry point).
-import type {
-  ConnectorError,
-  ConnectorMetadata,
-  CreateConnector,
-  SmsConnector,
-} from '@logto/connector-kit';
+import type { ConnectorError, ConnectorMetadata, CreateConnector, SmsConnector } from '@logto/connector-kit';
 
 import type { TwilioSmsConfig } from '../index.js';
 
-export type {
-  TwilioSmsConfig,
-  SmsTemplate,
-  MessageResource,
-  MessagePreview,
-  RecipientCheck,
-} from '../index.js';
+export type { TwilioSmsConfig, SmsTemplate, MessageResource, MessagePreview, RecipientCheck } from '../index.js';
 
 /** The connector's metadata: id `twilio-short-message-service`, as the JS connector's. */
 export declare const defaultMetadata: ConnectorMetadata;
@@ -50,9 +39,7 @@ export type TwilioSmsConnectorError = ConnectorError & {
 
 /** zod-compatible guard backed by the native validator. */
 export declare const configGuard: {
-  safeParse(
-    config: unknown
-  ): { success: true; data: TwilioSmsConfig } | { success: false; error: ConfigValidationError };
+  safeParse(config: unknown): { success: true; data: TwilioSmsConfig } | { success: false; error: ConfigValidationError };
   parse(config: unknown): TwilioSmsConfig;
 };
 

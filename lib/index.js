@@ -43,24 +43,21 @@ const toConnectorError = (error) => {
   if (code === ConnectorErrorCodes.InvalidConfig && Array.isArray(data?.issues)) {
     return new ConnectorError(code, toConfigError(data.issues));
   }
-  const isMessageOnly =
-    data && typeof data.message === 'string' && Object.keys(data).length === 1;
-  return new ConnectorError(code, isMessageOnly ? data.message : data ?? String(error?.message));
+  const isMessageOnly = data && typeof data.message === 'string' && Object.keys(data).length === 1;
+  return new ConnectorError(code, isMessageOnly ? data.message : (data ?? String(error?.message)));
 };
 
-const sendMessage =
-  (getConfig) =>
-  async (data, inputConfig) => {
-    const { to, type, payload } = data ?? {};
-    // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
-    const config = inputConfig ?? (await getConfig(defaultMetadata.id));
-    try {
-      // Cheap per send: the native side caches validated configs by content.
-      return await sendNative(config, to, type, payload, options);
-    } catch (error) {
-      throw toConnectorError(error);
-    }
-  };
+const sendMessage = (getConfig) => async (data, inputConfig) => {
+  const { to, type, payload } = data ?? {};
+  // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
+  const config = inputConfig ?? (await getConfig(defaultMetadata.id));
+  try {
+    // Cheap per send: the native side caches validated configs by content.
+    return await sendNative(config, to, type, payload, options);
+  } catch (error) {
+    throw toConnectorError(error);
+  }
+};
 
 /** Outbound SMS since `startFrom` (default: the first of this month, UTC); Logto allows 3 s. */
 const getUsage = (getConfig) => async (startFrom) => {

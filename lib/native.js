@@ -32,12 +32,4 @@ try {
   throw failure;
 }
 
-export const {
-  TwilioSmsConnector,
-  validateConfig,
-  sendMessage,
-  countryCodes,
-  ConnectorErrorCode,
-  __napiBindingTarget,
-} =
-  binding;
+export const { TwilioSmsConnector, validateConfig, sendMessage, countryCodes, ConnectorErrorCode, __napiBindingTarget } = binding;

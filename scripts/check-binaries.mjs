@@ -19,7 +19,9 @@ const MIN_MACOS = { x64: [10, 13], arm64: [11, 0] };
 
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : readdirSync(root).filter((f) => f.endsWith('.node')).map((f) => join(root, f));
+  : readdirSync(root)
+      .filter((f) => f.endsWith('.node'))
+      .map((f) => join(root, f));
 if (files.length === 0) {
   console.error('no .node binaries found; build them first (npm run build:release)');
   process.exit(1);
@@ -30,7 +32,10 @@ const compare = (a, b) => a[0] - b[0] || a[1] - b[1];
 
 // ELF (Linux): the machine, the NEEDED libraries and the glibc symbol versions.
 function checkElf(file, name, problems) {
-  const machine = readelf('-h', file).match(/Machine:\s+(.+)/)?.[1].trim() ?? '?';
+  const machine =
+    readelf('-h', file)
+      .match(/Machine:\s+(.+)/)?.[1]
+      .trim() ?? '?';
   const needed = [...readelf('-d', file).matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((m) => m[1]);
   const glibcVersions = [...new Set([...readelf('-V', file).matchAll(/GLIBC_(\d+)\.(\d+)/g)].map((m) => `${m[1]}.${m[2]}`))]
     .map((v) => v.split('.').map(Number))
@@ -50,7 +55,11 @@ function checkElf(file, name, problems) {
 // Mach-O (macOS): the linked libraries and the minimum-macOS load command, as otool prints them.
 function checkMachO(file, name, problems) {
   const otool = (flag) => execFileSync('otool', [flag, file], { encoding: 'utf8' });
-  const needed = otool('-L').split('\n').slice(1).map((line) => line.trim().split(' ')[0]).filter(Boolean);
+  const needed = otool('-L')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(' ')[0])
+    .filter(Boolean);
   const foreign = needed.filter((lib) => !lib.startsWith('/usr/lib/') && !lib.startsWith('/System/Library/'));
   if (foreign.length) problems.push(`links non-system libraries ${foreign.join(', ')}`);
   const commands = otool('-l');

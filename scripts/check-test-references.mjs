@@ -14,7 +14,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DOCS = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
 
 const problems = [];
 const jsRefs = []; // { doc, line, file, title }
@@ -56,11 +62,10 @@ const titlesOf = new Map();
 const files = [...new Set(jsRefs.map((ref) => ref.file))];
 const list = (file) =>
   new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      ['--test', '--test-reporter=tap', '--test-name-pattern=^a test title no test has$', join(root, '__test__', file)],
-      { cwd: root, env: { ...process.env, NODE_TEST_CONTEXT: undefined } }
-    );
+    const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-name-pattern=^a test title no test has$', join(root, '__test__', file)], {
+      cwd: root,
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -85,14 +90,12 @@ await Promise.all(
 for (const { doc, line, file, title } of jsRefs) {
   const titles = titlesOf.get(file);
   if (titles === null) problems.push(`${doc}:${line}: ${file} does not exist`);
-  else if (titles.length > 0 && !titles.some((t) => t.includes(title)))
-    problems.push(`${doc}:${line}: no test in ${file} has a title containing "${title}"`);
+  else if (titles.length > 0 && !titles.some((t) => t.includes(title))) problems.push(`${doc}:${line}: no test in ${file} has a title containing "${title}"`);
 }
 for (const { doc, line, file, fn } of rustRefs) {
   const path = join(root, file);
   if (!existsSync(path)) problems.push(`${doc}:${line}: ${file} does not exist`);
-  else if (!new RegExp(`\\bfn ${fn}\\s*[(<]`).test(readFileSync(path, 'utf8')))
-    problems.push(`${doc}:${line}: ${file} has no fn ${fn}`);
+  else if (!new RegExp(`\\bfn ${fn}\\s*[(<]`).test(readFileSync(path, 'utf8'))) problems.push(`${doc}:${line}: ${file} has no fn ${fn}`);
 }
 
 if (problems.length > 0) {

@@ -38,7 +38,11 @@ for (const name of readdirSync(workflows).filter((file) => /\.ya?ml$/.test(file)
       if (!step.run || shell !== 'bash') continue;
       const script = step.run.replace(/\$\{\{[^}]*\}\}/g, '$GITHUB_EXPRESSION');
       try {
-        execFileSync(shellcheck, ['--shell=bash', '--format=gcc', '-'], { input: `export GITHUB_EXPRESSION=x\n${script}`, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+        execFileSync(shellcheck, ['--shell=bash', '--format=gcc', '-'], {
+          input: `export GITHUB_EXPRESSION=x\n${script}`,
+          encoding: 'utf8',
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
       } catch (error) {
         if (error.code === 'ENOENT') throw new Error(`shellcheck not found (${shellcheck}); pass --shellcheck <path>`);
         problems.push(`${name}: job ${jobName}, step ${step.name ?? index + 1}:\n${error.stdout}`);
@@ -46,7 +50,9 @@ for (const name of readdirSync(workflows).filter((file) => /\.ya?ml$/.test(file)
     }
   }
 }
-const scripts = readdirSync(join(root, 'scripts')).filter((file) => file.endsWith('.sh')).map((file) => join(root, 'scripts', file));
+const scripts = readdirSync(join(root, 'scripts'))
+  .filter((file) => file.endsWith('.sh'))
+  .map((file) => join(root, 'scripts', file));
 try {
   execFileSync(shellcheck, ['--format=gcc', ...scripts], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 } catch (error) {

@@ -23,16 +23,12 @@ mkdirSync(out, { recursive: true });
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const pack = (dir) => {
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: dir, encoding: 'utf8' })
-  );
+  const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: dir, encoding: 'utf8' }));
   return join(out, filename);
 };
 
 const platforms = readdirSync(join(root, 'npm'));
-const built = platforms.filter((platform) =>
-  existsSync(join(root, 'npm', platform, `${pkg.napi.binaryName}.${platform}.node`))
-);
+const built = platforms.filter((platform) => existsSync(join(root, 'npm', platform, `${pkg.napi.binaryName}.${platform}.node`)));
 // Every tarball carries the license; npm packs a LICENSE file whatever `files` says.
 const tarballs = built.map((platform) => {
   cpSync(join(root, 'LICENSE'), join(root, 'npm', platform, 'LICENSE'));
@@ -44,13 +40,12 @@ const stage = join(out, '.stage');
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage);
 const { devDependencies, scripts, ...published } = pkg;
-published.optionalDependencies = Object.fromEntries(
-  platforms.map((platform) => [`${pkg.name}-${platform}`, pkg.version])
-);
+published.optionalDependencies = Object.fromEntries(platforms.map((platform) => [`${pkg.name}-${platform}`, pkg.version]));
 writeFileSync(join(stage, 'package.json'), `${JSON.stringify(published, null, 2)}\n`);
 for (const entry of readdirSync(root)) {
-  const wanted = ['index.js', 'index.d.ts', 'lib', 'docs', 'logo.svg', 'README.md', 'LICENSE'].includes(entry)
-    || (entry.endsWith('.node') && built.some((platform) => entry === `${pkg.napi.binaryName}.${platform}.node`));
+  const wanted =
+    ['index.js', 'index.d.ts', 'lib', 'docs', 'logo.svg', 'README.md', 'LICENSE'].includes(entry) ||
+    (entry.endsWith('.node') && built.some((platform) => entry === `${pkg.napi.binaryName}.${platform}.node`));
   if (wanted) {
     cpSync(join(root, entry), join(stage, entry), { recursive: true });
   }

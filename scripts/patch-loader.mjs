@@ -19,6 +19,6 @@ const end = source.indexOf('function requireNative()');
 if (start !== -1 && end > start && source.indexOf('const isMusl = () => {', start + 1) === -1) {
   writeFileSync(file, source.slice(0, start) + replacement + source.slice(end));
 } else if (!source.includes(shared)) {
-  console.error('patch-loader: index.js has neither napi\'s isMusl block nor the patched line; update scripts/patch-loader.mjs for this napi version');
+  console.error("patch-loader: index.js has neither napi's isMusl block nor the patched line; update scripts/patch-loader.mjs for this napi version");
   process.exit(1);
 }

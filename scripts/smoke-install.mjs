@@ -47,12 +47,17 @@ const server = await startTwilioServer();
 let failure;
 try {
   // A foreign platform's package: npm refuses it by `os`/`cpu`/`libc` unless forced.
-  const platformFlags = consumerNode === process.execPath ? [] : ['--force', `--os=${os}`, `--cpu=${cpu}`, ...(libc ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])];
-  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...platformFlags, join(resolve(dist), mainTarball), join(resolve(dist), platformTarball)], {
-    cwd: project,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    shell: process.platform === 'win32', // npm is npm.cmd there
-  });
+  const platformFlags =
+    consumerNode === process.execPath ? [] : ['--force', `--os=${os}`, `--cpu=${cpu}`, ...(libc ? [`--libc=${libc === 'gnu' ? 'glibc' : libc}`] : [])];
+  execFileSync(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', ...platformFlags, join(resolve(dist), mainTarball), join(resolve(dist), platformTarball)],
+    {
+      cwd: project,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      shell: process.platform === 'win32', // npm is npm.cmd there
+    }
+  );
   const run = await runConsumer({ project, baseUrl: server.url, node: consumerNode });
   if (run.status !== 0 || !run.result) throw new Error(`the consumer failed: ${run.stderr || run.stdout}`);
   const result = { ...run.result, loaded: run.result.loaded.map((file) => file.split(/[\\/]/).at(-1)) };
@@ -62,7 +67,9 @@ try {
   }
   const received = server.requests.at(-1)?.form?.find(([key]) => key === 'Body')?.[1];
   if (received !== CONSUMER_BODY) throw new Error(`the server received Body=${received}`);
-  console.log(`smoke-install: ${platform} on Node ${execFileSync(consumerNode, ['-p', 'process.version'], { encoding: 'utf8' }).trim()}: installed ${mainTarball} + ${platformTarball}, sent a code, loaded ${result.loaded[0]}`);
+  console.log(
+    `smoke-install: ${platform} on Node ${execFileSync(consumerNode, ['-p', 'process.version'], { encoding: 'utf8' }).trim()}: installed ${mainTarball} + ${platformTarball}, sent a code, loaded ${result.loaded[0]}`
+  );
 } catch (error) {
   failure = error;
 } finally {

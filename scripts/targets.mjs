@@ -49,9 +49,7 @@ const matrix = (job) => {
   }
   if (job === 'verify') {
     return {
-      include: targets().flatMap(({ platform, abi, verify }) =>
-        NODE_VERSIONS.map((node) => ({ platform, node, runner: verify, alpine: abi === 'musl' }))
-      ),
+      include: targets().flatMap(({ platform, abi, verify }) => NODE_VERSIONS.map((node) => ({ platform, node, runner: verify, alpine: abi === 'musl' }))),
     };
   }
   throw new Error(`unknown job '${job}' (build, verify)`);
@@ -66,7 +64,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       if (!target) throw new Error(`${argument} is not in package.json napi.targets`);
       print(target.platform);
     } else if (command === 'linux') {
-      print(targets().filter(({ os }) => os === 'linux').map(({ triple }) => triple).join('\n'));
+      print(
+        targets()
+          .filter(({ os }) => os === 'linux')
+          .map(({ triple }) => triple)
+          .join('\n')
+      );
     } else if (command === 'matrix') {
       print(JSON.stringify(matrix(argument)));
     } else {

@@ -47,8 +47,7 @@ export function versions() {
   return found;
 }
 
-const regenerateNpmDirs = () =>
-  execFileSync(napi, ['create-npm-dirs', '--cwd', root], { stdio: 'pipe' });
+const regenerateNpmDirs = () => execFileSync(napi, ['create-npm-dirs', '--cwd', root], { stdio: 'pipe' });
 
 if (command === 'set') {
   if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/.test(value ?? '')) fail(`'${value}' is not a version like 1.2.3`);

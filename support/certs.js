@@ -27,11 +27,9 @@ const OUTPUT_FILES = [
   'other-key.pem',
 ];
 
-const SERVER_SAN =
-  'DNS:localhost,DNS:api.twilio.com,DNS:api.dublin.ie1.twilio.com,IP:127.0.0.1,IP:::1';
+const SERVER_SAN = 'DNS:localhost,DNS:api.twilio.com,DNS:api.dublin.ie1.twilio.com,IP:127.0.0.1,IP:::1';
 
-const openssl = (args, cwd) =>
-  execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+const openssl = (args, cwd) => execFileSync(OPENSSL, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Minimal config used by `req` (CSR / self-signed CA) and `ca`. */
 const baseConfig = (dir) => `
@@ -74,13 +72,31 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
 
-const ecKey = (dir, file) =>
-  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file], dir);
+const ecKey = (dir, file) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file], dir);
 
 function makeCa(dir, config, keyFile, certFile, cn) {
   ecKey(dir, keyFile);
   openssl(
-    ['req', '-config', config, '-x509', '-new', '-key', keyFile, '-subj', `/CN=${cn}`, '-days', '3650', '-sha256', '-extensions', 'v3_ca', '-set_serial', `0x${randomSerial()}`, '-out', certFile],
+    [
+      'req',
+      '-config',
+      config,
+      '-x509',
+      '-new',
+      '-key',
+      keyFile,
+      '-subj',
+      `/CN=${cn}`,
+      '-days',
+      '3650',
+      '-sha256',
+      '-extensions',
+      'v3_ca',
+      '-set_serial',
+      `0x${randomSerial()}`,
+      '-out',
+      certFile,
+    ],
     dir
   );
 }
@@ -92,7 +108,27 @@ function makeLeaf(dir, { config, name, cn, san, caCert, caKey, days = 825 }) {
   ecKey(dir, `${name}-key.pem`);
   openssl(['req', '-config', config, '-new', '-key', `${name}-key.pem`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`], dir);
   openssl(
-    ['x509', '-req', '-in', `${name}.csr`, '-CA', caCert, '-CAkey', caKey, '-set_serial', `0x${randomSerial()}`, '-days', String(days), '-sha256', '-extfile', ext, '-extensions', 'leaf', '-out', `${name}.pem`],
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      caCert,
+      '-CAkey',
+      caKey,
+      '-set_serial',
+      `0x${randomSerial()}`,
+      '-days',
+      String(days),
+      '-sha256',
+      '-extfile',
+      ext,
+      '-extensions',
+      'leaf',
+      '-out',
+      `${name}.pem`,
+    ],
     dir
   );
   rmSync(join(dir, `${name}.csr`));
@@ -115,7 +151,25 @@ function makeExpiredLeaf(dir, config) {
   ecKey(dir, 'expired-key.pem');
   openssl(['req', '-config', config, '-new', '-key', 'expired-key.pem', '-subj', '/CN=localhost', '-out', 'expired.csr'], dir);
   openssl(
-    ['ca', '-config', config, '-batch', '-notext', '-in', 'expired.csr', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', ext, '-extensions', 'leaf', '-out', 'expired.pem'],
+    [
+      'ca',
+      '-config',
+      config,
+      '-batch',
+      '-notext',
+      '-in',
+      'expired.csr',
+      '-startdate',
+      '20200101000000Z',
+      '-enddate',
+      '20200102000000Z',
+      '-extfile',
+      ext,
+      '-extensions',
+      'leaf',
+      '-out',
+      'expired.pem',
+    ],
     dir
   );
   rmSync(join(dir, 'expired.csr'));

@@ -25,12 +25,14 @@ if (!Number.isInteger(TEST_PORT) || TEST_PORT <= 0) {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
-const normalise = (host) => String(host ?? 'localhost').toLowerCase().replace(/\.$/, '');
+const normalise = (host) =>
+  String(host ?? 'localhost')
+    .toLowerCase()
+    .replace(/\.$/, '');
 const isTwilio = (host) => normalise(host) === TWILIO_HOST;
 const isLoopback = (host) => LOOPBACK.has(normalise(host));
 
-const blocked = (what) =>
-  Object.assign(new Error(`js-connector-preload: blocked non-loopback ${what}`), { code: 'ETESTBLOCKED' });
+const blocked = (what) => Object.assign(new Error(`js-connector-preload: blocked non-loopback ${what}`), { code: 'ETESTBLOCKED' });
 
 // --- DNS ---------------------------------------------------------------------
 

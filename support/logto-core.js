@@ -30,7 +30,21 @@
 //   `postgres` user the Debian package creates.
 // - A missing prerequisite throws an error that says what is missing: never a silent skip.
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, basename } from 'node:path';
@@ -97,7 +111,9 @@ export function nodeInfo(node = process.execPath) {
   if (node === process.execPath) {
     return { version: process.versions.node, libc: process.report.getReport().header.glibcVersionRuntime ? 'glibc' : 'musl' };
   }
-  const probe = spawnSync(node, ['-p', 'JSON.stringify([process.versions.node, !!process.report.getReport().header.glibcVersionRuntime])'], { encoding: 'utf8' });
+  const probe = spawnSync(node, ['-p', 'JSON.stringify([process.versions.node, !!process.report.getReport().header.glibcVersionRuntime])'], {
+    encoding: 'utf8',
+  });
   if (probe.status !== 0) fail(`${node} does not run: ${probe.stderr}`);
   const [version, glibc] = JSON.parse(probe.stdout);
   return { version, libc: glibc ? 'glibc' : 'musl' };
@@ -266,7 +282,16 @@ async function installDependencies(dir, libc) {
   if (hasLock) cpSync(lock, join(dir, 'package-lock.json'));
   await run(
     'npm',
-    [hasLock ? 'ci' : 'install', '--no-audit', '--no-fund', '--loglevel=error', '--ignore-scripts=false', `--libc=${libc}`, `--os=${process.platform}`, `--cpu=${process.arch}`],
+    [
+      hasLock ? 'ci' : 'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--ignore-scripts=false',
+      `--libc=${libc}`,
+      `--os=${process.platform}`,
+      `--cpu=${process.arch}`,
+    ],
     { cwd: dir, env: childEnv({ npm_config_update_notifier: 'false' }) }
   ).catch((error) => fail(`npm could not install Logto core's dependencies from the npm registry:\n${error.message}`));
 }
@@ -278,7 +303,18 @@ async function buildCore(dir, node) {
   // entries and options are given on the command line and the copy is done below.
   await run(
     node,
-    [join(dir, 'node_modules', 'tsup', 'dist', 'cli-default.js'), 'src/index.ts', 'src/workers/tasks/**/*.ts', '--no-config', '--format', 'esm', '--sourcemap', '--clean', '--out-dir', 'build'],
+    [
+      join(dir, 'node_modules', 'tsup', 'dist', 'cli-default.js'),
+      'src/index.ts',
+      'src/workers/tasks/**/*.ts',
+      '--no-config',
+      '--format',
+      'esm',
+      '--sourcemap',
+      '--clean',
+      '--out-dir',
+      'build',
+    ],
     { cwd: coreDir, env: childEnv() }
   );
   cpSync(join(coreDir, 'src', 'routes'), join(coreDir, 'build', 'routes'), {
@@ -386,7 +422,7 @@ export async function postgresBinaries() {
     await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env });
     bin = find();
   }
-  if (!bin) fail('Postgres is missing: install Debian\'s postgresql package (apt-get install postgresql; this test does it itself when run as root)');
+  if (!bin) fail("Postgres is missing: install Debian's postgresql package (apt-get install postgresql; this test does it itself when run as root)");
   return bin;
 }
 
@@ -402,7 +438,7 @@ export async function startPostgres({ database = 'logto' } = {}) {
   if (asRoot) {
     const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
     const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    if (uid.status !== 0) fail('running as root, Postgres needs the `postgres` user (Debian\'s postgresql package creates it)');
+    if (uid.status !== 0) fail("running as root, Postgres needs the `postgres` user (Debian's postgresql package creates it)");
     ids = { uid: Number(uid.stdout), gid: Number(gid.stdout) };
     chownSync(dataDir, ids.uid, ids.gid);
     chmodSync(dataDir, 0o700);
@@ -415,7 +451,24 @@ export async function startPostgres({ database = 'logto' } = {}) {
   if (asRoot) chownSync(logPath, ids.uid, ids.gid);
   const child = spawn(
     join(bin, 'postgres'),
-    ['-D', join(dataDir, 'data'), '-h', '127.0.0.1', '-p', String(port), '-k', dataDir, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    [
+      '-D',
+      join(dataDir, 'data'),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-k',
+      dataDir,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
     { ...asPostgres, stdio: ['ignore', logFd, logFd] }
   );
   closeSync(logFd);
@@ -437,7 +490,11 @@ export async function startPostgres({ database = 'logto' } = {}) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const psql = async (sql, db = database) => {
-    const { stdout } = await run(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: childEnv() });
+    const { stdout } = await run(
+      join(bin, 'psql'),
+      ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+      { env: childEnv() }
+    );
     return stdout.trim();
   };
   /** Rows of a query as objects (psql's JSON output of row_to_json). */
@@ -471,7 +528,10 @@ export async function seedDatabase(prepared, postgres) {
  * far. With `expectFailure`, resolves (instead of throwing) once core logs its start-up error
  * or exits, so a refusal can be asserted.
  */
-export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }) {
+export async function startCore(
+  instance,
+  { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }
+) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(node, [...nodeArgs, '.'], {
@@ -513,7 +573,17 @@ export async function startCore(instance, { databaseUrl, env = {}, nodeArgs = []
     }
     return output;
   };
-  const logto = { url, port, child, log: () => output, stop, exited, get exitCode() { return exitCode; } };
+  const logto = {
+    url,
+    port,
+    child,
+    log: () => output,
+    stop,
+    exited,
+    get exitCode() {
+      return exitCode;
+    },
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // Core logs its start-up failure and does not exit by itself (main.ts ends its pools).

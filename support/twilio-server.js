@@ -122,9 +122,7 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port
   // Hostile-input tests send 100 kB credentials; Node's default 16 kB header cap would answer
   // them before the test sees what the connector sent.
   const maxHeaderSize = 1 << 20;
-  const server = tls
-    ? https.createServer({ key: tls.key, cert: tls.cert, maxHeaderSize }, handler)
-    : http.createServer({ maxHeaderSize }, handler);
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert, maxHeaderSize }, handler) : http.createServer({ maxHeaderSize }, handler);
   server.keepAliveTimeout = 30_000;
 
   // 'connection' is the raw TCP accept on both kinds of server.
@@ -228,7 +226,9 @@ export const throttleOnceThenEnd = (keyOf, firstRetryAfter) => {
 };
 
 /** An answer for a scripted server: this status, body (a string, or JSON) and headers. */
-export const answerWith = (status, body = '', headers = {}) => (record, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
-};
+export const answerWith =
+  (status, body = '', headers = {}) =>
+  (record, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };

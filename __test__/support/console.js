@@ -57,9 +57,7 @@ const initFormData = (items, config) =>
         conditional(formItem.type === ConnectorConfigFormItemType.Json && {}) ??
         conditional(formItem.type === ConnectorConfigFormItemType.MultiSelect && []);
       const value = config ? configValue : formItem.defaultValue;
-      return formItem.type === ConnectorConfigFormItemType.Json
-        ? [formItem.key, JSON.stringify(value, null, 2)]
-        : [formItem.key, value];
+      return formItem.type === ConnectorConfigFormItemType.Json ? [formItem.key, JSON.stringify(value, null, 2)] : [formItem.key, value];
     })
   );
 
@@ -91,8 +89,7 @@ const parseFormConfig = (config, items, skipFalsyValuesRemoval = false) =>
   );
 
 const isShown = (formItem, values) =>
-  !formItem.isDevFeature &&
-  (!formItem.showConditions || formItem.showConditions.every(({ targetKey, expectValue }) => values[targetKey] === expectValue));
+  !formItem.isDevFeature && (!formItem.showConditions || formItem.showConditions.every(({ targetKey, expectValue }) => values[targetKey] === expectValue));
 
 /** The Console's details page for one connector: edit the form, save, test. */
 export class ConsolePage {
@@ -173,4 +170,3 @@ export class ConsolePage {
     };
   }
 }
-

@@ -51,5 +51,4 @@ export async function startFaultServer(onRequest) {
 }
 
 /** A complete HTTP/1.1 response head; `length` may promise more body than is ever sent. */
-export const head = (status, length, extra = '') =>
-  `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n${extra}\r\n`;
+export const head = (status, length, extra = '') => `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n${extra}\r\n`;

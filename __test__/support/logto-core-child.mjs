@@ -24,9 +24,7 @@ try {
   const { factories } = await loadConnectorFactoriesLikeCore(instance);
   result = { factories: factories.map((factory) => ({ id: factory.metadata.id, package: packageOf(factory) })) };
   if (plan) {
-    const { buildRawConnector } = await import(
-      pathToFileURL(join(instance, 'packages', 'cli', 'lib', 'connector', 'index.js')).href
-    );
+    const { buildRawConnector } = await import(pathToFileURL(join(instance, 'packages', 'cli', 'lib', 'connector', 'index.js')).href);
     const factory = factories.find(({ metadata }) => metadata.id === 'twilio-short-message-service');
     const { rawConnector } = await buildRawConnector(factory, async (id) => {
       if (id !== 'twilio-short-message-service') throw new Error(`getConfig asked for ${id}`);

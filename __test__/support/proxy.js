@@ -60,13 +60,10 @@ export async function startConnectProxy({ resolve: mapping = {} } = {}) {
     // Drop hop-by-hop and proxy headers; everything else goes through untouched.
     const headers = { ...req.headers };
     for (const name of ['proxy-authorization', 'proxy-connection', 'connection', 'keep-alive']) delete headers[name];
-    const upstream = http.request(
-      { host: dest.host, port: dest.port, method: req.method, path: `${url.pathname}${url.search}`, headers },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode, upstreamRes.statusMessage, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      }
-    );
+    const upstream = http.request({ host: dest.host, port: dest.port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode, upstreamRes.statusMessage, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    });
     upstream.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`proxy: ${error.message}\n`);
       else res.destroy();

@@ -12,13 +12,9 @@ const connector = new TwilioSmsConnector(validConfig(), { baseUrl: BASE_URL, tim
 process.stdout.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 const outcomes = await Promise.allSettled(
-  Array.from({ length: Number(COUNT) }, (_, i) =>
-    connector.sendMessage('+15550001111', 'Register', { code: `${SENDER}-${i}` })
-  )
+  Array.from({ length: Number(COUNT) }, (_, i) => connector.sendMessage('+15550001111', 'Register', { code: `${SENDER}-${i}` }))
 );
-const failures = outcomes
-  .filter((outcome) => outcome.status === 'rejected')
-  .map(({ reason }) => `${reason?.code}: ${reason?.message}`);
+const failures = outcomes.filter((outcome) => outcome.status === 'rejected').map(({ reason }) => `${reason?.code}: ${reason?.message}`);
 process.stdout.write(`${JSON.stringify({ delivered: outcomes.length - failures.length, failures })}\n`);
 // Pooled keep-alive sockets would keep the process alive.
 process.exit(0);

@@ -66,8 +66,7 @@ const logtoFor = async (baseUrl, timeoutMs) => {
   return logtoModules.get(key);
 };
 
-const templated = (content) =>
-  validConfig({ templates: [...validConfig().templates, { usageType: 'T', content }] });
+const templated = (content) => validConfig({ templates: [...validConfig().templates, { usageType: 'T', content }] });
 const withKey = (config) => ({ ...config, apiKeySID, apiKeySecret });
 
 // No request anywhere: the config is refused first.
@@ -112,8 +111,23 @@ const cases = [
     sent: (body) => body.startsWith('Generic code'),
   },
   { name: 'refused', config: validConfig(), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
-  { name: 'timeout', config: validConfig(), baseUrl: silentUrl, timeoutMs: SHORT_TIMEOUT_MS, code: 'general', counts: { ...none, silent: 1 }, message: /timed out after 1000 ms, waiting for Twilio's answer/ },
-  { name: 'unknown CA', config: validConfig(), baseUrl: unknownCa.url, code: 'general', counts: { ...none, unknownCaHandshakes: 1 }, message: /could not connect.*certificate/i },
+  {
+    name: 'timeout',
+    config: validConfig(),
+    baseUrl: silentUrl,
+    timeoutMs: SHORT_TIMEOUT_MS,
+    code: 'general',
+    counts: { ...none, silent: 1 },
+    message: /timed out after 1000 ms, waiting for Twilio's answer/,
+  },
+  {
+    name: 'unknown CA',
+    config: validConfig(),
+    baseUrl: unknownCa.url,
+    code: 'general',
+    counts: { ...none, unknownCaHandshakes: 1 },
+    message: /could not connect.*certificate/i,
+  },
   // The API key secret gets the token's protection.
   { name: '400 echo, API key', config: withKey(templated('status=400')), code: 'general', counts: toEcho(), message: /echo: Basic / },
   { name: '302, API key', config: withKey(templated('status=302')), code: 'general', counts: toEcho(), message: /HTTP 302 redirecting/ },
@@ -123,14 +137,36 @@ const cases = [
   invalid('key secret as a sender number', validConfig({ fromPhoneNumber: apiKeySecret })),
   invalid('key secret as a locale', validConfig({ templates: [...validConfig().templates, { usageType: 'X', content: '', locale: apiKeySecret }] })),
   { name: 'refused, API key', config: withKey(validConfig()), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
-  { name: 'unknown CA, API key', config: withKey(validConfig()), baseUrl: unknownCa.url, code: 'general', counts: { ...none, unknownCaHandshakes: 1 }, message: /certificate/i },
+  {
+    name: 'unknown CA, API key',
+    config: withKey(validConfig()),
+    baseUrl: unknownCa.url,
+    code: 'general',
+    counts: { ...none, unknownCaHandshakes: 1 },
+    message: /certificate/i,
+  },
 ];
 // getUsage: the echo server answers the GET with 400 and every credential it saw.
 const usageCases = [
   { name: 'usage echo, token', config: validConfig(), code: 'general', counts: toEcho(), message: /echo: Basic / },
   { name: 'usage echo, API key', config: withKey(validConfig()), code: 'general', counts: toEcho(), message: /echo: Basic / },
-  { name: 'usage timeout, API key', config: withKey(validConfig()), baseUrl: silentUrl, timeoutMs: SHORT_TIMEOUT_MS, code: 'general', counts: { ...none, silent: 1 }, message: /timed out after 1000 ms/ },
-  { name: 'usage refused, API key', config: withKey(validConfig()), baseUrl: refusedUrl, code: 'general', counts: none, message: /could not connect.*refused/i },
+  {
+    name: 'usage timeout, API key',
+    config: withKey(validConfig()),
+    baseUrl: silentUrl,
+    timeoutMs: SHORT_TIMEOUT_MS,
+    code: 'general',
+    counts: { ...none, silent: 1 },
+    message: /timed out after 1000 ms/,
+  },
+  {
+    name: 'usage refused, API key',
+    config: withKey(validConfig()),
+    baseUrl: refusedUrl,
+    code: 'general',
+    counts: none,
+    message: /could not connect.*refused/i,
+  },
   invalid('usage invalid config', validConfig({ apiKeySID: 'AC1', apiKeySecret })),
 ];
 
