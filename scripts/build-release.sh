@@ -41,12 +41,12 @@ for target in "${targets[@]}"; do
   case "$target" in
     *-linux-gnu)
       ensure_zigbuild
-      cargo zigbuild --release --locked --target "$target.2.17"
+      cargo zigbuild --release --locked --features node --target "$target.2.17"
       artifact="target/$target/release/lib$lib.so"
       ;;
     *-linux-musl)
       ensure_zigbuild
-      cargo zigbuild --release --locked --target "$target"
+      cargo zigbuild --release --locked --features node --target "$target"
       artifact="target/$target/release/lib$lib.so"
       ;;
     *-apple-darwin)
@@ -55,11 +55,11 @@ for target in "${targets[@]}"; do
         x86_64-*) export MACOSX_DEPLOYMENT_TARGET=10.13 ;;
         *) export MACOSX_DEPLOYMENT_TARGET=11.0 ;;
       esac
-      cargo build --release --locked --target "$target"
+      cargo build --release --locked --features node --target "$target"
       artifact="target/$target/release/lib$lib.dylib"
       ;;
     *-windows-msvc)
-      cargo build --release --locked --target "$target"
+      cargo build --release --locked --features node --target "$target"
       artifact="target/$target/release/$lib.dll"
       ;;
   esac
