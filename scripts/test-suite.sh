@@ -24,6 +24,7 @@ FULL_RUN_ONLY=(
   __test__/packaging.test.js   # every Linux release binary (packs the release)
   __test__/logto-image.test.js # every Linux release binary (packs the release)
   __test__/logto-core.test.js  # Logto core, on the Node 22 runtimes
+  __test__/sms-pumping-redis.test.js # Debian's redis-server (apt, root, when missing)
 )
 
 runtime=${1:?usage: scripts/test-suite.sh <system|node22-gnu|node22-musl|local> [files...]}

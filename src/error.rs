@@ -17,6 +17,9 @@ pub enum ConnectorErrorCode {
     InvalidResponse,
     TemplateNotFound,
     RateLimitExceeded,
+    /// connector-kit 5.1.1 and later; the Logto module sends `rate_limit_exceeded` instead to a
+    /// Logto whose connector-kit lacks it.
+    UsageLimitExceeded,
 }
 
 impl ConnectorErrorCode {
@@ -29,6 +32,7 @@ impl ConnectorErrorCode {
             ConnectorErrorCode::InvalidResponse => "invalid_response",
             ConnectorErrorCode::TemplateNotFound => "template_not_found",
             ConnectorErrorCode::RateLimitExceeded => "rate_limit_exceeded",
+            ConnectorErrorCode::UsageLimitExceeded => "usage_limit_exceeded",
         }
     }
 }
@@ -58,6 +62,12 @@ pub enum ErrorKind {
     /// request (SMS pumping defence).
     CountryNotAllowed,
     TemplateNotFound,
+    /// A velocity limit of `smsPumping.limits` has no room for this send.
+    SendLimitReached,
+    /// `smsPumping.dailySegments` has no room for this message's segments.
+    DailySegmentsSpent,
+    /// The counters' store could not decide and `smsPumping.onStoreError` is `refuse`.
+    CounterStoreUnavailable,
     /// The rendered body would be over the body cap (`template::MAX_BODY_BYTES`).
     BodyTooLong,
     /// The call's deadline passed while it was waiting for this.
@@ -108,6 +118,9 @@ impl ErrorKind {
                 ConnectorErrorCode::InvalidRequestParameters
             }
             ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
+            // Logto answers both with 429, as it does for its own per-recipient limit.
+            ErrorKind::SendLimitReached => ConnectorErrorCode::RateLimitExceeded,
+            ErrorKind::DailySegmentsSpent => ConnectorErrorCode::UsageLimitExceeded,
             // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
             ErrorKind::TwilioStatus(429) => ConnectorErrorCode::RateLimitExceeded,
             ErrorKind::TooLarge | ErrorKind::BadUsagePage | ErrorKind::NotAMessage => {
@@ -120,6 +133,7 @@ impl ErrorKind {
             | ErrorKind::Redirect
             | ErrorKind::TwilioStatus(_)
             | ErrorKind::Setup
+            | ErrorKind::CounterStoreUnavailable
             | ErrorKind::Internal => ConnectorErrorCode::General,
         }
     }
@@ -190,6 +204,64 @@ impl ConnectorFailure {
         Self::new(
             ErrorKind::CountryNotAllowed,
             format!("Recipient refused by allowedCountries: {rejection}"),
+        )
+    }
+
+    /// A velocity limit refused the send: which one, what it allows and when it resets.
+    pub fn send_limit_reached(
+        rule: &str,
+        max: u64,
+        window_seconds: u64,
+        counted: &str,
+        resets_in_seconds: u64,
+    ) -> Self {
+        Self::new(
+            ErrorKind::SendLimitReached,
+            format!(
+                "Refused before sending by smsPumping.{rule}: at most {max} sends per \
+                 {window_seconds} s for {counted}; it resets in {resets_in_seconds} s"
+            ),
+        )
+    }
+
+    /// The daily segment budget (`of` is `in total` or `to GB`) has no room for this message.
+    pub fn daily_segments_spent(
+        rule: &str,
+        of: &str,
+        max: u64,
+        spent: u64,
+        needed: u64,
+        resets_in_seconds: u64,
+    ) -> Self {
+        Self::new(
+            ErrorKind::DailySegmentsSpent,
+            format!(
+                "Refused before sending by smsPumping.{rule}: at most {max} SMS segments per UTC \
+                 day {of}; {spent} are spent and this message needs {needed}; it resets at \
+                 00:00 UTC, in {resets_in_seconds} s"
+            ),
+        )
+    }
+
+    /// `store` is the counters' store as logs name it (a Redis URL without its credentials).
+    pub fn counter_store_unavailable(store: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::CounterStoreUnavailable,
+            format!(
+                "Refused before sending: the send counters ({store}) could not be reached \
+                 ({reason}) and smsPumping.onStoreError is refuse"
+            ),
+        )
+    }
+
+    pub fn redis_url_invalid(reason: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.redisUrl ({} for the Logto module) must be a redis:// or rediss:// URL \
+                 like redis://:password@127.0.0.1:6379/0 ({reason})",
+                env_var("redisUrl")
+            ),
         )
     }
 

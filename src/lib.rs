@@ -13,6 +13,7 @@ pub(crate) mod error;
 pub(crate) mod js_json;
 pub(crate) mod panic_guard;
 pub(crate) mod preview;
+pub(crate) mod pumping;
 pub(crate) mod redact;
 pub(crate) mod secret;
 pub(crate) mod segments;

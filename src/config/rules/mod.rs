@@ -12,12 +12,14 @@ use crate::secret::Secret;
 mod countries;
 mod credential;
 mod host;
+mod pumping;
 mod sender;
 mod templates;
 
 use countries::*;
 use credential::*;
 use host::*;
+use pumping::*;
 use sender::*;
 use templates::*;
 
@@ -36,6 +38,7 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
     let smart_encoded = smart_encoded(object, &mut issues);
     let templates = templates(object, &mut issues);
     let allowed_countries = allowed_countries(object, &mut issues);
+    let sms_pumping = sms_pumping(object, &mut issues);
     match (account_sid, credential, sender, templates) {
         (Some(account_sid), Some(credential), Some(sender), Some(templates))
             if issues.is_empty() =>
@@ -50,6 +53,7 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
                 smart_encoded,
                 templates,
                 allowed_countries,
+                sms_pumping: sms_pumping.map(std::sync::Arc::new),
             })
         }
         _ => {
