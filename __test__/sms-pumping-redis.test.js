@@ -201,7 +201,8 @@ describe("Redis' faults", () => {
     assert.match(paused.message, /\(no answer within 30 ms\)/);
 
     // A TCP server that accepts and never answers: the budget holds, not the connect timeout.
-    const silent = net.createServer(() => {});
+    const sockets = new Set();
+    const silent = net.createServer((socket) => sockets.add(socket));
     await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const url = `redis://127.0.0.1:${silent.address().port}`;
@@ -211,6 +212,7 @@ describe("Redis' faults", () => {
       const silentAllow = connect(configWith({ limits: [limit] }), url, { redisTimeoutMs: 50 });
       assert.deepEqual(await sequence(1, () => send(silentAllow)), ['sent']);
     } finally {
+      for (const socket of sockets) socket.destroy();
       silent.close();
     }
   });

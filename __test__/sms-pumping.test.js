@@ -76,8 +76,8 @@ describe('velocity limits in this process', () => {
   test('per country, with an override: the country counts, another country does not', async () => {
     const connector = connect(configWith({ limits: [{ by: 'country', max: 100, windowSeconds: 60, perCountry: { gb: 1, JM: 0 } }] }));
     const { results } = await outcomes([
-      () => send(connector, '+447700900123'),
-      () => send(connector, '+447911123456'),
+      () => send(connector, '+447400123456'),
+      () => send(connector, '+447400123457'),
       () => send(connector, '+12025550123'),
       () => send(connector, '+18769299200'),
     ]);
@@ -114,17 +114,17 @@ describe('daily segment budget', () => {
     );
     const connector = connect(configWith({ dailySegments: { total: 5, perCountry: { '*': 100, GB: 3 } } }, { templates }));
     const { results } = await outcomes([
-      () => send(connector, '+447700900123', undefined, 'SignIn'), // GB 2, total 2
-      () => send(connector, '+447700900124', undefined, 'SignIn'), // GB would be 4 of 3
-      () => send(connector, '+447700900125', undefined, 'Register'), // GB 3, total 3
+      () => send(connector, '+447400123401', undefined, 'SignIn'), // GB 2, total 2
+      () => send(connector, '+447400123402', undefined, 'SignIn'), // GB would be 4 of 3
+      () => send(connector, '+447400123403', undefined, 'Register'), // GB 3, total 3
       () => send(connector, '+12025550123', undefined, 'SignIn'), // total 5
       () => send(connector, '+12025550124', undefined, 'Register'), // total would be 6 of 5
     ]);
     assert.deepEqual(results, ['sent', 'usage_limit_exceeded', 'sent', 'sent', 'usage_limit_exceeded']);
-    const error = await rejection(send(connector, '+447700900126', undefined, 'Register'));
+    const error = await rejection(send(connector, '+447400123404', undefined, 'Register'));
     assert.match(
       error.message,
-      /^Refused before sending by smsPumping\.dailySegments\.perCountry\.GB: at most 3 SMS segments per UTC day to GB; 3 are spent and this message needs 1; it resets at 00:00 UTC, in \d+ s$/
+      /^Refused before sending by smsPumping\.dailySegments\.total: at most 5 SMS segments per UTC day in total; 5 are spent and this message needs 1; it resets at 00:00 UTC, in \d+ s$/
     );
   });
 });
@@ -182,9 +182,9 @@ test('each refusal is one JSON line on stderr with the rule and masked number an
       validConfig({ smsPumping: { limits: [{ by: 'ip', max: 1, windowSeconds: 3600 }] } }),
       { baseUrl: process.env.BASE_URL }
     );
-    await connector.sendMessage('+447700900123', 'SignIn', { code: '1' }, { ip: '203.0.113.7' });
+    await connector.sendMessage('+447400123456', 'SignIn', { code: '1' }, { ip: '203.0.113.7' });
     const codes = [];
-    for (const to of ['+447700900124', '+447700900125']) {
+    for (const to of ['+447400123457', '+447400123458']) {
       await connector.sendMessage(to, 'SignIn', { code: '1' }, { ip: '203.0.113.7' }).catch((e) => codes.push(e.code));
     }
     console.log(JSON.stringify(codes));
@@ -198,10 +198,10 @@ test('each refusal is one JSON line on stderr with the rule and masked number an
   assert.equal(line.event, 'sms_pumping_refused');
   assert.equal(line.rule, 'smsPumping.limits[0]');
   assert.equal(line.by, 'ip');
-  assert.equal(line.to, '+44 77•••••124');
+  assert.equal(line.to, '+44 74•••••457');
   assert.equal(line.country, 'GB');
   assert.equal(line.ip, '203.0.•.•');
   assert.equal(line.count, 1);
   assert.equal(line.limit, 1);
-  assert.ok(!child.stderr.includes('203.0.113') && !child.stderr.includes('7700900124'), child.stderr);
+  assert.ok(!child.stderr.includes('203.0.113') && !child.stderr.includes('7400123457'), child.stderr);
 });

@@ -80,12 +80,14 @@ export async function startRedis({ password, tls } = {}) {
     child.stderr.on('data', (chunk) => (output += chunk));
     const deadline = Date.now() + 10_000;
     while (!/Ready to accept connections/.test(output)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start:\n${output}`);
+      if (!running() || Date.now() > deadline) throw new Error(`redis-server did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
+  // A child killed by a signal has a signalCode and no exitCode.
+  const running = () => child && child.exitCode === null && child.signalCode === null;
   const stop = async () => {
-    if (!child || child.exitCode !== null) return;
+    if (!running()) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
