@@ -186,12 +186,12 @@ export declare function sendMessage(config: TwilioSmsConfig, to: string, usageTy
 /** `smsPumping`: every part optional; an unknown key is refused. */
 export interface SmsPumping {
   /** Checked in order; a send over any of them is refused with `rate_limit_exceeded`. */
-  limits?: Array<SendLimitShape>
+  limits?: Array<SendLimit>
   /**
    * SMS segments per UTC day; over it a send is refused with `usage_limit_exceeded`
    * (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
    */
-  dailySegments?: DailySegmentsShape
+  dailySegments?: DailySegments
   /**
    * When the counters' store cannot answer in time: `allow` (default) sends uncounted,
    * `refuse` refuses the send.
@@ -281,7 +281,7 @@ export interface TwilioSmsConfig {
    * Limits against SMS pumping, checked before any request to Twilio (docs/sms-pumping.md).
    * Absent: none.
    */
-  smsPumping?: SmsPumpingShape
+  smsPumping?: SmsPumping
 }
 
 /**

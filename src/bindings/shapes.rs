@@ -70,18 +70,18 @@ pub struct TwilioSmsConfigShape {
     pub templates: Vec<SmsTemplate>,
     /// Limits against SMS pumping, checked before any request to Twilio (docs/sms-pumping.md).
     /// Absent: none.
-    pub sms_pumping: Option<SmsPumpingShape>,
+    pub sms_pumping: Option<SmsPumping>,
 }
 
 /// `smsPumping`: every part optional; an unknown key is refused.
 #[allow(dead_code)]
-#[napi(object, js_name = "SmsPumping")]
-pub struct SmsPumpingShape {
+#[napi(object)]
+pub struct SmsPumping {
     /// Checked in order; a send over any of them is refused with `rate_limit_exceeded`.
-    pub limits: Option<Vec<SendLimitShape>>,
+    pub limits: Option<Vec<SendLimit>>,
     /// SMS segments per UTC day; over it a send is refused with `usage_limit_exceeded`
     /// (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
-    pub daily_segments: Option<DailySegmentsShape>,
+    pub daily_segments: Option<DailySegments>,
     /// When the counters' store cannot answer in time: `allow` (default) sends uncounted,
     /// `refuse` refuses the send.
     #[napi(ts_type = "'allow' | 'refuse'")]
@@ -90,8 +90,8 @@ pub struct SmsPumpingShape {
 
 /// At most `max` sends per `windowSeconds` per client network, number range or country.
 #[allow(dead_code)]
-#[napi(object, js_name = "SendLimit")]
-pub struct SendLimitShape {
+#[napi(object)]
+pub struct SendLimit {
     /// `ip`: the end user's address (Logto's `ip`); `numberRange`: the recipient's number
     /// without its last `hiddenDigits`; `country`: the recipient's country.
     #[napi(ts_type = "'ip' | 'numberRange' | 'country'")]
@@ -113,8 +113,8 @@ pub struct SendLimitShape {
 
 /// At most so many SMS segments per UTC day, in total and per recipient country.
 #[allow(dead_code)]
-#[napi(object, js_name = "DailySegments")]
-pub struct DailySegmentsShape {
+#[napi(object)]
+pub struct DailySegments {
     pub total: Option<u32>,
     /// ISO 3166-1 alpha-2 codes to segments; `*` is every country not listed.
     #[napi(ts_type = "Record<string, number>")]
