@@ -1,0 +1,3 @@
+//! The SMS pumping defence: what is checked before a send may cost money.
+
+pub(crate) mod lookup;
