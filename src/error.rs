@@ -498,7 +498,9 @@ impl ConnectorFailure {
     }
 
     /// Lookup answered `status` (4xx, 5xx). `twilio_error` is Twilio's error JSON read as
-    /// `(code, message, more_info)` when the body is one; otherwise the body is quoted in part.
+    /// `(code, message, more_info)` when the body is one; otherwise the body is quoted. Quoted
+    /// whole, as `twilio_status` quotes a send's (the read cap bounds it): an excerpt could cut
+    /// an echoed credential in half, and redaction cannot recognise half of one.
     pub fn lookup_status(
         target: &str,
         status: u16,
@@ -512,15 +514,15 @@ impl ConnectorFailure {
                     code.map_or("(no code)".to_owned(), |c| c.to_string())
                 );
                 if let Some(message) = message {
-                    what.push_str(&format!(": {}", excerpt(message)));
+                    what.push_str(&format!(": {message}"));
                 }
                 if let Some(more_info) = more_info {
-                    what.push_str(&format!(" ({})", excerpt(more_info)));
+                    what.push_str(&format!(" ({more_info})"));
                 }
                 what
             }
             None if body.trim().is_empty() => "an empty body".to_owned(),
-            None => format!("a body that is not Twilio's error JSON: {}", excerpt(body)),
+            None => format!("a body that is not Twilio's error JSON: {body}"),
         };
         let hint = match status {
             401 | 403 => ": check accountSID and the credential, and that Lookup is enabled for it",

@@ -506,3 +506,424 @@ impl RiskCache {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixture::config;
+    use crate::error::{ConnectorErrorCode, ErrorKind};
+    use serde_json::json;
+
+    /// Twilio's `fetchSmsPumpingRisk` example (twilio_lookups_v2.json), with `risk` as its
+    /// `sms_pumping_risk`.
+    fn resource(risk: Value) -> String {
+        json!({
+            "calling_country_code": "1",
+            "country_code": "US",
+            "phone_number": "+14159929960",
+            "national_format": "(415) 992-9960",
+            "valid": true,
+            "validation_errors": [],
+            "caller_name": null,
+            "sim_swap": null,
+            "call_forwarding": null,
+            "line_status": null,
+            "line_type_intelligence": null,
+            "identity_match": null,
+            "reassigned_number": null,
+            "sms_pumping_risk": risk,
+            "phone_number_quality_score": null,
+            "pre_fill": null,
+            "url": "https://lookups.twilio.com/v2/PhoneNumbers/+14159929960"
+        })
+        .to_string()
+    }
+
+    fn example_risk() -> Value {
+        json!({
+            "carrier_risk_category": "moderate",
+            "number_blocked": false,
+            "number_blocked_date": null,
+            "number_blocked_last_3_months": null,
+            "sms_pumping_risk_score": 61,
+            "error_code": null
+        })
+    }
+
+    fn parsed(body: &str) -> PumpingRisk {
+        classify(200, None, body, "https://lookups.twilio.com").unwrap()
+    }
+
+    #[test]
+    fn reads_twilios_example_answer() {
+        let risk = parsed(&resource(example_risk()));
+        assert_eq!(
+            risk,
+            PumpingRisk {
+                phone_number: Some("+14159929960".into()),
+                valid: Some(true),
+                sms_pumping_risk: Some(SmsPumpingRisk {
+                    carrier_risk_category: Some("moderate".into()),
+                    number_blocked: Some(false),
+                    number_blocked_date: None,
+                    number_blocked_last_3_months: None,
+                    sms_pumping_risk_score: Some(61),
+                    error_code: None,
+                }),
+            }
+        );
+        assert!(!risk.unknown());
+        assert_eq!(
+            risk.refuses(60, true),
+            Some(Reason::ScoreAbove {
+                score: 61,
+                max_score: 60
+            })
+        );
+        assert_eq!(risk.refuses(61, true), None);
+    }
+
+    #[test]
+    fn reads_a_blocked_number() {
+        let risk = parsed(&resource(json!({
+            "carrier_risk_category": "high",
+            "number_blocked": true,
+            "number_blocked_date": "2024-03-01T17:20:05Z",
+            "number_blocked_last_3_months": true,
+            "sms_pumping_risk_score": 100,
+            "error_code": null
+        })));
+        let info = risk.sms_pumping_risk.as_ref().unwrap();
+        assert_eq!(
+            info.number_blocked_date.as_deref(),
+            Some("2024-03-01T17:20:05Z")
+        );
+        assert_eq!(info.number_blocked_last_3_months, Some(true));
+        assert_eq!(
+            risk.refuses(100, true),
+            Some(Reason::NumberBlocked {
+                since: Some("2024-03-01T17:20:05Z".into())
+            })
+        );
+        // Blocked but allowed by the caller: the score still decides.
+        assert_eq!(risk.refuses(100, false), None);
+        assert_eq!(
+            risk.refuses(99, false),
+            Some(Reason::ScoreAbove {
+                score: 100,
+                max_score: 99
+            })
+        );
+    }
+
+    #[test]
+    fn a_null_package_or_an_error_code_is_unknown_not_a_refusal() {
+        // Twilio's `fetchInvalid` example: an invalid number, every package null.
+        let invalid = json!({
+            "calling_country_code": null, "country_code": null, "phone_number": "+141599299600",
+            "national_format": null, "valid": false, "validation_errors": ["TOO_LONG"],
+            "caller_name": null, "sim_swap": null, "call_forwarding": null, "line_status": null,
+            "line_type_intelligence": null, "identity_match": null, "reassigned_number": null,
+            "sms_pumping_risk": null, "phone_number_quality_score": null, "pre_fill": null,
+            "url": "https://lookups.twilio.com/v2/PhoneNumbers/+141599299600"
+        })
+        .to_string();
+        let risk = parsed(&invalid);
+        assert_eq!(risk.valid, Some(false));
+        assert_eq!(risk.sms_pumping_risk, None);
+        assert!(risk.unknown());
+        assert_eq!(risk.refuses(0, true), None);
+        // The package failed and says why; the other fields may then be null.
+        let risk = parsed(&resource(json!({
+            "carrier_risk_category": null, "number_blocked": null, "number_blocked_date": null,
+            "number_blocked_last_3_months": null, "sms_pumping_risk_score": null,
+            "error_code": 60606
+        })));
+        assert_eq!(
+            risk.sms_pumping_risk.as_ref().unwrap().error_code,
+            Some(60606)
+        );
+        assert!(risk.unknown());
+        assert_eq!(risk.refuses(0, true), None);
+        // A score of 0 is known and refuses nothing, even with max 0.
+        let mut zero = example_risk();
+        zero["sms_pumping_risk_score"] = json!(0);
+        let risk = parsed(&resource(zero));
+        assert!(!risk.unknown());
+        assert_eq!(risk.refuses(0, true), None);
+    }
+
+    #[test]
+    fn anything_else_in_a_2xx_is_not_lookups_answer() {
+        let with = |field: &str, value: Value| {
+            let mut risk = example_risk();
+            risk[field] = value;
+            resource(risk)
+        };
+        let mut no_field: Value = serde_json::from_str(&resource(example_risk())).unwrap();
+        no_field.as_object_mut().unwrap().remove("sms_pumping_risk");
+        for (body, what) in [
+            (String::new(), "an empty body"),
+            ("<html>portal</html>".into(), "a body that is not JSON"),
+            ("[]".into(), "JSON that is not an object"),
+            (no_field.to_string(), "no sms_pumping_risk field"),
+            (r#"{"sid":"SM1"}"#.into(), "no sms_pumping_risk field"),
+            (
+                resource(json!(61)),
+                "an sms_pumping_risk that is not an object",
+            ),
+            (resource(json!({})), "an sms_pumping_risk without a score"),
+            (
+                with("sms_pumping_risk_score", json!(101)),
+                "an sms_pumping_risk_score that is not",
+            ),
+            (
+                with("sms_pumping_risk_score", json!(-1)),
+                "an sms_pumping_risk_score that is not",
+            ),
+            (
+                with("sms_pumping_risk_score", json!(6.5)),
+                "an sms_pumping_risk_score that is not",
+            ),
+            (
+                with("sms_pumping_risk_score", json!("61")),
+                "an sms_pumping_risk_score that is not",
+            ),
+            (
+                with("sms_pumping_risk_score", Value::Null),
+                "an sms_pumping_risk without a score",
+            ),
+            (
+                with("number_blocked", json!("no")),
+                "a number_blocked that is not a boolean",
+            ),
+            (
+                with("number_blocked", Value::Null),
+                "an sms_pumping_risk without a score",
+            ),
+            (
+                with("number_blocked_date", json!(1)),
+                "a number_blocked_date that is not",
+            ),
+            (
+                with("number_blocked_last_3_months", json!(0)),
+                "a number_blocked_last_3_months",
+            ),
+            (
+                with("carrier_risk_category", json!(2)),
+                "a carrier_risk_category that is not",
+            ),
+            (
+                with("error_code", json!("60606")),
+                "an error_code that is not an integer",
+            ),
+        ] {
+            let err = classify(200, None, &body, "https://h").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::LookupAnswer, "{body}");
+            assert_eq!(err.code(), ConnectorErrorCode::General);
+            assert!(
+                err.message().starts_with(&format!(
+                    "Twilio Lookup at https://h answered HTTP 200 with {what}"
+                )),
+                "{body}: {}",
+                err.message()
+            );
+        }
+    }
+
+    #[test]
+    fn error_statuses_name_twilios_code_and_message() {
+        let body = json!({
+            "code": 20404,
+            "message": "The requested resource /v2/PhoneNumbers/abc was not found",
+            "more_info": "https://www.twilio.com/docs/errors/20404",
+            "status": 404
+        })
+        .to_string();
+        let err = classify(404, None, &body, "https://h").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LookupStatus(404));
+        assert_eq!(err.code(), ConnectorErrorCode::General);
+        assert_eq!(
+            err.message(),
+            "Twilio Lookup at https://h answered HTTP 404 with Twilio error 20404: The requested \
+             resource /v2/PhoneNumbers/abc was not found (https://www.twilio.com/docs/errors/20404)"
+        );
+        for (status, body, expected) in [
+            (401, r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#,
+             "HTTP 401 with Twilio error 20003: Authenticate (https://www.twilio.com/docs/errors/20003): check accountSID"),
+            (429, r#"{"code":20429,"message":"Too Many Requests","status":429}"#,
+             "HTTP 429 with Twilio error 20429: Too Many Requests: Lookup's rate limit"),
+            (500, "", "HTTP 500 with an empty body"),
+            (502, "<html>bad gateway</html>", "HTTP 502 with a body that is not Twilio's error JSON: <html>bad gateway</html>"),
+        ] {
+            let err = classify(status, None, body, "https://h").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::LookupStatus(status));
+            // A throttled Lookup is not a throttled send: the policy decides, Logto sees general.
+            assert_eq!(err.code(), ConnectorErrorCode::General);
+            assert!(err.message().contains(expected), "{}", err.message());
+        }
+        let err = classify(301, Some("https://elsewhere"), "", "https://h").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Redirect);
+        assert!(err.message().contains("https://elsewhere"));
+    }
+
+    #[test]
+    fn lookup_goes_to_the_configured_hosts_region() {
+        for (host, origin) in [
+            ("api.twilio.com", "https://lookups.twilio.com"),
+            ("api.us1.twilio.com", "https://lookups.twilio.com"),
+            ("api.ashburn.us1.twilio.com", "https://lookups.twilio.com"),
+            (
+                "api.dublin.ie1.twilio.com",
+                "https://lookups.dublin.ie1.twilio.com",
+            ),
+        ] {
+            assert_eq!(lookup_origin(host).unwrap(), origin, "{host}");
+            let request = LookupRequest::new(
+                &config(json!({ "host": host })),
+                &SendOptions::default(),
+                "+447700900123",
+            )
+            .unwrap();
+            assert_eq!(
+                request.url,
+                format!("{origin}/v2/PhoneNumbers/+447700900123?Fields=sms_pumping_risk")
+            );
+        }
+        let err = LookupRequest::new(
+            &config(json!({ "host": "api.sydney.au1.twilio.com" })),
+            &SendOptions::default(),
+            "+61491570006",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LookupUnavailable);
+        assert_eq!(err.code(), ConnectorErrorCode::InvalidConfig);
+        assert!(err.message().contains("AU1"), "{}", err.message());
+    }
+
+    #[test]
+    fn the_request_carries_the_configured_credential_and_only_an_e164_number() {
+        let options = SendOptions {
+            base_url: Some("http://127.0.0.1:9".into()),
+            ..SendOptions::default()
+        };
+        let request = LookupRequest::new(&config(json!({})), &options, "+15551234567").unwrap();
+        assert_eq!(
+            request.url,
+            "http://127.0.0.1:9/v2/PhoneNumbers/+15551234567?Fields=sms_pumping_risk"
+        );
+        assert_eq!(
+            request.authorization.expose(),
+            "Basic QUMwMTIzOnNlY3JldC10b2tlbi14eXo="
+        );
+        assert!(!format!("{request:?}").contains("secret-token-xyz"));
+        assert!(!format!("{request:?}").contains("QUMw"));
+        let keyed = config(json!({ "apiKeySID": "SK1", "apiKeySecret": "key-secret-abc" }));
+        let request = LookupRequest::new(&keyed, &options, "+15551234567").unwrap();
+        assert_eq!(request.key().user, "SK1");
+        // Both secrets stay out of any error, the unused token too.
+        let leaky = ConnectorFailure::new(ErrorKind::Transport, "key-secret-abc secret-token-xyz");
+        let redacted = request.redact(leaky);
+        assert!(
+            !redacted.message().contains("secret"),
+            "{}",
+            redacted.message()
+        );
+        for number in [
+            "",
+            "+",
+            "15551234567",
+            "+1555123456789012",
+            "+1 555",
+            "+1/../x",
+            "+１",
+        ] {
+            let err = LookupRequest::new(&config(json!({})), &options, number).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{number:?}");
+        }
+    }
+
+    fn key(number: &str) -> LookupKey {
+        LookupKey {
+            origin: LOOKUP_ORIGIN.into(),
+            user: "AC0123".into(),
+            number: number.into(),
+        }
+    }
+
+    fn scored(score: u8) -> PumpingRisk {
+        PumpingRisk {
+            phone_number: None,
+            valid: Some(true),
+            sms_pumping_risk: Some(SmsPumpingRisk {
+                carrier_risk_category: None,
+                number_blocked: Some(false),
+                number_blocked_date: None,
+                number_blocked_last_3_months: None,
+                sms_pumping_risk_score: Some(score),
+                error_code: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_cache_keeps_answers_for_the_ttl() {
+        let cache = RiskCache::new(Duration::from_secs(60), 10);
+        let t0 = Instant::now();
+        assert_eq!(cache.get(&key("+1"), t0), None);
+        cache.insert(key("+1"), scored(5), t0);
+        assert_eq!(
+            cache.get(&key("+1"), t0 + Duration::from_secs(59)),
+            Some(scored(5))
+        );
+        assert_eq!(cache.get(&key("+1"), t0 + Duration::from_secs(60)), None);
+        // Another credential or origin is another entry.
+        let mut other = key("+1");
+        other.user = "SK9".into();
+        assert_eq!(cache.get(&other, t0), None);
+        // A replacement starts a new TTL.
+        cache.insert(key("+1"), scored(7), t0 + Duration::from_secs(30));
+        assert_eq!(
+            cache.get(&key("+1"), t0 + Duration::from_secs(80)),
+            Some(scored(7))
+        );
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn the_cache_evicts_the_expired_then_the_oldest() {
+        let cache = RiskCache::new(Duration::from_secs(10), 3);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        cache.insert(key("+1"), scored(1), at(0));
+        cache.insert(key("+2"), scored(2), at(5));
+        cache.insert(key("+3"), scored(3), at(6));
+        // +1 has expired at 11: it goes, and nothing else does.
+        cache.insert(key("+4"), scored(4), at(11));
+        assert_eq!(cache.len(), 3);
+        assert_eq!(cache.get(&key("+2"), at(11)), Some(scored(2)));
+        // Full, none expired: the oldest (+2) goes.
+        cache.insert(key("+5"), scored(5), at(12));
+        assert_eq!(cache.len(), 3);
+        assert_eq!(cache.get(&key("+2"), at(12)), None);
+        for n in ["+3", "+4", "+5"] {
+            assert!(cache.get(&key(n), at(12)).is_some(), "{n}");
+        }
+        // Refreshing +3 makes it the newest: +4 is now the oldest.
+        cache.insert(key("+3"), scored(33), at(13));
+        cache.insert(key("+6"), scored(6), at(13));
+        assert_eq!(cache.get(&key("+4"), at(13)), None);
+        assert_eq!(cache.get(&key("+3"), at(13)), Some(scored(33)));
+        // Many refreshes of one key keep the queue bounded.
+        for i in 0..1000 {
+            cache.insert(key("+7"), scored(7), at(14 + i));
+        }
+        assert!(cache.inner.lock().unwrap().order.len() <= 2 * 3 + 1);
+        assert!(cache.len() <= 3);
+        let single = RiskCache::new(Duration::from_secs(10), 0);
+        single.insert(key("+1"), scored(1), at(0));
+        single.insert(key("+2"), scored(2), at(0));
+        assert_eq!(single.len(), 1);
+        assert_eq!(single.get(&key("+2"), at(0)), Some(scored(2)));
+    }
+}
