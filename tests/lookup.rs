@@ -187,6 +187,28 @@ async fn sends_the_exact_request_and_reads_the_risk() {
         request.contains("accept: application/json\r\n"),
         "{request}"
     );
+
+    // With an API key, the key is the credential, as for Messages.
+    let keyed =
+        fixture::config(json!({ "apiKeySID": "SK77", "apiKeySecret": "lookup-key-secret" }));
+    let options = options(&server.url);
+    let request = LookupRequest::new(&keyed, &options, NUMBER).unwrap();
+    let client = build_client(options.connect_timeout).unwrap();
+    sms_pumping_risk(&client, &request, Instant::now() + Duration::from_secs(5))
+        .await
+        .unwrap();
+    let basic = format!(
+        "authorization: Basic {}\r\n",
+        base64_of("SK77:lookup-key-secret")
+    );
+    let requests = server.requests();
+    assert!(requests[1].contains(&basic), "{}", requests[1]);
+}
+
+/// A Basic credential's token.
+fn base64_of(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 #[tokio::test]
