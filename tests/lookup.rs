@@ -429,3 +429,46 @@ async fn the_cache_answers_repeats_and_keeps_no_failure() {
     assert!(small.get(oldest.key(), Instant::now()).is_none());
     assert!(small.get(newest.key(), Instant::now()).is_some());
 }
+
+/// A package that reports an error is asked again next time; a null package (an invalid
+/// number) is an answer, and is kept.
+#[tokio::test]
+async fn the_cache_keeps_no_package_error() {
+    let answer = |number: &str| {
+        if number.ends_with("00") {
+            json!({ "carrier_risk_category": null, "number_blocked": null,
+                    "number_blocked_date": null, "number_blocked_last_3_months": null,
+                    "sms_pumping_risk_score": null, "error_code": 60008 })
+        } else {
+            Value::Null
+        }
+    };
+    let server = Server::start(Box::new(move |request: &str| {
+        let number = request
+            .split_once("/v2/PhoneNumbers/")
+            .and_then(|(_, rest)| rest.split_once('?'))
+            .map(|(number, _)| number.to_owned())
+            .unwrap();
+        Some(http("200 OK", &resource(&number, answer(&number))))
+    }))
+    .await;
+    let options = options(&server.url);
+    let client = build_client(options.connect_timeout).unwrap();
+    let cache = RiskCache::new(Duration::from_secs(3600), 100);
+    for (number, requests) in [("+447700900100", 2), ("+447700900101", 1)] {
+        let request = LookupRequest::new(&config(), &options, number).unwrap();
+        let before = server.requests().len();
+        for _ in 0..2 {
+            let risk = cached_sms_pumping_risk(
+                &client,
+                &request,
+                Instant::now() + Duration::from_secs(5),
+                &cache,
+            )
+            .await
+            .unwrap();
+            assert!(risk.unknown());
+        }
+        assert_eq!(server.requests().len() - before, requests, "{number}");
+    }
+}

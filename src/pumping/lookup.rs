@@ -173,7 +173,8 @@ pub struct PumpingRisk {
 /// and `number_blocked` are required unless `error_code` says why they are missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsPumpingRisk {
-    /// `low`, `mild`, `moderate` or `high` (kept as Twilio's text: the set may grow).
+    /// Twilio's word for the carrier's risk, e.g. `low`, `moderate`, `high` (kept as sent: the
+    /// set is Twilio's to grow).
     pub carrier_risk_category: Option<String>,
     /// Verify Fraud Guard blocks this number now.
     pub number_blocked: Option<bool>,
@@ -213,6 +214,13 @@ impl PumpingRisk {
         }
     }
 
+    /// Worth keeping for a TTL: anything but a package that reported an `error_code`.
+    pub fn cacheable(&self) -> bool {
+        self.sms_pumping_risk
+            .as_ref()
+            .is_none_or(|risk| risk.error_code.is_none())
+    }
+
     /// True when Lookup gave no score: `sms_pumping_risk` is `null`, or it carries only an
     /// `error_code`.
     pub fn unknown(&self) -> bool {
@@ -243,7 +251,9 @@ pub async fn sms_pumping_risk(
 }
 
 /// [`sms_pumping_risk`] through `cache`: a fresh cached answer costs no request, and a new
-/// successful answer is cached (failures never are).
+/// successful answer is cached. Failures never are, nor an answer whose package reports an
+/// `error_code`: that can be Twilio's passing trouble, and caching it would leave the number
+/// unknown for a whole TTL.
 pub async fn cached_sms_pumping_risk(
     client: &reqwest::Client,
     request: &LookupRequest,
@@ -254,7 +264,9 @@ pub async fn cached_sms_pumping_risk(
         return Ok(risk);
     }
     let risk = sms_pumping_risk(client, request, deadline).await?;
-    cache.insert(request.key().clone(), risk.clone(), Instant::now());
+    if risk.cacheable() {
+        cache.insert(request.key().clone(), risk.clone(), Instant::now());
+    }
     Ok(risk)
 }
 
@@ -402,7 +414,7 @@ fn optional<'v, T>(
 
 /// Lookup's answers, kept `ttl` each, at most `capacity` of them: when full, the expired go
 /// first, then the oldest. One TTL for every entry makes insertion order expiry order, so both
-/// are the front of one queue. Only successful answers go in (the callers' rule:
+/// are the front of one queue. Only successful answers go in (the rule of
 /// [`cached_sms_pumping_risk`]). For one process; the send path shares answers across
 /// replicas through its own store.
 pub struct RiskCache {
