@@ -379,17 +379,18 @@ async fn the_cache_answers_repeats_and_keeps_no_failure() {
     let client = build_client(options.connect_timeout).unwrap();
     let request = LookupRequest::new(&config(), &options, NUMBER).unwrap();
     let deadline = || Instant::now() + Duration::from_secs(5);
+    let hour = Duration::from_secs(3600);
 
-    let cache = RiskCache::new(Duration::from_secs(3600), 100);
-    let failure = cached_sms_pumping_risk(&client, &request, deadline(), &cache)
+    let cache = RiskCache::new(100);
+    let failure = cached_sms_pumping_risk(&client, &request, deadline(), &cache, hour)
         .await
         .unwrap_err();
     assert_eq!(failure.kind(), ErrorKind::LookupStatus(500));
     assert!(cache.is_empty(), "a failure is not cached");
-    let first = cached_sms_pumping_risk(&client, &request, deadline(), &cache)
+    let first = cached_sms_pumping_risk(&client, &request, deadline(), &cache, hour)
         .await
         .unwrap();
-    let again = cached_sms_pumping_risk(&client, &request, deadline(), &cache)
+    let again = cached_sms_pumping_risk(&client, &request, deadline(), &cache, hour)
         .await
         .unwrap();
     assert_eq!(first, again);
@@ -397,29 +398,30 @@ async fn the_cache_answers_repeats_and_keeps_no_failure() {
 
     // Another number is another entry.
     let other = LookupRequest::new(&config(), &options, "+447700900124").unwrap();
-    cached_sms_pumping_risk(&client, &other, deadline(), &cache)
+    cached_sms_pumping_risk(&client, &other, deadline(), &cache, hour)
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 3);
     assert_eq!(cache.len(), 2);
 
     // An answer past its TTL is asked again.
-    let short = RiskCache::new(Duration::from_millis(1), 100);
-    cached_sms_pumping_risk(&client, &request, deadline(), &short)
+    let short = RiskCache::new(100);
+    let ms = Duration::from_millis(1);
+    cached_sms_pumping_risk(&client, &request, deadline(), &short, ms)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    cached_sms_pumping_risk(&client, &request, deadline(), &short)
+    cached_sms_pumping_risk(&client, &request, deadline(), &short, ms)
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 5);
 
     // At most `capacity` answers: the oldest goes first.
-    let small = RiskCache::new(Duration::from_secs(3600), 2);
+    let small = RiskCache::new(2);
     for n in 0..5 {
         let request =
             LookupRequest::new(&config(), &options, &format!("+4477009001{n:02}")).unwrap();
-        cached_sms_pumping_risk(&client, &request, deadline(), &small)
+        cached_sms_pumping_risk(&client, &request, deadline(), &small, hour)
             .await
             .unwrap();
     }
@@ -454,7 +456,7 @@ async fn the_cache_keeps_no_package_error() {
     .await;
     let options = options(&server.url);
     let client = build_client(options.connect_timeout).unwrap();
-    let cache = RiskCache::new(Duration::from_secs(3600), 100);
+    let cache = RiskCache::new(100);
     for (number, requests) in [("+447700900100", 2), ("+447700900101", 1)] {
         let request = LookupRequest::new(&config(), &options, number).unwrap();
         let before = server.requests().len();
@@ -464,6 +466,7 @@ async fn the_cache_keeps_no_package_error() {
                 &request,
                 Instant::now() + Duration::from_secs(5),
                 &cache,
+                Duration::from_secs(3600),
             )
             .await
             .unwrap();

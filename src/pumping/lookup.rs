@@ -251,7 +251,7 @@ pub async fn sms_pumping_risk(
 }
 
 /// [`sms_pumping_risk`] through `cache`: a fresh cached answer costs no request, and a new
-/// successful answer is cached. Failures never are, nor an answer whose package reports an
+/// successful answer is cached for `ttl`. Failures never are, nor an answer whose package reports an
 /// `error_code`: that can be Twilio's passing trouble, and caching it would leave the number
 /// unknown for a whole TTL.
 pub async fn cached_sms_pumping_risk(
@@ -259,13 +259,14 @@ pub async fn cached_sms_pumping_risk(
     request: &LookupRequest,
     deadline: Instant,
     cache: &RiskCache,
+    ttl: Duration,
 ) -> Result<PumpingRisk, ConnectorFailure> {
     if let Some(risk) = cache.get(request.key(), Instant::now()) {
         return Ok(risk);
     }
     let risk = sms_pumping_risk(client, request, deadline).await?;
     if risk.cacheable() {
-        cache.insert(request.key().clone(), risk.clone(), Instant::now());
+        cache.insert(request.key().clone(), risk.clone(), ttl, Instant::now());
     }
     Ok(risk)
 }
@@ -412,24 +413,30 @@ fn optional<'v, T>(
     }
 }
 
-/// Lookup's answers, kept `ttl` each, at most `capacity` of them: when full, the expired go
-/// first, then the oldest. One TTL for every entry makes insertion order expiry order, so both
-/// are the front of one queue. Only successful answers go in (the rule of
+/// Lookup's answers, each kept for the TTL its caller gave, at most `capacity` of them: when
+/// full, the expired go first, then the oldest. Only successful answers go in (the rule of
 /// [`cached_sms_pumping_risk`]). For one process; the send path shares answers across
 /// replicas through its own store.
+///
+/// The TTL is per answer, so a config whose TTL changes needs no new cache. Insertion order
+/// is a queue; expiry order is not, so the expired are found by a sweep, run only when the
+/// cache is full and the earliest expiry it knows of has passed.
 pub struct RiskCache {
-    ttl: Duration,
     capacity: usize,
     inner: Mutex<CacheInner>,
 }
 
-#[derive(Default)]
+/// The longest an answer is kept, whatever the caller asks: a year.
+pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 struct CacheInner {
     entries: HashMap<LookupKey, CacheEntry>,
     /// Insertion order: `(serial, key)`; an entry replaced later has a newer serial, and its
     /// old place is skipped.
     order: VecDeque<(u64, LookupKey)>,
     next_serial: u64,
+    /// No entry expires before this (a lower bound: evictions may leave it early).
+    earliest_expiry: Option<Instant>,
 }
 
 struct CacheEntry {
@@ -439,12 +446,16 @@ struct CacheEntry {
 }
 
 impl RiskCache {
-    /// A cache keeping each answer `ttl`, at most `capacity` answers (at least one).
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+    /// A cache of at most `capacity` answers (at least one).
+    pub fn new(capacity: usize) -> Self {
         RiskCache {
-            ttl,
             capacity: capacity.max(1),
-            inner: Mutex::new(CacheInner::default()),
+            inner: Mutex::new(CacheInner {
+                entries: HashMap::new(),
+                order: VecDeque::new(),
+                next_serial: 0,
+                earliest_expiry: None,
+            }),
         }
     }
 
@@ -458,46 +469,39 @@ impl RiskCache {
             .map(|entry| entry.risk.clone())
     }
 
-    /// Caches `risk` for `key` from `now`, evicting the expired, then the oldest, to stay
-    /// within the capacity.
-    pub fn insert(&self, key: LookupKey, risk: PumpingRisk, now: Instant) {
+    /// Caches `risk` for `key` from `now` for `ttl`, evicting the expired, then the oldest,
+    /// to stay within the capacity.
+    pub fn insert(&self, key: LookupKey, risk: PumpingRisk, ttl: Duration, now: Instant) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let inner = &mut *inner;
         let serial = inner.next_serial;
         inner.next_serial += 1;
-        let replaced = inner
-            .entries
-            .insert(
-                key.clone(),
-                CacheEntry {
-                    risk,
-                    expires: now + self.ttl,
-                    serial,
-                },
-            )
-            .is_some();
+        // Clamped: `Instant + Duration` panics past the clock's range.
+        let expires = now + ttl.min(MAX_TTL);
+        inner.earliest_expiry = Some(inner.earliest_expiry.map_or(expires, |e| e.min(expires)));
+        let entry = CacheEntry {
+            risk,
+            expires,
+            serial,
+        };
+        inner.entries.insert(key.clone(), entry);
         inner.order.push_back((serial, key));
-        // Expired entries first: they are the oldest, at the front.
-        while let Some((serial, key)) = inner.order.front() {
-            let current = inner.entries.get(key).filter(|e| e.serial == *serial);
-            match current {
-                // A replaced entry's old place: nothing to evict.
-                None => {
-                    inner.order.pop_front();
-                }
-                Some(entry) if entry.expires <= now => {
-                    let (_, key) = inner.order.pop_front().expect("front exists");
-                    inner.entries.remove(&key);
-                }
-                Some(_) if inner.entries.len() > self.capacity => {
-                    let (_, key) = inner.order.pop_front().expect("front exists");
-                    inner.entries.remove(&key);
-                }
-                Some(_) => break,
+        if inner.entries.len() > self.capacity && inner.earliest_expiry.is_some_and(|e| e <= now) {
+            inner.entries.retain(|_, entry| entry.expires > now);
+            inner.earliest_expiry = inner.entries.values().map(|entry| entry.expires).min();
+        }
+        while inner.entries.len() > self.capacity {
+            // Every entry has its place in the queue, so this ends with the capacity met.
+            let Some((serial, key)) = inner.order.pop_front() else {
+                break;
+            };
+            // A replaced or swept entry's old place holds nothing to evict.
+            if inner.entries.get(&key).is_some_and(|e| e.serial == serial) {
+                inner.entries.remove(&key);
             }
         }
-        // Replacements leave old places behind the front; bound them too.
-        if replaced && inner.order.len() > 2 * self.capacity {
+        // Replacements and sweeps leave old places behind; bound them too.
+        if inner.order.len() > 2 * self.capacity {
             let entries = &inner.entries;
             inner
                 .order
@@ -879,63 +883,105 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_keeps_answers_for_the_ttl() {
-        let cache = RiskCache::new(Duration::from_secs(60), 10);
+    fn the_cache_keeps_answers_for_their_ttl() {
+        let cache = RiskCache::new(10);
+        let minute = Duration::from_secs(60);
         let t0 = Instant::now();
         assert_eq!(cache.get(&key("+1"), t0), None);
-        cache.insert(key("+1"), scored(5), t0);
+        cache.insert(key("+1"), scored(5), minute, t0);
         assert_eq!(
             cache.get(&key("+1"), t0 + Duration::from_secs(59)),
             Some(scored(5))
         );
-        assert_eq!(cache.get(&key("+1"), t0 + Duration::from_secs(60)), None);
+        assert_eq!(cache.get(&key("+1"), t0 + minute), None);
         // Another credential or origin is another entry.
         let mut other = key("+1");
         other.user = "SK9".into();
         assert_eq!(cache.get(&other, t0), None);
-        // A replacement starts a new TTL.
-        cache.insert(key("+1"), scored(7), t0 + Duration::from_secs(30));
+        other = key("+1");
+        other.origin = "https://lookups.dublin.ie1.twilio.com".into();
+        assert_eq!(cache.get(&other, t0), None);
+        // A replacement starts its own TTL.
+        cache.insert(key("+1"), scored(7), minute, t0 + Duration::from_secs(30));
         assert_eq!(
             cache.get(&key("+1"), t0 + Duration::from_secs(80)),
             Some(scored(7))
         );
         assert_eq!(cache.len(), 1);
+        // Each answer has the TTL it was given.
+        cache.insert(key("+2"), scored(2), Duration::from_secs(5), t0);
+        assert_eq!(
+            cache.get(&key("+2"), t0 + Duration::from_secs(4)),
+            Some(scored(2))
+        );
+        assert_eq!(cache.get(&key("+2"), t0 + Duration::from_secs(5)), None);
     }
 
     #[test]
     fn the_cache_evicts_the_expired_then_the_oldest() {
-        let cache = RiskCache::new(Duration::from_secs(10), 3);
+        let cache = RiskCache::new(3);
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
-        cache.insert(key("+1"), scored(1), at(0));
-        cache.insert(key("+2"), scored(2), at(5));
-        cache.insert(key("+3"), scored(3), at(6));
+        let ten = Duration::from_secs(10);
+        cache.insert(key("+1"), scored(1), ten, at(0));
+        cache.insert(key("+2"), scored(2), ten, at(5));
+        cache.insert(key("+3"), scored(3), ten, at(6));
         // +1 has expired at 11: it goes, and nothing else does.
-        cache.insert(key("+4"), scored(4), at(11));
+        cache.insert(key("+4"), scored(4), ten, at(11));
         assert_eq!(cache.len(), 3);
         assert_eq!(cache.get(&key("+2"), at(11)), Some(scored(2)));
         // Full, none expired: the oldest (+2) goes.
-        cache.insert(key("+5"), scored(5), at(12));
+        cache.insert(key("+5"), scored(5), ten, at(12));
         assert_eq!(cache.len(), 3);
         assert_eq!(cache.get(&key("+2"), at(12)), None);
         for n in ["+3", "+4", "+5"] {
             assert!(cache.get(&key(n), at(12)).is_some(), "{n}");
         }
         // Refreshing +3 makes it the newest: +4 is now the oldest.
-        cache.insert(key("+3"), scored(33), at(13));
-        cache.insert(key("+6"), scored(6), at(13));
+        cache.insert(key("+3"), scored(33), ten, at(13));
+        cache.insert(key("+6"), scored(6), ten, at(13));
         assert_eq!(cache.get(&key("+4"), at(13)), None);
         assert_eq!(cache.get(&key("+3"), at(13)), Some(scored(33)));
         // Many refreshes of one key keep the queue bounded.
         for i in 0..1000 {
-            cache.insert(key("+7"), scored(7), at(14 + i));
+            cache.insert(key("+7"), scored(7), ten, at(14 + i));
         }
-        assert!(cache.inner.lock().unwrap().order.len() <= 2 * 3 + 1);
+        assert!(cache.inner.lock().unwrap().order.len() <= 2 * 3);
         assert!(cache.len() <= 3);
-        let single = RiskCache::new(Duration::from_secs(10), 0);
-        single.insert(key("+1"), scored(1), at(0));
-        single.insert(key("+2"), scored(2), at(0));
+
+        // A TTL past the clock's range is kept for MAX_TTL, not a panic.
+        cache.insert(key("+8"), scored(8), Duration::MAX, at(0));
+        assert!(cache
+            .get(&key("+8"), at(0) + MAX_TTL - Duration::from_secs(1))
+            .is_some());
+        assert!(cache.get(&key("+8"), at(0) + MAX_TTL).is_none());
+
+        let single = RiskCache::new(0);
+        single.insert(key("+1"), scored(1), ten, at(0));
+        single.insert(key("+2"), scored(2), ten, at(0));
         assert_eq!(single.len(), 1);
         assert_eq!(single.get(&key("+2"), at(0)), Some(scored(2)));
+    }
+
+    #[test]
+    fn an_answer_with_a_short_ttl_expires_before_older_ones() {
+        let cache = RiskCache::new(3);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let hour = Duration::from_secs(3600);
+        cache.insert(key("+1"), scored(1), hour, at(0));
+        cache.insert(key("+2"), scored(2), hour, at(1));
+        cache.insert(key("+3"), scored(3), Duration::from_secs(5), at(2));
+        // Full at 10 with +3 expired: +3 goes, not the oldest.
+        cache.insert(key("+4"), scored(4), hour, at(10));
+        assert_eq!(cache.len(), 3);
+        for n in ["+1", "+2", "+4"] {
+            assert!(cache.get(&key(n), at(10)).is_some(), "{n}");
+        }
+        // Full again, none expired: now the oldest, +1.
+        cache.insert(key("+5"), scored(5), hour, at(11));
+        assert_eq!(cache.get(&key("+1"), at(11)), None);
+        assert!(cache.get(&key("+2"), at(11)).is_some());
+        assert_eq!(cache.len(), 3);
     }
 }
