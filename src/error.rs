@@ -91,6 +91,15 @@ pub enum ErrorKind {
     Internal,
     /// The JS environment that made the call was torn down first (a terminated worker).
     Cancelled,
+
+    // Twilio Lookup's SMS pumping risk, asked before a send (the pumping defence). None of
+    // these is the send's own failure: the defence decides whether the send goes ahead.
+    /// Lookup answered with this non-2xx, non-3xx status (Twilio's error JSON in the message).
+    LookupStatus(u16),
+    /// A 2xx answer from Lookup that is not a phone number resource with `sms_pumping_risk`.
+    LookupAnswer,
+    /// The configured `host`'s region has no Lookup (AU1).
+    LookupUnavailable,
 }
 
 /// What a timed-out call was waiting for.
@@ -104,6 +113,8 @@ pub enum Waiting {
     Backoff,
     /// The usage answer (Logto waits 3 s for it).
     Usage,
+    /// Twilio Lookup's answer about the recipient's SMS pumping risk.
+    Lookup,
 }
 
 impl ErrorKind {
@@ -111,7 +122,8 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidConfig
             | ErrorKind::InvalidOptions
-            | ErrorKind::UnusableAccountSid => ConnectorErrorCode::InvalidConfig,
+            | ErrorKind::UnusableAccountSid
+            | ErrorKind::LookupUnavailable => ConnectorErrorCode::InvalidConfig,
             // The recipient is an argument of the call that this config refuses: the request,
             // not the config, is what is wrong (Logto answers 400, as for a malformed `to`).
             ErrorKind::InvalidArgument | ErrorKind::BodyTooLong | ErrorKind::CountryNotAllowed => {
@@ -134,7 +146,9 @@ impl ErrorKind {
             | ErrorKind::TwilioStatus(_)
             | ErrorKind::Setup
             | ErrorKind::CounterStoreUnavailable
-            | ErrorKind::Internal => ConnectorErrorCode::General,
+            | ErrorKind::Internal
+            | ErrorKind::LookupStatus(_)
+            | ErrorKind::LookupAnswer => ConnectorErrorCode::General,
         }
     }
 }
@@ -293,6 +307,10 @@ impl ConnectorFailure {
             ),
             Waiting::Answer => format!(
                 "Twilio request to {target} timed out after {ms} ms, waiting for Twilio's answer"
+            ),
+            Waiting::Lookup => format!(
+                "Twilio Lookup request to {target} timed out after {ms} ms, waiting for the \
+                 recipient's SMS pumping risk"
             ),
         };
         Self::new(ErrorKind::Timeout(waiting), message)
@@ -548,6 +566,78 @@ impl ConnectorFailure {
         Self::new(
             ErrorKind::Cancelled,
             "cancelled: the JavaScript environment that made this call was shut down",
+        )
+    }
+
+    /// Lookup answered `status` (4xx, 5xx). `twilio_error` is Twilio's error JSON read as
+    /// `(code, message, more_info)` when the body is one; otherwise the body is quoted. Quoted
+    /// whole, as `twilio_status` quotes a send's (the read cap bounds it): an excerpt could cut
+    /// an echoed credential in half, and redaction cannot recognise half of one.
+    pub fn lookup_status(
+        target: &str,
+        status: u16,
+        twilio_error: Option<(Option<i64>, Option<&str>, Option<&str>)>,
+        body: &str,
+    ) -> Self {
+        let what = match twilio_error {
+            Some((code, message, more_info)) => {
+                let mut what = format!(
+                    "Twilio error {}",
+                    code.map_or("(no code)".to_owned(), |c| c.to_string())
+                );
+                if let Some(message) = message {
+                    what.push_str(&format!(": {message}"));
+                }
+                if let Some(more_info) = more_info {
+                    what.push_str(&format!(" ({more_info})"));
+                }
+                what
+            }
+            None if body.trim().is_empty() => "an empty body".to_owned(),
+            None => format!("a body that is not Twilio's error JSON: {body}"),
+        };
+        let hint = match status {
+            401 | 403 => ": check accountSID and the credential, and that Lookup is enabled for it",
+            429 => ": Lookup's rate limit for this account",
+            _ => "",
+        };
+        Self::new(
+            ErrorKind::LookupStatus(status),
+            format!("Twilio Lookup at {target} answered HTTP {status} with {what}{hint}"),
+        )
+    }
+
+    /// A 2xx answer from Lookup that is `what` instead of a phone number resource with a
+    /// well-formed `sms_pumping_risk`.
+    pub fn lookup_answer(target: &str, status: u16, what: &str) -> Self {
+        Self::new(
+            ErrorKind::LookupAnswer,
+            format!(
+                "Twilio Lookup at {target} answered HTTP {status} with {what}, not a phone \
+                 number resource with sms_pumping_risk. Check `host`, and the baseUrl option if set"
+            ),
+        )
+    }
+
+    /// The configured `host` is in `region`, where Twilio offers no Lookup.
+    pub fn lookup_unavailable(host: &str, region: &str) -> Self {
+        Self::new(
+            ErrorKind::LookupUnavailable,
+            format!(
+                "Twilio Lookup is not available in {region} (host {host}); the SMS pumping risk \
+                 check needs a US1 or IE1 host"
+            ),
+        )
+    }
+
+    /// The number to look up is not `+` and 1 to 15 digits.
+    pub fn lookup_number_not_e164(number: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "The number to look up must be in E.164 form (+ and 1 to 15 digits), not `{}`",
+                excerpt(number)
+            ),
         )
     }
 

@@ -4,6 +4,7 @@
 //! logged; one that passes adds to every counter at once.
 
 pub(crate) mod counters;
+pub(crate) mod lookup;
 pub(crate) mod mask;
 pub(crate) mod policy;
 pub(crate) mod redis_store;

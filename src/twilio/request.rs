@@ -118,7 +118,7 @@ fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
 
 /// Keeps a path segment a single segment: an account SID with `/`, `?` or `#` cannot point
 /// the authenticated request at another path.
-fn path_segment_encode(value: &str) -> String {
+pub(crate) fn path_segment_encode(value: &str) -> String {
     utf8_percent_encode(value, PATH_SEGMENT).to_string()
 }
 
@@ -126,7 +126,7 @@ fn path_segment_encode(value: &str) -> String {
 /// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
 /// `redact::redact` also finds each as base64 and base64url (so the Basic credential), and
 /// JSON-escaped, percent-encoded or wrapped across lines.
-fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
+pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
     use base64::Engine as _;
 
     let (user, password) = config.credentials();
