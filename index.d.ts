@@ -148,6 +148,23 @@ export interface RecipientCheck {
   rejection?: string
 }
 
+/**
+ * Twilio Lookup v2 (`Fields=sms_pumping_risk`) asked about each recipient of `countries`,
+ * after the velocity limits and before the daily budget; answers cached per number.
+ */
+export interface RiskScore {
+  /** ISO 3166-1 alpha-2 codes, or `*` for every country. */
+  countries: Array<string>
+  /** 0 to 100: a higher score refuses the send (`invalid_request_parameters`). */
+  maxScore: number
+  /** Refuse a number Twilio's Fraud Guard blocks, whatever its score (default true). */
+  refuseBlocked?: boolean
+  /** How long an answer is reused for the same number (default 86400, range 0 to 2592000). */
+  cacheSeconds?: number
+  /** When Lookup fails or gives no score: `allow` (default) or `refuse`. */
+  onError?: 'allow' | 'refuse'
+}
+
 /** What Logto knows of a send beyond its message: the end user's address. */
 export interface SendContext {
   /** The end user's IP address (Logto passes `ip`), for `smsPumping`'s `ip` limits. */
@@ -192,6 +209,8 @@ export interface SmsPumping {
    * (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
    */
   dailySegments?: DailySegments
+  /** Twilio Lookup's SMS pumping risk score, asked before sending to these countries. */
+  riskScore?: RiskScore
   /**
    * When the counters' store cannot answer in time: `allow` (default) sends uncounted,
    * `refuse` refuses the send.

@@ -9,11 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { TwilioSmsConnector, validateConfig } from '../index.js';
 import { errorText, rejection, validConfig, authToken } from './fixtures.js';
 import { runChild, lastJson } from './support/child.js';
-import { startTwilioServer } from '../support/twilio-server.js';
+import { startScriptedServer, twilioError } from '../support/twilio-server.js';
 
 let server;
 before(async () => {
-  server = await startTwilioServer();
+  server = await startScriptedServer();
 });
 after(() => server.close());
 
@@ -129,13 +129,88 @@ describe('daily segment budget', () => {
   });
 });
 
+describe("Twilio Lookup's SMS pumping risk", () => {
+  const lookups = () => server.requests.filter((record) => record.method === 'GET' && record.url.startsWith('/v2/PhoneNumbers/'));
+  const messages = () => server.requests.filter((record) => record.method === 'POST');
+
+  test('a score above maxScore or a blocked number is refused before the message; listed countries only; answers cached', async () => {
+    server.pumpingRisk.set('+447400123470', { sms_pumping_risk_score: 85, carrier_risk_category: 'high' });
+    server.pumpingRisk.set('+447400123471', { sms_pumping_risk_score: 10, number_blocked: true, number_blocked_date: '2026-11-30T00:00:00Z' });
+    server.pumpingRisk.set('+447400123472', { sms_pumping_risk_score: 12 });
+    const connector = connect(configWith({ riskScore: { countries: ['GB'], maxScore: 60 } }));
+    const [lookupsBefore, messagesBefore] = [lookups().length, messages().length];
+    const { results } = await outcomes([
+      () => send(connector, '+447400123470'),
+      () => send(connector, '+447400123471'),
+      () => send(connector, '+447400123472'),
+      () => send(connector, '+447400123472'),
+      () => send(connector, '+12025550123'),
+    ]);
+    assert.deepEqual(results, ['invalid_request_parameters', 'invalid_request_parameters', 'sent', 'sent', 'sent']);
+    // One Lookup per GB number (the repeat came from the cache), none for the US number.
+    assert.deepEqual(
+      lookups()
+        .slice(lookupsBefore)
+        .map((record) => record.url),
+      [
+        '/v2/PhoneNumbers/+447400123470?Fields=sms_pumping_risk',
+        '/v2/PhoneNumbers/+447400123471?Fields=sms_pumping_risk',
+        '/v2/PhoneNumbers/+447400123472?Fields=sms_pumping_risk',
+      ]
+    );
+    assert.equal(messages().length - messagesBefore, 3);
+    const error = await rejection(send(connector, '+447400123470'));
+    assert.equal(
+      error.message,
+      'Recipient refused before sending by smsPumping.riskScore: Twilio Lookup scores the SMS pumping risk 85 (the maximum is 60) for +44 74•••••470'
+    );
+  });
+
+  test('Lookup failing: allowed by default, refused with onError refuse; the velocity limits go first and a refusal spends no budget', async () => {
+    server.answer = (record, res) => {
+      if (record.method !== 'GET') return false;
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(twilioError(503, 20500, 'Service unavailable for +447400123480')));
+    };
+    try {
+      const allow = connect(configWith({ riskScore: { countries: ['*'], maxScore: 60 } }));
+      assert.deepEqual((await outcomes([() => send(allow, '+447400123480')])).results, ['sent']);
+      const refuse = connect(
+        configWith({
+          limits: [{ by: 'ip', max: 1, windowSeconds: 60 }],
+          dailySegments: { total: 1 },
+          riskScore: { countries: ['*'], maxScore: 60, onError: 'refuse' },
+        })
+      );
+      const lookupsBefore = lookups().length;
+      const failed = await rejection(send(refuse, '+447400123480', '192.0.2.200'));
+      assert.equal(failed.code, 'general');
+      assert.match(
+        failed.message,
+        /^Refused before sending: Twilio Lookup could not score \+44 74•••••480 \(.*HTTP 503.*\) and smsPumping\.riskScore\.onError is refuse$/
+      );
+      assert.ok(!failed.message.includes('447400123480'), failed.message);
+      // The IP limit was counted (a Lookup costs money: limits go first), so this one is refused
+      // without asking Lookup; the budget was not spent by the refused send, so another address
+      // still has it once Lookup answers again.
+      const limited = await rejection(send(refuse, '+447400123481', '192.0.2.200'));
+      assert.equal(limited.code, 'rate_limit_exceeded');
+      assert.equal(lookups().length - lookupsBefore, 1);
+      server.answer = undefined;
+      assert.deepEqual((await outcomes([() => send(refuse, '+447400123482', '192.0.2.201')])).results, ['sent']);
+    } finally {
+      server.answer = undefined;
+    }
+  });
+});
+
 describe('the config', () => {
   test('every problem is named at its path, unknown keys included; an empty object is off', () => {
     const check = validateConfig(validConfig({ smsPumping: { limits: [{ by: 'ip', max: 5, windowSecond: 60 }], onStoreError: 'open', budget: 1 } }));
     assert.equal(check.success, false);
     const issues = check.issues.map(({ path, message }) => `${path.join('.')}: ${message}`);
     assert.deepEqual(issues.sort(), [
-      'smsPumping.budget: Unrecognized key (expected one of: limits, dailySegments, onStoreError)',
+      'smsPumping.budget: Unrecognized key (expected one of: limits, dailySegments, riskScore, onStoreError)',
       'smsPumping.limits.0.windowSecond: Unrecognized key (expected one of: by, max, windowSeconds, perCountry, ipv4Prefix, ipv6Prefix)',
       'smsPumping.limits.0.windowSeconds: Required: an integer from 1 to 2592000',
       "smsPumping.onStoreError: Expected 'allow' or 'refuse'",

@@ -68,6 +68,10 @@ pub enum ErrorKind {
     DailySegmentsSpent,
     /// The counters' store could not decide and `smsPumping.onStoreError` is `refuse`.
     CounterStoreUnavailable,
+    /// Twilio Lookup scores the recipient above `smsPumping.riskScore.maxScore`, or blocks it.
+    RiskTooHigh,
+    /// Lookup could not score the recipient and `smsPumping.riskScore.onError` is `refuse`.
+    RiskUnknown,
     /// The rendered body would be over the body cap (`template::MAX_BODY_BYTES`).
     BodyTooLong,
     /// The call's deadline passed while it was waiting for this.
@@ -126,9 +130,10 @@ impl ErrorKind {
             | ErrorKind::LookupUnavailable => ConnectorErrorCode::InvalidConfig,
             // The recipient is an argument of the call that this config refuses: the request,
             // not the config, is what is wrong (Logto answers 400, as for a malformed `to`).
-            ErrorKind::InvalidArgument | ErrorKind::BodyTooLong | ErrorKind::CountryNotAllowed => {
-                ConnectorErrorCode::InvalidRequestParameters
-            }
+            ErrorKind::InvalidArgument
+            | ErrorKind::BodyTooLong
+            | ErrorKind::CountryNotAllowed
+            | ErrorKind::RiskTooHigh => ConnectorErrorCode::InvalidRequestParameters,
             ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
             // Logto answers both with 429, as it does for its own per-recipient limit.
             ErrorKind::SendLimitReached => ConnectorErrorCode::RateLimitExceeded,
@@ -146,6 +151,7 @@ impl ErrorKind {
             | ErrorKind::TwilioStatus(_)
             | ErrorKind::Setup
             | ErrorKind::CounterStoreUnavailable
+            | ErrorKind::RiskUnknown
             | ErrorKind::Internal
             | ErrorKind::LookupStatus(_)
             | ErrorKind::LookupAnswer => ConnectorErrorCode::General,
@@ -264,6 +270,25 @@ impl ConnectorFailure {
             format!(
                 "Refused before sending: the send counters ({store}) could not be reached \
                  ({reason}) and smsPumping.onStoreError is refuse"
+            ),
+        )
+    }
+
+    /// `number` is masked; `why` says what Lookup answered (a score, a block).
+    pub fn risk_too_high(number: &str, why: &str) -> Self {
+        Self::new(
+            ErrorKind::RiskTooHigh,
+            format!("Recipient refused before sending by smsPumping.riskScore: Twilio Lookup {why} for {number}"),
+        )
+    }
+
+    /// Lookup gave no score (`reason`), and the config refuses unscored sends.
+    pub fn risk_unknown(number: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::RiskUnknown,
+            format!(
+                "Refused before sending: Twilio Lookup could not score {number} ({reason}) and \
+                 smsPumping.riskScore.onError is refuse"
             ),
         )
     }

@@ -82,6 +82,8 @@ pub struct SmsPumping {
     /// SMS segments per UTC day; over it a send is refused with `usage_limit_exceeded`
     /// (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
     pub daily_segments: Option<DailySegments>,
+    /// Twilio Lookup's SMS pumping risk score, asked before sending to these countries.
+    pub risk_score: Option<RiskScore>,
     /// When the counters' store cannot answer in time: `allow` (default) sends uncounted,
     /// `refuse` refuses the send.
     #[napi(ts_type = "'allow' | 'refuse'")]
@@ -109,6 +111,24 @@ pub struct SendLimit {
     pub ipv6_prefix: Option<u32>,
     /// `numberRange` only: how many trailing digits a range leaves out (1 to 8, default 3).
     pub hidden_digits: Option<u32>,
+}
+
+/// Twilio Lookup v2 (`Fields=sms_pumping_risk`) asked about each recipient of `countries`,
+/// after the velocity limits and before the daily budget; answers cached per number.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RiskScore {
+    /// ISO 3166-1 alpha-2 codes, or `*` for every country.
+    pub countries: Vec<String>,
+    /// 0 to 100: a higher score refuses the send (`invalid_request_parameters`).
+    pub max_score: u32,
+    /// Refuse a number Twilio's Fraud Guard blocks, whatever its score (default true).
+    pub refuse_blocked: Option<bool>,
+    /// How long an answer is reused for the same number (default 86400, range 0 to 2592000).
+    pub cache_seconds: Option<u32>,
+    /// When Lookup fails or gives no score: `allow` (default) or `refuse`.
+    #[napi(ts_type = "'allow' | 'refuse'")]
+    pub on_error: Option<String>,
 }
 
 /// At most so many SMS segments per UTC day, in total and per recipient country.

@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::error::ConnectorFailure;
 use crate::twilio::SendOptions;
 use counters::{Rule, Subject};
-use policy::{OnStoreError, SmsPumping, UNKNOWN_COUNTRY};
+use policy::{OnFailure, SmsPumping, UNKNOWN_COUNTRY};
 use store::{StoreError, Verdict};
 
 /// One send as the defence sees it, built with the request (no I/O) and checked on the
@@ -34,12 +34,21 @@ pub struct Screening {
     scope: String,
     subject: Subject,
     segments: u64,
+    /// Lookup's question about this number, when `riskScore` covers its country.
+    lookup: Option<Arc<lookup::LookupRequest>>,
 }
 
 impl Screening {
     /// `None` without `smsPumping`. `to` is the number `To` carries.
-    pub fn new(config: &Config, to: &str, segments: usize) -> Option<Screening> {
-        let policy = config.sms_pumping.clone()?;
+    pub fn new(
+        config: &Config,
+        options: &SendOptions,
+        to: &str,
+        segments: usize,
+    ) -> Result<Option<Screening>, ConnectorFailure> {
+        let Some(policy) = config.sms_pumping.clone() else {
+            return Ok(None);
+        };
         let e164: String = std::iter::once('+')
             .chain(to.chars().filter(char::is_ascii_digit))
             .collect();
@@ -51,7 +60,14 @@ impl Screening {
             .and_then(|c| c.as_ref())
             .map(|c| c.calling_code);
         let country = country.map(|c| c.map_or_else(|| UNKNOWN_COUNTRY.to_owned(), |c| c.iso));
-        Some(Screening {
+        let asks_lookup = policy
+            .risk_score
+            .as_ref()
+            .is_some_and(|risk| risk.applies_to(country.as_deref().unwrap_or(UNKNOWN_COUNTRY)));
+        let lookup = asks_lookup
+            .then(|| lookup::LookupRequest::new(config, options, &e164).map(Arc::new))
+            .transpose()?;
+        Ok(Some(Screening {
             scope: scope(&config.account_sid),
             subject: Subject {
                 e164,
@@ -60,8 +76,9 @@ impl Screening {
                 ip: None,
             },
             segments: segments.max(1) as u64,
+            lookup,
             policy,
-        })
+        }))
     }
 
     /// The end user's address as Logto passes it (`::ffff:`-mapped IPv4 counted as IPv4);
@@ -82,8 +99,11 @@ fn scope(account_sid: &str) -> String {
 }
 
 /// Checks and counts one send; `Err` refuses it. Never waits past `deadline`, and at most the
-/// Redis budget of `options` on the counters.
+/// Redis budget of `options` on the counters. With a Lookup to ask, the velocity limits are
+/// counted first (a Lookup costs money, so a send they refuse costs none), then Lookup, then
+/// the daily budget (a send Lookup refuses spends none of it).
 pub async fn admit(
+    client: &reqwest::Client,
     screening: &Screening,
     options: &SendOptions,
     deadline: tokio::time::Instant,
@@ -91,7 +111,7 @@ pub async fn admit(
     let elapsed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let (now, now_ms) = (elapsed.as_secs(), elapsed.as_millis() as u64);
+    let now = elapsed.as_secs();
     let counters = counters::counters(
         &screening.policy,
         &screening.scope,
@@ -99,13 +119,95 @@ pub async fn admit(
         screening.segments,
         now,
     );
+    let Some(lookup) = &screening.lookup else {
+        return count(screening, &counters, options, deadline).await;
+    };
+    let (budgets, limits): (Vec<_>, Vec<_>) = counters
+        .into_iter()
+        .partition(|counter| !matches!(counter.rule, Rule::Limit { .. }));
+    count(screening, &limits, options, deadline).await?;
+    ask_lookup(client, screening, lookup, deadline).await?;
+    count(screening, &budgets, options, deadline).await
+}
+
+/// Twilio Lookup's verdict on the recipient, from the cache when fresh.
+async fn ask_lookup(
+    client: &reqwest::Client,
+    screening: &Screening,
+    request: &lookup::LookupRequest,
+    deadline: tokio::time::Instant,
+) -> Result<(), ConnectorFailure> {
+    static CACHE: std::sync::LazyLock<lookup::RiskCache> =
+        std::sync::LazyLock::new(|| lookup::RiskCache::new(RISK_CACHE_CAPACITY));
+    let Some(policy) = &screening.policy.risk_score else {
+        return Ok(());
+    };
+    let ttl = std::time::Duration::from_secs(policy.cache_seconds);
+    let answer = lookup::cached_sms_pumping_risk(client, request, deadline, &CACHE, ttl).await;
+    let subject = screening.subject.with_country();
+    let masked = subject.masked_number();
+    let unknown = |reason: String| -> Result<(), ConnectorFailure> {
+        // Lookup's own messages may quote the number whole.
+        let digits = subject.e164.trim_start_matches('+');
+        let reason = reason.replace(digits, &masked.replace('+', ""));
+        report::risk_unknown(&subject, &reason, policy.on_error == OnFailure::Refuse);
+        match policy.on_error {
+            OnFailure::Allow => Ok(()),
+            OnFailure::Refuse => Err(ConnectorFailure::risk_unknown(&masked, &reason)),
+        }
+    };
+    match answer {
+        Err(failure) => unknown(failure.into_message()),
+        Ok(risk) => match risk.refuses(policy.max_score, policy.refuse_blocked) {
+            Some(reason) => {
+                let why = match &reason {
+                    lookup::Reason::ScoreAbove { score, max_score } => {
+                        format!("scores the SMS pumping risk {score} (the maximum is {max_score})")
+                    }
+                    lookup::Reason::NumberBlocked { .. } => {
+                        "says Fraud Guard blocks the number".to_owned()
+                    }
+                };
+                report::risk_refused(&subject, &reason);
+                Err(ConnectorFailure::risk_too_high(&masked, &why))
+            }
+            None if risk.unknown() => {
+                let code = risk
+                    .sms_pumping_risk
+                    .as_ref()
+                    .and_then(|r| r.error_code)
+                    .map_or_else(
+                        || "no score in the answer".to_owned(),
+                        |code| format!("error {code}"),
+                    );
+                unknown(code)
+            }
+            None => Ok(()),
+        },
+    }
+}
+
+/// Answers kept per process (each a few hundred bytes).
+const RISK_CACHE_CAPACITY: usize = 10_000;
+
+/// Checks and adds to `counters` in the store, all or nothing.
+async fn count(
+    screening: &Screening,
+    counters: &[counters::Counter],
+    options: &SendOptions,
+    deadline: tokio::time::Instant,
+) -> Result<(), ConnectorFailure> {
     if counters.is_empty() {
         return Ok(());
     }
-    let refuse = screening.policy.on_store_error == OnStoreError::Refuse;
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let (now, now_ms) = (elapsed.as_secs(), elapsed.as_millis() as u64);
+    let refuse = screening.policy.on_store_error == OnFailure::Refuse;
     let (decided, store_name): (Result<Verdict, StoreError>, String) = match &options.redis {
         None => (
-            store::MEMORY.apply(&counters, now_ms),
+            store::MEMORY.apply(counters, now_ms),
             "the in-process counters".to_owned(),
         ),
         Some(redis) => {
@@ -120,7 +222,7 @@ pub async fn admit(
             let pem = move || (!extra_roots.is_empty()).then(|| pem_bundle(&extra_roots));
             match redis_store::store(&redis.url, &redis.shown, pem) {
                 Ok(store) => {
-                    let decided = store.apply(&counters, budget).await;
+                    let decided = store.apply(counters, budget).await;
                     if let Some(health) = store.record(decided.is_ok()) {
                         let reason = decided.as_ref().err().map(|e| redact(&e.reason, redis));
                         report::store_health(&store.shown, health, reason.as_deref(), refuse);

@@ -9,7 +9,29 @@ pub struct SmsPumping {
     /// Checked in order; the first one a send would exceed refuses it.
     pub limits: Vec<Limit>,
     pub daily_segments: Option<DailySegments>,
-    pub on_store_error: OnStoreError,
+    pub risk_score: Option<RiskScore>,
+    pub on_store_error: OnFailure,
+}
+
+/// Twilio Lookup's SMS pumping risk, asked before sending to a number of `countries`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskScore {
+    /// ISO 3166-1 alpha-2 codes, or [`ANY_COUNTRY`] for every country.
+    pub countries: std::collections::BTreeSet<String>,
+    /// A score above this (0 to 100) refuses the send.
+    pub max_score: u8,
+    /// A number Twilio's Fraud Guard blocks is refused whatever its score.
+    pub refuse_blocked: bool,
+    /// How long an answer is reused for the same number.
+    pub cache_seconds: u64,
+    /// When Lookup fails or gives no score.
+    pub on_error: OnFailure,
+}
+
+impl RiskScore {
+    pub fn applies_to(&self, country: &str) -> bool {
+        self.countries.contains(ANY_COUNTRY) || self.countries.contains(country)
+    }
 }
 
 /// "At most `max` sends per `window_seconds`" for each subject of one kind.
@@ -71,13 +93,14 @@ pub const ANY_COUNTRY: &str = "*";
 /// non-geographic): ISO 3166's user-assigned "unknown".
 pub const UNKNOWN_COUNTRY: &str = "ZZ";
 
-/// When the counters' store (Redis) cannot answer within its budget.
+/// What a send does when a check cannot decide: the counters' store (Redis) did not answer
+/// within its budget, or Lookup failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OnStoreError {
-    /// Send anyway (one log line per outage): a Redis outage must not stop sign-ins.
+pub enum OnFailure {
+    /// Send anyway (one log line per outage): an outage must not stop sign-ins.
     #[default]
     Allow,
-    /// Refuse the send: no SMS leaves uncounted.
+    /// Refuse the send: nothing leaves unchecked.
     Refuse,
 }
 
@@ -91,5 +114,6 @@ impl SmsPumping {
                 .daily_segments
                 .as_ref()
                 .is_some_and(|budget| !budget.per_country.is_empty())
+            || self.risk_score.is_some()
     }
 }

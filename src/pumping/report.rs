@@ -41,6 +41,43 @@ pub fn refused(counter: &Counter, count: u64, subject: &Subject, now: u64) {
     emit(&line);
 }
 
+pub fn risk_refused(subject: &Subject, reason: &super::lookup::Reason) {
+    let mut line = json!({
+        "level": "warn",
+        "source": SOURCE,
+        "event": "sms_pumping_refused",
+        "rule": "smsPumping.riskScore",
+        "country": subject.country.as_deref(),
+        "to": subject.masked_number(),
+        "ip": subject.masked_ip(),
+    });
+    match reason {
+        super::lookup::Reason::ScoreAbove { score, max_score } => {
+            line["score"] = Value::from(*score);
+            line["maxScore"] = Value::from(*max_score);
+        }
+        super::lookup::Reason::NumberBlocked { since } => {
+            line["numberBlocked"] = Value::from(true);
+            line["blockedSince"] = Value::from(since.as_deref());
+        }
+    }
+    emit(&line);
+}
+
+/// Lookup could not score a number: logged whether the send goes on or not.
+pub fn risk_unknown(subject: &Subject, reason: &str, refused: bool) {
+    emit(&json!({
+        "level": "warn",
+        "source": SOURCE,
+        "event": if refused { "sms_pumping_refused" } else { "sms_pumping_unscored" },
+        "rule": "smsPumping.riskScore",
+        "country": subject.country.as_deref(),
+        "to": subject.masked_number(),
+        "ip": subject.masked_ip(),
+        "reason": reason,
+    }));
+}
+
 pub fn store_health(store: &str, health: Health, reason: Option<&str>, refuse: bool) {
     let line = match health {
         Health::WentDown => json!({

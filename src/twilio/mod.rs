@@ -94,9 +94,15 @@ pub fn prepare(
         .into_iter()
         .filter_map(|(key, value)| Some((key, value?)));
     let form = request::form(present, body.len() + 128);
-    let screening = config.sms_pumping.as_ref().and_then(|_| {
-        pumping::Screening::new(config, &to, crate::segments::segment(&body).segments)
-    });
+    let screening = match &config.sms_pumping {
+        Some(_) => pumping::Screening::new(
+            config,
+            options,
+            &to,
+            crate::segments::segment(&body).segments,
+        )?,
+        None => None,
+    };
 
     let request = AccountRequest::new(config, options, "Messages.json")?;
     // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
@@ -145,7 +151,7 @@ pub async fn send(
     let deadline = started + options.timeout;
     // Before any slot is taken or byte sent: a refused send costs Twilio nothing.
     if let Some(screening) = &request.screening {
-        pumping::admit(screening, options, deadline)
+        pumping::admit(client, screening, options, deadline)
             .await
             .map_err(|failure| request.request.redact(failure))?;
     }

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::pumping::policy::{By, DailySegments, Limit, OnStoreError, SmsPumping, ANY_COUNTRY};
+use crate::pumping::policy::{
+    By, DailySegments, Limit, OnFailure, RiskScore, SmsPumping, ANY_COUNTRY,
+};
 
 /// The largest count or budget accepted: far beyond any real limit, and exact in a JS number
 /// and in Redis' integers.
@@ -33,7 +35,7 @@ pub(super) fn sms_pumping(object: &Map<String, Value>, issues: &mut Issues) -> O
     known_keys(
         map,
         &path,
-        &["limits", "dailySegments", "onStoreError"],
+        &["limits", "dailySegments", "riskScore", "onStoreError"],
         issues,
     );
     let limits = match map.get("limits") {
@@ -52,32 +54,111 @@ pub(super) fn sms_pumping(object: &Map<String, Value>, issues: &mut Issues) -> O
         None | Some(Value::Null) => None,
         Some(value) => daily_segments(value, &at(&path, "dailySegments"), issues),
     };
-    let on_store_error = match map.get("onStoreError") {
-        None | Some(Value::Null) => OnStoreError::Allow,
-        Some(Value::String(s)) if s == "allow" => OnStoreError::Allow,
-        Some(Value::String(s)) if s == "refuse" => OnStoreError::Refuse,
-        Some(Value::String(_)) => {
-            issues.push(
-                at(&path, "onStoreError"),
-                "invalid_enum_value",
-                "Expected 'allow' or 'refuse'",
-            );
-            OnStoreError::Allow
-        }
-        Some(other) => {
-            issues.type_mismatch(at(&path, "onStoreError"), "string", other);
-            OnStoreError::Allow
-        }
+    let risk_score = match map.get("riskScore") {
+        None | Some(Value::Null) => None,
+        Some(value) => risk_score(value, &at(&path, "riskScore"), issues),
     };
-    // Nothing to count (`{}`, the Console's empty JSON): off, as when absent.
-    if limits.is_empty() && daily_segments.is_none() {
+    let on_store_error = on_failure(map, "onStoreError", &path, issues);
+    // Nothing to check (`{}`, the Console's empty JSON): off, as when absent.
+    if limits.is_empty() && daily_segments.is_none() && risk_score.is_none() {
         return None;
     }
     (issues.len() == before).then_some(SmsPumping {
         limits,
         daily_segments,
+        risk_score,
         on_store_error,
     })
+}
+
+fn on_failure(map: &Map<String, Value>, key: &str, path: &Path, issues: &mut Issues) -> OnFailure {
+    match map.get(key) {
+        None | Some(Value::Null) => OnFailure::Allow,
+        Some(Value::String(s)) if s == "allow" => OnFailure::Allow,
+        Some(Value::String(s)) if s == "refuse" => OnFailure::Refuse,
+        Some(Value::String(_)) => {
+            issues.push(
+                at(path, key),
+                "invalid_enum_value",
+                "Expected 'allow' or 'refuse'",
+            );
+            OnFailure::Allow
+        }
+        Some(other) => {
+            issues.type_mismatch(at(path, key), "string", other);
+            OnFailure::Allow
+        }
+    }
+}
+
+/// `riskScore`: which countries' numbers Lookup is asked about, and what refuses a send.
+fn risk_score(value: &Value, path: &Path, issues: &mut Issues) -> Option<RiskScore> {
+    let Some(map) = value.as_object() else {
+        issues.type_mismatch(path.clone(), "object", value);
+        return None;
+    };
+    let before = issues.len();
+    known_keys(
+        map,
+        path,
+        &[
+            "countries",
+            "maxScore",
+            "refuseBlocked",
+            "cacheSeconds",
+            "onError",
+        ],
+        issues,
+    );
+    let mut countries = std::collections::BTreeSet::new();
+    match map.get("countries") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            for (index, item) in items.iter().enumerate() {
+                let item_path = at(&at(path, "countries"), index);
+                match item {
+                    Value::String(code) if code == ANY_COUNTRY => {
+                        countries.insert(ANY_COUNTRY.to_owned());
+                    }
+                    Value::String(code) => match country::normalise_code(code) {
+                        Ok(code) => {
+                            countries.insert(code);
+                        }
+                        Err(message) => issues.push(item_path, "invalid_string", format!("{message} (or * for every country)")),
+                    },
+                    other => issues.type_mismatch(item_path, "string", other),
+                }
+            }
+        }
+        Some(Value::Array(_)) => issues.push(
+            at(path, "countries"),
+            "too_small",
+            "List at least one country (or * for every country); Twilio advises Lookup for numbers outside the US and Canada",
+        ),
+        Some(other) if !other.is_null() => issues.type_mismatch(at(path, "countries"), "array", other),
+        _ => issues.required(at(path, "countries"), "array", "undefined", "Required: the countries whose numbers Lookup is asked about (or [\"*\"])"),
+    }
+    let max_score = required_integer(map, "maxScore", path, 0, 100, issues);
+    let refuse_blocked = match map.get("refuseBlocked") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            issues.type_mismatch(at(path, "refuseBlocked"), "boolean", other);
+            true
+        }
+    };
+    let cache_seconds =
+        integer(map, "cacheSeconds", path, 0, MAX_WINDOW_SECONDS, issues).unwrap_or(86_400);
+    let on_error = on_failure(map, "onError", path, issues);
+    match max_score {
+        Some(max_score) if issues.len() == before => Some(RiskScore {
+            countries,
+            max_score: max_score as u8,
+            refuse_blocked,
+            cache_seconds,
+            on_error,
+        }),
+        _ => None,
+    }
 }
 
 fn limit(value: &Value, path: &Path, issues: &mut Issues) -> Option<Limit> {
@@ -321,7 +402,12 @@ mod tests {
             );
         }
         for nothing in [json!({}), json!({ "limits": [], "onStoreError": "refuse" })] {
-            assert_eq!(Config::from_value(&with("smsPumping", nothing)).unwrap().sms_pumping, None);
+            assert_eq!(
+                Config::from_value(&with("smsPumping", nothing))
+                    .unwrap()
+                    .sms_pumping,
+                None
+            );
         }
     }
 
@@ -358,7 +444,7 @@ mod tests {
         assert_eq!(budget.total, Some(10000));
         assert_eq!(budget.of_country("GB"), Some(50));
         assert_eq!(budget.of_country("FR"), Some(500));
-        assert_eq!(policy.on_store_error, OnStoreError::Refuse);
+        assert_eq!(policy.on_store_error, OnFailure::Refuse);
         assert!(policy.needs_country());
         assert!(
             !pumping(json!({ "limits": [{ "by": "ip", "max": 1, "windowSeconds": 1 }] }))
@@ -384,7 +470,7 @@ mod tests {
             }),
         ));
         let expected = [
-            "smsPumping.limit: Unrecognized key (expected one of: limits, dailySegments, onStoreError)",
+            "smsPumping.limit: Unrecognized key (expected one of: limits, dailySegments, riskScore, onStoreError)",
             "smsPumping.limits[0].by: Expected 'ip', 'numberRange' or 'country'",
             "smsPumping.limits[1].ipv4Prefix: Expected an integer from 1 to 32, received 33",
             "smsPumping.limits[1].max: Required: an integer from 0 to 1000000000",
@@ -416,6 +502,50 @@ mod tests {
         assert_eq!(
             messages(&with("smsPumping", json!([]))),
             vec!["smsPumping: Expected object, received array"]
+        );
+    }
+
+    #[test]
+    fn risk_score_rules() {
+        let policy = pumping(json!({ "riskScore": { "countries": ["gb", "*"], "maxScore": 60 } }));
+        let risk = policy.risk_score.unwrap();
+        assert!(risk.applies_to("GB") && risk.applies_to("FR"));
+        assert_eq!(
+            (
+                risk.max_score,
+                risk.refuse_blocked,
+                risk.cache_seconds,
+                risk.on_error
+            ),
+            (60, true, 86_400, OnFailure::Allow)
+        );
+        let errors = messages(&with(
+            "smsPumping",
+            json!({ "riskScore": { "countries": [], "maxScore": 101, "onError": 1 } }),
+        ));
+        for expected in [
+            "smsPumping.riskScore.countries: List at least one country",
+            "smsPumping.riskScore.maxScore: Expected an integer from 0 to 100, received 101",
+            "smsPumping.riskScore.onError: Expected string, received number",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.starts_with(expected)),
+                "{expected:?} not in {errors:#?}"
+            );
+        }
+        // AU1 has no Lookup: refused with the config, not on every send.
+        let mut au1 = with(
+            "smsPumping",
+            json!({ "riskScore": { "countries": ["AU"], "maxScore": 60 } }),
+        );
+        au1["host"] = json!("api.sydney.au1.twilio.com");
+        let errors = messages(&au1);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e
+                    .starts_with("smsPumping.riskScore: Twilio Lookup is not available in AU1")),
+            "{errors:#?}"
         );
     }
 }
