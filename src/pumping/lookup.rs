@@ -33,9 +33,8 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::error::{ConnectorFailure, Waiting};
 use crate::secret::Secret;
-use crate::transport;
-use crate::twilio::request::{basic_authorization, path_segment_encode};
-use crate::twilio::response::{header, read_capped};
+use crate::twilio::request::{basic_authorization, path_segment_encode, redact_request};
+use crate::twilio::response::get;
 use crate::twilio::SendOptions;
 
 /// Lookup's US1 origin, the one server Twilio's OpenAPI description names.
@@ -120,14 +119,7 @@ impl LookupRequest {
     /// Removes every secret of this request from `failure`, the proxies' credentials included
     /// (read again: the client may have been built after this request).
     pub fn redact(&self, failure: ConnectorFailure) -> ConnectorFailure {
-        let proxy = transport::proxy_secrets();
-        let secrets: Vec<&str> = self
-            .secrets
-            .iter()
-            .chain(&proxy)
-            .map(Secret::expose)
-            .collect();
-        failure.redacted(&secrets)
+        redact_request(&self.secrets, failure)
     }
 }
 
@@ -275,19 +267,13 @@ async fn exchange(
     client: &reqwest::Client,
     request: &LookupRequest,
 ) -> Result<PumpingRisk, ConnectorFailure> {
-    let response = client
-        .get(&request.url)
-        .header(
-            reqwest::header::AUTHORIZATION,
-            request.authorization.expose(),
-        )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|err| ConnectorFailure::transport(&request.origin, &err))?;
-    let status = response.status().as_u16();
-    let location = header(&response, reqwest::header::LOCATION);
-    let body = read_capped(response, &request.origin).await?;
+    let (status, location, body) = get(
+        client,
+        &request.url,
+        &request.authorization,
+        &request.origin,
+    )
+    .await?;
     classify(status, location.as_deref(), &body, &request.origin)
 }
 

@@ -9,6 +9,15 @@ use crate::error::ConnectorFailure;
 use crate::secret::Secret;
 use crate::transport;
 
+/// Removes a request's `secrets` and the proxies' credentials from `failure`. The proxy
+/// credentials are taken again here: the client the request went through may have been built
+/// (and read the proxy variables) after the request was prepared.
+pub(crate) fn redact_request(secrets: &[Secret], failure: ConnectorFailure) -> ConnectorFailure {
+    let proxy = transport::proxy_secrets();
+    let secrets: Vec<&str> = secrets.iter().chain(&proxy).map(Secret::expose).collect();
+    failure.redacted(&secrets)
+}
+
 /// RFC 3986 `pchar` minus the percent sign: unreserved, sub-delims, `:` and `@` stay as they are.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -72,14 +81,7 @@ impl AccountRequest {
     /// The proxy credentials are taken again here: the client this request went through may
     /// have been built (and read the proxy variables) after the request was prepared.
     pub fn redact(&self, failure: ConnectorFailure) -> ConnectorFailure {
-        let proxy = transport::proxy_secrets();
-        let secrets: Vec<&str> = self
-            .secrets
-            .iter()
-            .chain(&proxy)
-            .map(Secret::expose)
-            .collect();
-        failure.redacted(&secrets)
+        redact_request(&self.secrets, failure)
     }
 
     #[cfg(test)]

@@ -27,10 +27,7 @@ pub(super) fn sms_pumping(object: &Map<String, Value>, issues: &mut Issues) -> O
     let value = new_optional(object, "smsPumping")?;
     // The policy's own keys are read from `map`, not `map`: `map` is the config's.
     let path: Path = vec!["smsPumping".into()];
-    let Some(map) = value.as_object() else {
-        issues.type_mismatch(path, "object", value);
-        return None;
-    };
+    let map = object_at(value, &path, issues)?;
     let before = issues.len();
     known_keys(
         map,
@@ -93,10 +90,7 @@ fn on_failure(map: &Map<String, Value>, key: &str, path: &Path, issues: &mut Iss
 
 /// `riskScore`: which countries' numbers Lookup is asked about, and what refuses a send.
 fn risk_score(value: &Value, path: &Path, issues: &mut Issues) -> Option<RiskScore> {
-    let Some(map) = value.as_object() else {
-        issues.type_mismatch(path.clone(), "object", value);
-        return None;
-    };
+    let map = object_at(value, path, issues)?;
     let before = issues.len();
     known_keys(
         map,
@@ -162,10 +156,7 @@ fn risk_score(value: &Value, path: &Path, issues: &mut Issues) -> Option<RiskSco
 }
 
 fn limit(value: &Value, path: &Path, issues: &mut Issues) -> Option<Limit> {
-    let Some(map) = value.as_object() else {
-        issues.type_mismatch(path.clone(), "object", value);
-        return None;
-    };
+    let map = object_at(value, path, issues)?;
     let before = issues.len();
     let by = match map.get("by") {
         Some(Value::String(s)) if s == "ip" => {
@@ -246,10 +237,7 @@ fn limit(value: &Value, path: &Path, issues: &mut Issues) -> Option<Limit> {
 }
 
 fn daily_segments(value: &Value, path: &Path, issues: &mut Issues) -> Option<DailySegments> {
-    let Some(map) = value.as_object() else {
-        issues.type_mismatch(path.clone(), "object", value);
-        return None;
-    };
+    let map = object_at(value, path, issues)?;
     let before = issues.len();
     known_keys(map, path, &["total", "perCountry"], issues);
     let total = integer(map, "total", path, 0, MAX_COUNT, issues);
@@ -311,6 +299,19 @@ fn per_country(
         }
     }
     counts
+}
+
+/// `value` as an object, or an issue at `path` saying what it is instead.
+fn object_at<'v>(
+    value: &'v Value,
+    path: &Path,
+    issues: &mut Issues,
+) -> Option<&'v Map<String, Value>> {
+    let map = value.as_object();
+    if map.is_none() {
+        issues.type_mismatch(path.clone(), "object", value);
+    }
+    map
 }
 
 fn known_keys(map: &Map<String, Value>, path: &Path, known: &[&str], issues: &mut Issues) {
