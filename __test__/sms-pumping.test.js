@@ -3,12 +3,13 @@
 // and when it resets, adds to no other counter, and leaves one masked JSON line on stderr.
 // The same counters on a shared Redis, and Redis' faults: sms-pumping-redis.test.js.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { TwilioSmsConnector, validateConfig } from '../index.js';
 import { errorText, rejection, validConfig, authToken } from './fixtures.js';
-import { runChild, lastJson } from './support/child.js';
+import { lastJson, root, runChild } from './support/child.js';
 import { startScriptedServer, twilioError } from '../support/twilio-server.js';
 
 let server;
@@ -33,7 +34,7 @@ const outcomes = async (sends) => {
       results.push('sent');
     } catch (error) {
       assert.ok(!errorText(error).includes(authToken), 'the auth token leaked');
-      results.push(error.code);
+      results.push(error.code === 'general' ? `general: ${error.message}` : error.code);
     }
   }
   return { results, requests: server.requests.length - before };
@@ -279,4 +280,37 @@ test('each refusal is one JSON line on stderr with the rule and masked number an
   assert.equal(line.count, 1);
   assert.equal(line.limit, 1);
   assert.ok(!child.stderr.includes('203.0.113') && !child.stderr.includes('7400123457'), child.stderr);
+});
+
+test('a full stderr pipe (a log reader that stalls) never fails a send: the log line is dropped instead', async () => {
+  // Node's stdio pipes are non-blocking: a write to a full one answers EAGAIN. 400 refusals
+  // write about 100 KB of log lines into a pipe nobody reads until the child has finished.
+  const source = `
+    import { TwilioSmsConnector } from './index.js';
+    import { validConfig } from './__test__/fixtures.js';
+    const connector = new TwilioSmsConnector(
+      validConfig({ smsPumping: { limits: [{ by: 'ip', max: 0, windowSeconds: 60 }] } }),
+      { baseUrl: process.env.BASE_URL }
+    );
+    const codes = {};
+    for (let i = 0; i < 400; i += 1) {
+      await connector.sendMessage('+14155550100', 'SignIn', { code: '1' }, { ip: '192.0.2.1' }).then(
+        () => (codes.sent = (codes.sent ?? 0) + 1),
+        (e) => (codes[e.code] = (codes[e.code] ?? 0) + 1)
+      );
+    }
+    console.log(JSON.stringify(codes));
+    process.exit(0);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    cwd: root,
+    env: { ...process.env, BASE_URL: server.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  child.stderr.destroy();
+  assert.equal(code, 0);
+  assert.deepEqual(lastJson({ stdout, stderr: '', code }), { rate_limit_exceeded: 400 });
 });

@@ -235,10 +235,11 @@ impl ConnectorFailure {
         counted: &str,
         resets_in_seconds: u64,
     ) -> Self {
+        let sends = if max == 1 { "send" } else { "sends" };
         Self::new(
             ErrorKind::SendLimitReached,
             format!(
-                "Refused before sending by smsPumping.{rule}: at most {max} sends per \
+                "Refused before sending by smsPumping.{rule}: at most {max} {sends} per \
                  {window_seconds} s for {counted}; it resets in {resets_in_seconds} s"
             ),
         )

@@ -18,6 +18,7 @@ pub(crate) mod redact;
 pub(crate) mod secret;
 pub(crate) mod segments;
 pub(crate) mod sender;
+pub(crate) mod stderr;
 pub(crate) mod template;
 pub(crate) mod transport;
 pub(crate) mod twilio;

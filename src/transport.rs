@@ -415,10 +415,10 @@ fn load_extra_roots() -> Vec<CertificateDer<'static>> {
         Ok(certs) => certs,
         // Node warns and carries on in this case; so do we.
         Err(err) => {
-            eprintln!(
+            crate::stderr::write_line(&format!(
                 "Warning: connector-twilio-sms-native: ignoring extra certs from `{}`, load failed: {err}",
                 path.to_string_lossy()
-            );
+            ));
             Vec::new()
         }
     }

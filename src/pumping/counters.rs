@@ -166,7 +166,7 @@ fn limit_max(limit: &Limit, subject: &Subject) -> u64 {
 }
 
 /// What a limit counts for this send: its key part and how a message shows it. `None` when
-/// the send has no such subject (no client IP: the Console's test, the class without one).
+/// the send has no such subject (no client IP: the class called without one).
 struct Counted {
     key: String,
     shown: String,
@@ -303,7 +303,7 @@ mod tests {
                 subject: "203.0.•.•/24".into()
             }
         );
-        // No IP (the Console's test): the IP limit does not apply.
+        // No IP (the class called without one): the IP limit does not apply.
         assert_eq!(counters_of(&policy, None).len(), 4);
         let v6 = counters(&policy, "abc", &subject(Some("2001:db8:1:2:3::9")), 1, now);
         assert_eq!(

@@ -99,5 +99,5 @@ pub fn store_health(store: &str, health: Health, reason: Option<&str>, refuse: b
 }
 
 fn emit(line: &Value) {
-    eprintln!("{line}");
+    crate::stderr::write_line(&line.to_string());
 }
