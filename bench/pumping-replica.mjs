@@ -2,7 +2,7 @@
 // connector: the Logto module (lib/index.js) with its options from the environment
 // (TWILIO_SMS_NATIVE_BASE_URL, TWILIO_SMS_NATIVE_REDIS_URL), `ip` in the data Logto passes.
 //
-// argv[2] is a JSON job:
+// argv[2] is a file holding a JSON job:
 // - `{ mode: 'replay', config, trace, concurrency }`: `trace` is a file holding this replica's
 //   share of the sends, `[{ to, ip, code }]` in order; the replica prints `ready`, waits for a
 //   line on stdin (so all replicas start together), sends them with `concurrency` in flight, in
@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-const job = JSON.parse(process.argv[2]);
+const job = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
 /** `limits[1]`, `dailySegments.perCountry`, `riskScore`… from a refusal's message. */
 const ruleOf = (message) => /smsPumping\.([A-Za-z]+(?:\[\d+\])?)/.exec(message ?? '')?.[1] ?? null;
@@ -23,7 +23,7 @@ async function replay() {
   const { default: createConnector } = await import('../lib/index.js');
   const connector = await createConnector({ getConfig: async () => job.config });
   const trace = JSON.parse(readFileSync(job.trace, 'utf8'));
-  const outcomes = new Array(trace.length);
+  const outcomes = Array.from({ length: trace.length });
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
   const started = performance.now();
