@@ -6,12 +6,13 @@
 // - `{ mode: 'replay', config, trace, concurrency }`: `trace` is a file holding this replica's
 //   share of the sends, `[{ to, ip, code }]` in order; the replica prints `ready`, waits for a
 //   line on stdin (so all replicas start together), sends them with `concurrency` in flight, in
-//   order, and prints one JSON line: per send its outcome (`sent` or the error code), the
-//   refusing rule and the time the call took (and the message of a failure that names no rule).
+//   order, and writes one JSON object (to the job's file name + `.out`): per send its outcome
+//   (`sent` or the error code), the refusing rule and the time the call took (and the message
+//   of a failure that names no rule).
 // - `{ mode: 'latency', configs, numbers, rounds, perRound, redisUrl, baseUrl }`: one send at a
 //   time through the native class, each named config in turn (rounds alternate them so drift
-//   hits all alike), and prints per config the time of every send.
-import { readFileSync } from 'node:fs';
+//   hits all alike), and writes per config the time of every send, as replay does.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 const job = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -84,5 +85,6 @@ async function latency() {
 }
 
 const result = job.mode === 'replay' ? await replay() : await latency();
-process.stdout.write(`${JSON.stringify(result)}\n`);
+// The result goes to a file beside the job: a large write to a pipe may not be flushed by exit.
+writeFileSync(`${process.argv[2]}.out`, JSON.stringify(result));
 process.exit(0);

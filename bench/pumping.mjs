@@ -23,7 +23,7 @@
 // results.json; --quick (a fifth of the traffic) writes under bench/out/quick/pumping/.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -309,9 +309,8 @@ function spawnReplica(job, env) {
           if (line.trim()) stderrOther += `${line}\n`;
         }
       }
-      const last = stdout.trim().split('\n').at(-1);
-      if (code !== 0 || !last) return reject(new Error(`replica failed (${signal ?? code}):\n${stderrOther.slice(-2000)}`));
-      resolve({ ...JSON.parse(last), stderrEvents, storeEvents, stderrOther });
+      if (code !== 0 || !existsSync(`${jobPath}.out`)) return reject(new Error(`replica failed (${signal ?? code}):\n${stderrOther.slice(-2000)}`));
+      resolve({ ...JSON.parse(readFileSync(`${jobPath}.out`, 'utf8')), stderrEvents, storeEvents, stderrOther });
     })
   );
   return { child, ready: () => stdout.includes('ready\n'), done };
