@@ -16,11 +16,14 @@
 // - Lookup: attack numbers mostly score high (70–100), some low (0–50); legitimate numbers 0–30.
 //
 // Each layer is measured alone with the suggested starting values of docs/sms-pumping.md, then
-// all combined (on Redis, and with per-process counters), each scenario on a fresh account
-// (its own Redis keys) and fresh replicas (their own Lookup cache), sends dealt round-robin to
-// the replicas as a load balancer would. Then one process measures, one send at a time, what
-// each layer adds to a send that passes. A full run writes bench/pumping/RESULTS.md and
-// results.json; --quick (a fifth of the traffic) writes under bench/out/quick/pumping/.
+// all combined (on Redis with the default and a longer wait, and with per-process counters),
+// each scenario on a fresh account (its own Redis keys) and fresh replicas (their own Lookup
+// cache), sends dealt round-robin to the replicas as a load balancer would; all of that for
+// three seeds (other numbers, addresses, scores, order). A count layer alone is also checked
+// against exact counting (how many sends it lets through when no send goes uncounted). Then one
+// process measures, one send at a time, what each layer adds to a send that passes. A full run
+// writes bench/pumping/RESULTS.md and results.json; --quick (a fifth of the traffic, one seed)
+// writes under bench/out/quick/pumping/.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
