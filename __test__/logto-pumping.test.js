@@ -42,6 +42,8 @@ const pki = makePki(join(tmpdir(), 'connector-twilio-sms-native-pki'));
 let postgres;
 let redis;
 let twilio;
+let instance;
+let coreEnv;
 let logto;
 let api;
 let connectorId;
@@ -59,16 +61,14 @@ before(async () => {
   const prepared = await prepareLogtoCore();
   postgres = await startPostgres();
   await seedDatabase(prepared, postgres);
-  const instance = createInstance(prepared, join(work, 'instance'));
+  instance = createInstance(prepared, join(work, 'instance'));
   await addConnector(instance, tarball);
-  logto = await startCore(instance, {
-    databaseUrl: postgres.databaseUrl,
-    env: {
-      TWILIO_SMS_NATIVE_BASE_URL: `https://127.0.0.1:${twilio.port}`,
-      TWILIO_SMS_NATIVE_REDIS_URL: redis.url,
-      NODE_EXTRA_CA_CERTS: pki.caPath,
-    },
-  });
+  coreEnv = {
+    TWILIO_SMS_NATIVE_BASE_URL: `https://127.0.0.1:${twilio.port}`,
+    TWILIO_SMS_NATIVE_REDIS_URL: redis.url,
+    NODE_EXTRA_CA_CERTS: pki.caPath,
+  };
+  logto = await startCore(instance, { databaseUrl: postgres.databaseUrl, env: coreEnv });
   api = apiClient(logto.url, { token: await managementToken(logto, postgres) });
   const created = await api('POST', '/api/connectors', { connectorId: TWILIO_CONNECTOR_ID, config: validConfig() });
   assert.equal(created.status, 200, JSON.stringify(created.body));
@@ -163,6 +163,9 @@ const answers = (outcomes) => outcomes.map(({ status, code, messages }) => [stat
 /** A refusal's words as Logto returns them: the connector's message, in `data.message`. */
 const refusalMessage = (outcome) => outcome.body?.data?.message ?? JSON.stringify(outcome.body);
 
+/** What Logto answered a refused send, in the test's output for whoever reads the run. */
+const report = (what, status, body) => console.log(`${what}: Logto answered ${status} ${JSON.stringify(body)}`);
+
 // --- the tests -------------------------------------------------------------------------------
 
 test('an ip limit: after max codes from one client to different numbers, Logto answers 429 connector.rate_limit_exceeded and Twilio gets nothing', async () => {
@@ -180,6 +183,7 @@ test('an ip limit: after max codes from one client to different numbers, Logto a
   ]);
   for (const { phone, messages } of outcomes.slice(0, max)) assert.deepEqual(messages, [`+${phone}`]);
   const refused = outcomes[max];
+  report('the ip limit', refused.status, refused.body);
   assert.match(
     refusalMessage(refused),
     /^Refused before sending by smsPumping\.limits\[0\]: at most 3 sends per 3600 s for the client network 127\.0\.•\.•\/32; it resets in \d+ s$/
@@ -206,6 +210,7 @@ test('the ip limit counts the socket address: X-Forwarded-For does not move a cl
   const interaction = await startInteraction(logto, 'Register', { headers: { 'x-forwarded-for': '203.0.113.7' } });
   const outcomes = await sendCodes(interaction, 1);
   assert.deepEqual(answers(outcomes), [[429, 'connector.rate_limit_exceeded', 0]]);
+  report('X-Forwarded-For without TRUST_PROXY_HEADER', outcomes[0].status, outcomes[0].body);
   assert.match(refusalMessage(outcomes[0]), /for the client network 127\.0\.•\.•\/32;/);
   refusals.push({ rule: 'smsPumping.limits[0]', by: 'ip', phone: outcomes[0].phone });
 });
@@ -219,6 +224,7 @@ test("the Console's test endpoint passes the admin's address: core 1.43 counts i
   const phone = newPhone();
   const from = twilio.requests.length;
   const tested = await api('POST', `/api/connectors/${TWILIO_CONNECTOR_ID}/test`, { phone, config });
+  report("the Console's test endpoint", tested.status, tested.body);
   assert.deepEqual([tested.status, tested.body?.code ?? null, messagesSince(from).length], [429, 'connector.rate_limit_exceeded', 0]);
   refusals.push({ rule: 'smsPumping.limits[0]', by: 'ip', phone });
   assert.deepEqual(await countsByRule(), before, 'the refused test send added to no counter');
@@ -240,6 +246,7 @@ test('a dailySegments budget: once spent, Logto answers 429 connector.usage_limi
     [200, null, 1],
     [429, 'connector.usage_limit_exceeded', 0],
   ]);
+  report('the dailySegments budget', outcomes[total].status, outcomes[total].body);
   refusals.push({ rule: 'smsPumping.dailySegments.total', phone: outcomes[total].phone });
   assert.match(refusalMessage(outcomes[total]), /smsPumping\.dailySegments/);
   // The budget counts on Redis, per UTC day: in total and for the recipients' country.
@@ -265,12 +272,13 @@ test('a riskScore refusal: Lookup scoring the number 90 (maxScore 60), Logto ans
       messages: messagesSince(from).map(to),
       message: sent.body?.data?.message ?? null,
     });
+    if (sent.status !== 200) report('riskScore', sent.status, sent.body);
   }
   assert.deepEqual(
     outcomes.map(({ message, ...rest }) => rest),
     [
-      { status: 400, code: 'connector.invalid_request_parameters', lookups: [`/v2/PhoneNumbers/%2B${risky}?Fields=sms_pumping_risk`], messages: [] },
-      { status: 200, code: null, lookups: [`/v2/PhoneNumbers/%2B${fine}?Fields=sms_pumping_risk`], messages: [`+${fine}`] },
+      { status: 400, code: 'connector.invalid_request_parameters', lookups: [`/v2/PhoneNumbers/+${risky}?Fields=sms_pumping_risk`], messages: [] },
+      { status: 200, code: null, lookups: [`/v2/PhoneNumbers/+${fine}?Fields=sms_pumping_risk`], messages: [`+${fine}`] },
     ]
   );
   assert.equal(
@@ -299,4 +307,67 @@ test("each refusal is one JSON line in core's output, the number masked, no whol
   for (const phone of numbersSent) assert.ok(!output.includes(phone), `no whole number in core's output (${phone.slice(0, 6)}…)`);
   const basic = basicAuth().slice('Basic '.length);
   assert.ok(!output.includes(authToken) && !output.includes(basic), "the auth token is not in core's output");
+});
+
+test('behind a proxy, with TRUST_PROXY_HEADER=1, core passes the X-Forwarded-For address: each client is counted apart, IPv6 by its /64', async () => {
+  // Core restarted as an operator behind a load balancer would run it: Koa's `proxy` on.
+  await logto.stop();
+  logto = await startCore(instance, { databaseUrl: postgres.databaseUrl, env: { ...coreEnv, TRUST_PROXY_HEADER: '1' } });
+  api = apiClient(logto.url, { token: await managementToken(logto, postgres) });
+  await flushRedis();
+  await saveSmsPumping({ limits: [{ by: 'ip', max: 1, windowSeconds: 3600 }] });
+  const outcomes = {};
+  for (const [client, address] of [
+    ['A', '203.0.113.7'],
+    ['A again', '203.0.113.7'],
+    ['B', '198.51.100.9'],
+    ['C (IPv6)', '2001:db8:1:2::5'],
+    ['D (IPv6, the same /64 as C)', '2001:db8:1:2::6'],
+  ]) {
+    const interaction = await startInteraction(logto, 'Register', { headers: { 'x-forwarded-for': address } });
+    const [outcome] = await sendCodes(interaction, 1);
+    outcomes[client] = [
+      outcome.status,
+      outcome.code,
+      outcome.messages.length,
+      outcome.status === 200 ? null : refusalMessage(outcome).replace(/\d+ s$/, 'N s'),
+    ];
+    if (outcome.status !== 200) report(`TRUST_PROXY_HEADER=1, client ${client}`, outcome.status, outcome.body);
+  }
+  const refused = (network) => [
+    429,
+    'connector.rate_limit_exceeded',
+    0,
+    `Refused before sending by smsPumping.limits[0]: at most 1 sends per 3600 s for the client network ${network}; it resets in N s`,
+  ];
+  assert.deepEqual(outcomes, {
+    A: [200, null, 1, null],
+    'A again': refused('203.0.•.•/32'),
+    B: [200, null, 1, null],
+    'C (IPv6)': [200, null, 1, null],
+    'D (IPv6, the same /64 as C)': refused('2001:db8:•/64'),
+  });
+  const counts = await countsByRule();
+  assert.deepEqual(
+    Object.entries(counts)
+      .map(([rule, count]) => [rule.replace(/^ip:3600:\d+:/, ''), count])
+      .sort(),
+    [
+      ['198.51.100.9/32', 1],
+      ['2001:db8:1:2::/64', 1],
+      ['203.0.113.7/32', 1],
+    ]
+  );
+  const lines = logto
+    .log()
+    .split('\n')
+    .filter((line) => line.includes('"sms_pumping_refused"'))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
+  assert.deepEqual(
+    lines.map(({ rule, ip }) => [rule, ip]),
+    [
+      ['smsPumping.limits[0]', '203.0.•.•'],
+      ['smsPumping.limits[0]', '2001:db8:•'],
+    ]
+  );
 });
