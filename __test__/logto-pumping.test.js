@@ -342,7 +342,7 @@ test('behind a proxy, with TRUST_PROXY_HEADER=1, core passes the X-Forwarded-For
     429,
     'connector.rate_limit_exceeded',
     0,
-    `Refused before sending by smsPumping.limits[0]: at most 1 sends per ${WINDOW} s for the client network ${network}; it resets in N s`,
+    `Refused before sending by smsPumping.limits[0]: at most 1 send per ${WINDOW} s for the client network ${network}; it resets in N s`,
   ];
   assert.deepEqual(outcomes, {
     A: [200, null, 1, null],
