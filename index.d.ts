@@ -17,7 +17,7 @@ export declare class TwilioSmsConnector {
    * Sends one SMS. Resolves with Twilio's Message resource; rejects with an Error carrying
    * `code` (a connector-kit error code) and `data`. Never throws synchronously.
    */
-  sendMessage(to: string, usageType: string, payload?: Record<string, unknown>): Promise<MessageResource>
+  sendMessage(to: string, usageType: string, payload?: Record<string, unknown>, context?: SendContext): Promise<MessageResource>
   /**
    * Outbound SMS since `startFrom` (default: the first of the current month, UTC), from
    * Twilio's Usage Records (`sms-outbound`). Settles within 2.5 s (Logto allows 3 s).
@@ -53,6 +53,11 @@ export declare enum ConnectorErrorCode {
   InvalidResponse = 'invalid_response',
   TemplateNotFound = 'template_not_found',
   RateLimitExceeded = 'rate_limit_exceeded',
+  /**
+   * connector-kit 5.1.1 and later; the Logto module sends `rate_limit_exceeded` instead to a
+   * Logto whose connector-kit lacks it.
+   */
+  UsageLimitExceeded = 'usage_limit_exceeded',
 }
 
 /**
@@ -73,6 +78,10 @@ export interface ConnectorOptions {
   maxConcurrency?: number
   /** Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10. */
   maxRetries?: number
+  /** `redis://` or `rediss://` URL of the Redis (or Valkey) that holds `smsPumping`'s counters for every replica; without it, counts are per process. */
+  redisUrl?: string
+  /** How long a send waits for those counters before `smsPumping.onStoreError` applies. Default 25, range 1..=10000. */
+  redisTimeoutMs?: number
 }
 
 /**
@@ -80,6 +89,13 @@ export interface ConnectorOptions {
  * Does not load the phone-number metadata.
  */
 export declare function countryCodes(): Array<string>
+
+/** At most so many SMS segments per UTC day, in total and per recipient country. */
+export interface DailySegments {
+  total?: number
+  /** ISO 3166-1 alpha-2 codes to segments; `*` is every country not listed. */
+  perCountry?: Record<string, number>
+}
 
 /** What a send would deliver, computed without any network call. */
 export interface MessagePreview {
@@ -133,12 +149,74 @@ export interface RecipientCheck {
 }
 
 /**
+ * Twilio Lookup v2 (`Fields=sms_pumping_risk`) asked about each recipient of `countries`,
+ * after the velocity limits and before the daily budget; answers cached per number.
+ */
+export interface RiskScore {
+  /** ISO 3166-1 alpha-2 codes, or `*` for every country. */
+  countries: Array<string>
+  /** 0 to 100: a higher score refuses the send (`invalid_request_parameters`). */
+  maxScore: number
+  /** Refuse a number Twilio's Fraud Guard blocks, whatever its score (default true). */
+  refuseBlocked?: boolean
+  /** How long an answer is reused for the same number (default 86400, range 0 to 2592000). */
+  cacheSeconds?: number
+  /** When Lookup fails or gives no score: `allow` (default) or `refuse`. */
+  onError?: 'allow' | 'refuse'
+}
+
+/** What Logto knows of a send beyond its message: the end user's address. */
+export interface SendContext {
+  /** The end user's IP address (Logto passes `ip`), for `smsPumping`'s `ip` limits. */
+  ip?: string
+}
+
+/** At most `max` sends per `windowSeconds` per client network, number range or country. */
+export interface SendLimit {
+  /**
+   * `ip`: the end user's address (Logto's `ip`); `numberRange`: the recipient's number
+   * without its last `hiddenDigits`; `country`: the recipient's country.
+   */
+  by: 'ip' | 'numberRange' | 'country'
+  /** 0 to 1000000000. */
+  max: number
+  /** 1 to 2592000 (30 days); windows are fixed, aligned to the Unix epoch. */
+  windowSeconds: number
+  /** Replaces `max` for recipients of these countries (ISO 3166-1 alpha-2). */
+  perCountry?: Record<string, number>
+  /** `ip` only: IPv4 addresses counted by their first N bits (1 to 32, default 32). */
+  ipv4Prefix?: number
+  /** `ip` only: IPv6 addresses counted by their first N bits (1 to 128, default 64). */
+  ipv6Prefix?: number
+  /** `numberRange` only: how many trailing digits a range leaves out (1 to 8, default 3). */
+  hiddenDigits?: number
+}
+
+/**
  * One send with a config given per call, as Logto hands it to the connector: the same as
  * `new TwilioSmsConnector(config, options).sendMessage(to, usageType, payload)` without an
  * object to build and collect for every send. Never throws synchronously: an invalid config
  * rejects with `invalid_config`. Validated configs are cached by content.
  */
-export declare function sendMessage(config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions): Promise<MessageResource>
+export declare function sendMessage(config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions, context?: SendContext): Promise<MessageResource>
+
+/** `smsPumping`: every part optional; an unknown key is refused. */
+export interface SmsPumping {
+  /** Checked in order; a send over any of them is refused with `rate_limit_exceeded`. */
+  limits?: Array<SendLimit>
+  /**
+   * SMS segments per UTC day; over it a send is refused with `usage_limit_exceeded`
+   * (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
+   */
+  dailySegments?: DailySegments
+  /** Twilio Lookup's SMS pumping risk score, asked before sending to these countries. */
+  riskScore?: RiskScore
+  /**
+   * When the counters' store cannot answer in time: `allow` (default) sends uncounted,
+   * `refuse` refuses the send.
+   */
+  onStoreError?: 'allow' | 'refuse'
+}
 
 /** One SMS template: `content` may hold `{{code}}` and other payload placeholders. */
 export interface SmsTemplate {
@@ -218,6 +296,11 @@ export interface TwilioSmsConfig {
   smartEncoded?: boolean | 'on' | 'off' | 'default'
   /** Must include the usage types Register, SignIn, ForgotPassword and Generic. */
   templates: Array<SmsTemplate>
+  /**
+   * Limits against SMS pumping, checked before any request to Twilio (docs/sms-pumping.md).
+   * Absent: none.
+   */
+  smsPumping?: SmsPumping
 }
 
 /**

@@ -10,8 +10,6 @@
 // Runs on Node 22 (core needs ^22.14): scripts/test-suite.sh node22-gnu and node22-musl run
 // it; the system runtime (Node 20) leaves it out (see scripts/test-suite.sh).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,15 +22,17 @@ import {
   addConnector,
   apiClient,
   assertCoreNode,
-  childEnv,
   connectorsOf,
   createInstance,
+  enablePhoneSignUp,
   linkOfficialConnector,
   managementToken,
+  packConnector,
   prepareLogtoCore,
   removeConnector,
   seedDatabase,
   startCore,
+  startInteraction,
   startPostgres,
   TWILIO_CONNECTOR_ID,
 } from '../support/logto-core.js';
@@ -63,12 +63,7 @@ before(async () => {
   assertCoreNode();
   twilio = await startScriptedServer({ tls: { key: pki.key, cert: pki.cert } });
   // The tarball `connector add` takes (as logto.test.js packs it: the binaries built here).
-  // npm pack names it connector-twilio-sms-native-<version>.tgz, which starts with
-  // `connector-`, as `connector add` requires.
-  const [{ filename }] = JSON.parse(
-    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', env: childEnv() })
-  );
-  tarball = join(work, filename);
+  tarball = packConnector(work);
   prepared = await prepareLogtoCore();
   postgres = await startPostgres();
   await seedDatabase(prepared, postgres);
@@ -119,73 +114,6 @@ const connect = async (logto, kind) => {
   return { kind, logto, api: apiClient(logto.url, { token }), db: (sql) => postgres.rows(sql, `logto_${kind}`) };
 };
 
-// --- the Experience API, as Logto's sign-in page drives it --------------------------------
-
-/**
- * An end user's browser: an OIDC authorization request of Logto's built-in demo app starts
- * the interaction (cookies), then the Experience API calls carry them.
- */
-async function startInteraction(logto, interactionEvent) {
-  const jar = new Map();
-  const keep = (response) => {
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-  const verifier = randomBytes(32).toString('base64url');
-  const redirectUri = `${logto.url}/demo-app`;
-  const query = new URLSearchParams({
-    client_id: 'demo-app',
-    redirect_uri: redirectUri,
-    response_type: 'code',
-    scope: 'openid',
-    state: 'state',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  });
-  const authorization = await fetch(`${logto.url}/oidc/auth?${query}`, { redirect: 'manual' });
-  keep(authorization);
-  assert.equal(authorization.status, 303, 'the authorization request starts an interaction');
-  const api = apiClient(logto.url, {
-    headers: {
-      get cookie() {
-        return cookie();
-      },
-    },
-  });
-  const started = await api('PUT', '/api/experience', { interactionEvent });
-  assert.equal(started.status, 204, JSON.stringify(started.body));
-  return {
-    api,
-    sendCode: (phone) => api('POST', '/api/experience/verification/verification-code', { identifier: { type: 'phone', value: phone }, interactionEvent }),
-    /** Submits, follows the redirects back to the app and trades the code: the ID token's claims. */
-    finish: async () => {
-      const submitted = await api('POST', '/api/experience/submit');
-      assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
-      let location = submitted.body.redirectTo;
-      for (let hops = 0; hops < 8 && !location.startsWith(redirectUri); hops += 1) {
-        const response = await fetch(new URL(location, logto.url), { redirect: 'manual', headers: { cookie: cookie() } });
-        keep(response);
-        location = response.headers.get('location');
-        assert.ok(location, `redirect ${hops} of the sign-in has a Location (${response.status})`);
-      }
-      const code = new URL(location).searchParams.get('code');
-      assert.ok(code, `the app got an authorization code: ${location}`);
-      const token = await fetch(`${logto.url}/oidc/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-app', code_verifier: verifier }),
-      });
-      const { id_token: idToken } = await token.json();
-      assert.ok(idToken, 'the code is traded for an ID token');
-      return JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString('utf8'));
-    },
-  };
-}
-
 /** The Messages requests the stand-in got since `from` (an index into twilio.requests). */
 const messagesSince = (from) => twilio.requests.slice(from).filter((request) => request.url.endsWith('/Messages.json'));
 const field = (request, name) => request.form.find(([key]) => key === name)?.[1];
@@ -203,13 +131,7 @@ async function createConnectorAndEnablePhoneSignUp(logto) {
   const created = await logto.api('POST', '/api/connectors', { connectorId: TWILIO_CONNECTOR_ID, config: validConfig() });
   assert.equal(created.status, 200, JSON.stringify(created.body));
   logto.connectorId = created.body.id;
-  const experience = await logto.api('PATCH', '/api/sign-in-exp', {
-    signInMode: 'SignInAndRegister',
-    signUp: { identifiers: ['phone'], password: false, verify: true },
-    signIn: { methods: [{ identifier: 'phone', password: false, verificationCode: true, isPasswordPrimary: false }] },
-  });
-  assert.equal(experience.status, 200, JSON.stringify(experience.body));
-  assert.deepEqual(experience.body.signUp.identifiers, ['phone']);
+  await enablePhoneSignUp(logto.api);
 }
 
 async function signUpThenSignIn(logto) {

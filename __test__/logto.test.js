@@ -108,6 +108,7 @@ test('metadata: same id and form keys as the JS connector, our logo and readme i
       ['senderType', 'Select', true],
       ['fromPhoneNumber', 'Text', true],
       ['allowedCountries', 'MultiSelect', false],
+      ['smsPumping', 'Json', false],
       ['validityPeriodMode', 'Select', false],
       ['validityPeriod', 'Number', true],
       ['smartEncoded', 'Select', false],

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--allowlist] [--runtime node22-gnu|node22-musl] [--logto]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
+// `npm run bench [-- --quick] [--allowlist] [--runtime node22-gnu|node22-musl] [--logto] [--pumping]`: ours (lib/index.js) against @logto/connector-twilio-sms 1.4.4
 // on one local Twilio-compatible HTTPS server, in one run. Each measurement runs in a fresh
 // child process; connectors alternate (ours, JS, ours, JS…) within every repetition so slow
 // drift on this shared machine hits both alike. Figures are medians with min and max.
@@ -22,6 +22,11 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 // `--logto`: the same two connectors inside the real Logto core (bench/logto.mjs).
 if (process.argv.includes('--logto')) {
   const { status } = spawnSync(process.execPath, [join(root, 'bench', 'logto.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(status ?? 1);
+}
+// `--pumping`: an SMS pumping simulation against smsPumping's layers (bench/pumping.mjs).
+if (process.argv.includes('--pumping')) {
+  const { status } = spawnSync(process.execPath, [join(root, 'bench', 'pumping.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(status ?? 1);
 }
 const quick = process.argv.includes('--quick');

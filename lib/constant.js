@@ -148,6 +148,14 @@ export const defaultMetadata = Object.freeze({
         'Against SMS pumping (bots requesting codes to premium-rate numbers you pay for): when any country is checked, a code is sent only to valid phone numbers of the checked countries, told apart by the number itself (+1 is the US, Canada and many Caribbean countries); any other number is refused before Twilio is called. None checked: every country, as before.',
     },
     {
+      key: 'smsPumping',
+      label: 'SMS pumping limits',
+      type: ConnectorConfigFormItemType.Json,
+      required: false,
+      description:
+        'Against SMS pumping, checked before Twilio is called: `limits` (at most `max` sends per `windowSeconds` by `ip`, `numberRange` or `country`, with `perCountry` overrides), `dailySegments` (`total`, `perCountry`) and `onStoreError` (`allow` or `refuse`). Counted in this process, or on Redis for every replica with TWILIO_SMS_NATIVE_REDIS_URL. Empty: no limits. Every key, suggested values and what each limit stops: docs/sms-pumping.md.',
+    },
+    {
       key: 'disableRiskCheck',
       label: 'Disable risk check',
       type: ConnectorConfigFormItemType.Switch,

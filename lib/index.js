@@ -21,7 +21,15 @@ const fromEnv = (option, parse) => {
   return value === undefined || value === '' ? undefined : parse(value);
 };
 // The options the Logto module takes from the environment, each with how its text is read.
-const tunable = { baseUrl: String, timeoutMs: Number, connectTimeoutMs: Number, maxConcurrency: Number, maxRetries: Number };
+const tunable = {
+  baseUrl: String,
+  timeoutMs: Number,
+  connectTimeoutMs: Number,
+  maxConcurrency: Number,
+  maxRetries: Number,
+  redisUrl: String,
+  redisTimeoutMs: Number,
+};
 const tuned = Object.fromEntries(
   Object.entries(tunable)
     .map(([option, parse]) => [option, fromEnv(option, parse)])
@@ -37,8 +45,13 @@ const toConnectorError = (error) => {
     return error;
   }
   // Only connector-kit's codes reach Logto: anything else (napi's `GenericFailure`, a JS
-  // engine error) is a `general` failure.
-  const code = kitCodes.has(error?.code) ? error.code : ConnectorErrorCodes.General;
+  // engine error) is a `general` failure. A spent budget is `usage_limit_exceeded` where the
+  // connector-kit Logto runs has it (5.1.1 and later), else `rate_limit_exceeded`: 429 either way.
+  const code = kitCodes.has(error?.code)
+    ? error.code
+    : error?.code === 'usage_limit_exceeded'
+      ? ConnectorErrorCodes.RateLimitExceeded
+      : ConnectorErrorCodes.General;
   const data = error?.data;
   if (code === ConnectorErrorCodes.InvalidConfig && Array.isArray(data?.issues)) {
     return new ConnectorError(code, toConfigError(data.issues));
@@ -48,12 +61,12 @@ const toConnectorError = (error) => {
 };
 
 const sendMessage = (getConfig) => async (data, inputConfig) => {
-  const { to, type, payload } = data ?? {};
+  const { to, type, payload, ip } = data ?? {};
   // The Console's "Send" test passes the unsaved config; otherwise it is read on every send.
   const config = inputConfig ?? (await getConfig(defaultMetadata.id));
   try {
     // Cheap per send: the native side caches validated configs by content.
-    return await sendNative(config, to, type, payload, options);
+    return await sendNative(config, to, type, payload, options, { ip });
   } catch (error) {
     throw toConnectorError(error);
   }

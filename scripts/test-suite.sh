@@ -7,9 +7,9 @@
 # Without files: every __test__/*.test.js, except that arm64.test.js and release.test.js, which
 # start the other runtimes themselves (arm64 under qemu-user, the musl Node 22), and
 # references.test.js, which checks the docs against the test titles (the same on any runtime),
-# run only on the system runtime; and logto-core.test.js, which runs the real Logto core (it
-# needs Node ^22.14, and fails on another Node rather than skip), runs only on the Node 22
-# runtimes.
+# run only on the system runtime; and logto-core.test.js and logto-pumping.test.js, which run
+# the real Logto core (it needs Node ^22.14, and they fail on another Node rather than skip),
+# run only on the Node 22 runtimes.
 #
 # `local` is this machine's Node with every file except those of FULL_RUN_ONLY: what a
 # contributor runs without root, on Linux or macOS, with only the host's own binary built.
@@ -24,13 +24,15 @@ FULL_RUN_ONLY=(
   __test__/packaging.test.js   # every Linux release binary (packs the release)
   __test__/logto-image.test.js # every Linux release binary (packs the release)
   __test__/logto-core.test.js  # Logto core, on the Node 22 runtimes
+  __test__/logto-pumping.test.js # Logto core, on the Node 22 runtimes; Debian's redis-server (apt, root, when missing)
+  __test__/sms-pumping-redis.test.js # Debian's redis-server (apt, root, when missing)
 )
 
 runtime=${1:?usage: scripts/test-suite.sh <system|node22-gnu|node22-musl|local> [files...]}
 shift
 files=("$@")
 system_only=" __test__/arm64.test.js __test__/release.test.js __test__/references.test.js "
-node22_only=" __test__/logto-core.test.js "
+node22_only=" __test__/logto-core.test.js __test__/logto-pumping.test.js "
 if [ "$runtime" = local ]; then
   [ ${#files[@]} -eq 0 ] || { echo "test-suite: local takes no files (it is the suite minus FULL_RUN_ONLY)" >&2; exit 2; }
   full_run_only=" ${FULL_RUN_ONLY[*]} "

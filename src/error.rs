@@ -17,6 +17,9 @@ pub enum ConnectorErrorCode {
     InvalidResponse,
     TemplateNotFound,
     RateLimitExceeded,
+    /// connector-kit 5.1.1 and later; the Logto module sends `rate_limit_exceeded` instead to a
+    /// Logto whose connector-kit lacks it.
+    UsageLimitExceeded,
 }
 
 impl ConnectorErrorCode {
@@ -29,6 +32,7 @@ impl ConnectorErrorCode {
             ConnectorErrorCode::InvalidResponse => "invalid_response",
             ConnectorErrorCode::TemplateNotFound => "template_not_found",
             ConnectorErrorCode::RateLimitExceeded => "rate_limit_exceeded",
+            ConnectorErrorCode::UsageLimitExceeded => "usage_limit_exceeded",
         }
     }
 }
@@ -58,6 +62,16 @@ pub enum ErrorKind {
     /// request (SMS pumping defence).
     CountryNotAllowed,
     TemplateNotFound,
+    /// A velocity limit of `smsPumping.limits` has no room for this send.
+    SendLimitReached,
+    /// `smsPumping.dailySegments` has no room for this message's segments.
+    DailySegmentsSpent,
+    /// The counters' store could not decide and `smsPumping.onStoreError` is `refuse`.
+    CounterStoreUnavailable,
+    /// Twilio Lookup scores the recipient above `smsPumping.riskScore.maxScore`, or blocks it.
+    RiskTooHigh,
+    /// Lookup could not score the recipient and `smsPumping.riskScore.onError` is `refuse`.
+    RiskUnknown,
     /// The rendered body would be over the body cap (`template::MAX_BODY_BYTES`).
     BodyTooLong,
     /// The call's deadline passed while it was waiting for this.
@@ -81,6 +95,15 @@ pub enum ErrorKind {
     Internal,
     /// The JS environment that made the call was torn down first (a terminated worker).
     Cancelled,
+
+    // Twilio Lookup's SMS pumping risk, asked before a send (the pumping defence). None of
+    // these is the send's own failure: the defence decides whether the send goes ahead.
+    /// Lookup answered with this non-2xx, non-3xx status (Twilio's error JSON in the message).
+    LookupStatus(u16),
+    /// A 2xx answer from Lookup that is not a phone number resource with `sms_pumping_risk`.
+    LookupAnswer,
+    /// The configured `host`'s region has no Lookup (AU1).
+    LookupUnavailable,
 }
 
 /// What a timed-out call was waiting for.
@@ -94,6 +117,8 @@ pub enum Waiting {
     Backoff,
     /// The usage answer (Logto waits 3 s for it).
     Usage,
+    /// Twilio Lookup's answer about the recipient's SMS pumping risk.
+    Lookup,
 }
 
 impl ErrorKind {
@@ -101,13 +126,18 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidConfig
             | ErrorKind::InvalidOptions
-            | ErrorKind::UnusableAccountSid => ConnectorErrorCode::InvalidConfig,
+            | ErrorKind::UnusableAccountSid
+            | ErrorKind::LookupUnavailable => ConnectorErrorCode::InvalidConfig,
             // The recipient is an argument of the call that this config refuses: the request,
             // not the config, is what is wrong (Logto answers 400, as for a malformed `to`).
-            ErrorKind::InvalidArgument | ErrorKind::BodyTooLong | ErrorKind::CountryNotAllowed => {
-                ConnectorErrorCode::InvalidRequestParameters
-            }
+            ErrorKind::InvalidArgument
+            | ErrorKind::BodyTooLong
+            | ErrorKind::CountryNotAllowed
+            | ErrorKind::RiskTooHigh => ConnectorErrorCode::InvalidRequestParameters,
             ErrorKind::TemplateNotFound => ConnectorErrorCode::TemplateNotFound,
+            // Logto answers both with 429, as it does for its own per-recipient limit.
+            ErrorKind::SendLimitReached => ConnectorErrorCode::RateLimitExceeded,
+            ErrorKind::DailySegmentsSpent => ConnectorErrorCode::UsageLimitExceeded,
             // Twilio's 20429 (too many concurrent requests): Logto answers 429 instead of 400.
             ErrorKind::TwilioStatus(429) => ConnectorErrorCode::RateLimitExceeded,
             ErrorKind::TooLarge | ErrorKind::BadUsagePage | ErrorKind::NotAMessage => {
@@ -120,7 +150,11 @@ impl ErrorKind {
             | ErrorKind::Redirect
             | ErrorKind::TwilioStatus(_)
             | ErrorKind::Setup
-            | ErrorKind::Internal => ConnectorErrorCode::General,
+            | ErrorKind::CounterStoreUnavailable
+            | ErrorKind::RiskUnknown
+            | ErrorKind::Internal
+            | ErrorKind::LookupStatus(_)
+            | ErrorKind::LookupAnswer => ConnectorErrorCode::General,
         }
     }
 }
@@ -193,6 +227,84 @@ impl ConnectorFailure {
         )
     }
 
+    /// A velocity limit refused the send: which one, what it allows and when it resets.
+    pub fn send_limit_reached(
+        rule: &str,
+        max: u64,
+        window_seconds: u64,
+        counted: &str,
+        resets_in_seconds: u64,
+    ) -> Self {
+        let sends = if max == 1 { "send" } else { "sends" };
+        Self::new(
+            ErrorKind::SendLimitReached,
+            format!(
+                "Refused before sending by smsPumping.{rule}: at most {max} {sends} per \
+                 {window_seconds} s for {counted}; it resets in {resets_in_seconds} s"
+            ),
+        )
+    }
+
+    /// The daily segment budget (`of` is `in total` or `to GB`) has no room for this message.
+    pub fn daily_segments_spent(
+        rule: &str,
+        of: &str,
+        max: u64,
+        spent: u64,
+        needed: u64,
+        resets_in_seconds: u64,
+    ) -> Self {
+        Self::new(
+            ErrorKind::DailySegmentsSpent,
+            format!(
+                "Refused before sending by smsPumping.{rule}: at most {max} SMS segments per UTC \
+                 day {of}; {spent} are spent and this message needs {needed}; it resets at \
+                 00:00 UTC, in {resets_in_seconds} s"
+            ),
+        )
+    }
+
+    /// `store` is the counters' store as logs name it (a Redis URL without its credentials).
+    pub fn counter_store_unavailable(store: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::CounterStoreUnavailable,
+            format!(
+                "Refused before sending: the send counters ({store}) could not be reached \
+                 ({reason}) and smsPumping.onStoreError is refuse"
+            ),
+        )
+    }
+
+    /// `number` is masked; `why` says what Lookup answered (a score, a block).
+    pub fn risk_too_high(number: &str, why: &str) -> Self {
+        Self::new(
+            ErrorKind::RiskTooHigh,
+            format!("Recipient refused before sending by smsPumping.riskScore: Twilio Lookup {why} for {number}"),
+        )
+    }
+
+    /// Lookup gave no score (`reason`), and the config refuses unscored sends.
+    pub fn risk_unknown(number: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::RiskUnknown,
+            format!(
+                "Refused before sending: Twilio Lookup could not score {number} ({reason}) and \
+                 smsPumping.riskScore.onError is refuse"
+            ),
+        )
+    }
+
+    pub fn redis_url_invalid(reason: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidOptions,
+            format!(
+                "options.redisUrl ({} for the Logto module) must be a redis:// or rediss:// URL \
+                 like redis://:password@127.0.0.1:6379/0 ({reason})",
+                env_var("redisUrl")
+            ),
+        )
+    }
+
     /// Twilio refuses such a body anyway, and building it could take any amount of memory.
     pub fn body_too_long(max_bytes: usize) -> Self {
         Self::new(
@@ -221,6 +333,10 @@ impl ConnectorFailure {
             ),
             Waiting::Answer => format!(
                 "Twilio request to {target} timed out after {ms} ms, waiting for Twilio's answer"
+            ),
+            Waiting::Lookup => format!(
+                "Twilio Lookup request to {target} timed out after {ms} ms, waiting for the \
+                 recipient's SMS pumping risk"
             ),
         };
         Self::new(ErrorKind::Timeout(waiting), message)
@@ -476,6 +592,78 @@ impl ConnectorFailure {
         Self::new(
             ErrorKind::Cancelled,
             "cancelled: the JavaScript environment that made this call was shut down",
+        )
+    }
+
+    /// Lookup answered `status` (4xx, 5xx). `twilio_error` is Twilio's error JSON read as
+    /// `(code, message, more_info)` when the body is one; otherwise the body is quoted. Quoted
+    /// whole, as `twilio_status` quotes a send's (the read cap bounds it): an excerpt could cut
+    /// an echoed credential in half, and redaction cannot recognise half of one.
+    pub fn lookup_status(
+        target: &str,
+        status: u16,
+        twilio_error: Option<(Option<i64>, Option<&str>, Option<&str>)>,
+        body: &str,
+    ) -> Self {
+        let what = match twilio_error {
+            Some((code, message, more_info)) => {
+                let mut what = format!(
+                    "Twilio error {}",
+                    code.map_or("(no code)".to_owned(), |c| c.to_string())
+                );
+                if let Some(message) = message {
+                    what.push_str(&format!(": {message}"));
+                }
+                if let Some(more_info) = more_info {
+                    what.push_str(&format!(" ({more_info})"));
+                }
+                what
+            }
+            None if body.trim().is_empty() => "an empty body".to_owned(),
+            None => format!("a body that is not Twilio's error JSON: {body}"),
+        };
+        let hint = match status {
+            401 | 403 => ": check accountSID and the credential, and that Lookup is enabled for it",
+            429 => ": Lookup's rate limit for this account",
+            _ => "",
+        };
+        Self::new(
+            ErrorKind::LookupStatus(status),
+            format!("Twilio Lookup at {target} answered HTTP {status} with {what}{hint}"),
+        )
+    }
+
+    /// A 2xx answer from Lookup that is `what` instead of a phone number resource with a
+    /// well-formed `sms_pumping_risk`.
+    pub fn lookup_answer(target: &str, status: u16, what: &str) -> Self {
+        Self::new(
+            ErrorKind::LookupAnswer,
+            format!(
+                "Twilio Lookup at {target} answered HTTP {status} with {what}, not a phone \
+                 number resource with sms_pumping_risk. Check `host`, and the baseUrl option if set"
+            ),
+        )
+    }
+
+    /// The configured `host` is in `region`, where Twilio offers no Lookup.
+    pub fn lookup_unavailable(host: &str, region: &str) -> Self {
+        Self::new(
+            ErrorKind::LookupUnavailable,
+            format!(
+                "Twilio Lookup is not available in {region} (host {host}); the SMS pumping risk \
+                 check needs a US1 or IE1 host"
+            ),
+        )
+    }
+
+    /// The number to look up is not `+` and 1 to 15 digits.
+    pub fn lookup_number_not_e164(number: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "The number to look up must be in E.164 form (+ and 1 to 15 digits), not `{}`",
+                excerpt(number)
+            ),
         )
     }
 

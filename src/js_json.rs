@@ -23,7 +23,12 @@ pub const KNOWN_KEYS: &[&str] = &[
     "senderType",
     "validityPeriodMode",
     "allowedCountries",
+    "smsPumping",
 ];
+
+/// Keys whose value the bindings pass on whole, every key at every depth: the validator refuses
+/// an unknown key inside them (a misspelt limit must not pass as no limit).
+pub const WHOLE_KEYS: &[&str] = &["smsPumping"];
 
 /// The key of the object the bindings put where a JS value has no JSON form:
 /// `{ "\0jsType": "function" | "symbol" | "bigint" }`.

@@ -13,10 +13,12 @@ pub(crate) mod error;
 pub(crate) mod js_json;
 pub(crate) mod panic_guard;
 pub(crate) mod preview;
+pub(crate) mod pumping;
 pub(crate) mod redact;
 pub(crate) mod secret;
 pub(crate) mod segments;
 pub(crate) mod sender;
+pub(crate) mod stderr;
 pub(crate) mod template;
 pub(crate) mod transport;
 pub(crate) mod twilio;
@@ -39,6 +41,10 @@ pub use config::{Config, ConfigError, REQUIRED_USAGE_TYPES};
 pub use country::{check as check_country, parse_allowed_countries};
 pub use error::{ConnectorErrorCode, ConnectorFailure, ErrorKind, Waiting};
 pub use js_json::replace_lone_surrogates;
+pub use pumping::lookup::{
+    cached_sms_pumping_risk, lookup_origin, sms_pumping_risk, LookupKey, LookupRequest,
+    PumpingRisk, Reason, RiskCache, SmsPumpingRisk, LOOKUP_ORIGIN, MAX_TTL,
+};
 pub use template::{choose, render, UsageType};
 pub use transport::build_client;
 pub use twilio::{prepare, send, ConnectorOptions, Outgoing, SendOptions};

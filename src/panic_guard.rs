@@ -46,7 +46,9 @@ pub fn install_quiet_hook() {
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
         if GUARDED.get() == 0 {
-            eprintln!("connector-twilio-sms-native: panic: {message}{location}");
+            crate::stderr::write_line(&format!(
+                "connector-twilio-sms-native: panic: {message}{location}"
+            ));
         }
         LAST_PANIC.with_borrow_mut(|last| *last = Some(format!("{message}{location}")));
     }));

@@ -360,6 +360,14 @@ fn percent_decode(text: &str) -> String {
         .into_owned()
 }
 
+/// The certificates of `NODE_EXTRA_CA_CERTS` (read once per process), for a `rediss://` store.
+pub(crate) async fn extra_root_certificates(
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<Vec<CertificateDer<'static>>, ConnectorFailure> {
+    Ok(extra_roots(deadline, timeout).await?.as_ref().clone())
+}
+
 /// The certificates of `NODE_EXTRA_CA_CERTS`, read once per process on a thread of its own.
 async fn extra_roots(
     deadline: tokio::time::Instant,
@@ -407,10 +415,10 @@ fn load_extra_roots() -> Vec<CertificateDer<'static>> {
         Ok(certs) => certs,
         // Node warns and carries on in this case; so do we.
         Err(err) => {
-            eprintln!(
+            crate::stderr::write_line(&format!(
                 "Warning: connector-twilio-sms-native: ignoring extra certs from `{}`, load failed: {err}",
                 path.to_string_lossy()
-            );
+            ));
             Vec::new()
         }
     }

@@ -163,19 +163,8 @@ async fn get(
     url: &str,
 ) -> Result<String, ConnectorFailure> {
     let request = &request.request;
-    let response = client
-        .get(url)
-        .header(
-            reqwest::header::AUTHORIZATION,
-            request.authorization.expose(),
-        )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|err| ConnectorFailure::transport(&request.origin, &err))?;
-    let status = response.status().as_u16();
-    let location = response::header(&response, reqwest::header::LOCATION);
-    let body = response::read_capped(response, &request.origin).await?;
+    let (status, location, body) =
+        response::get(client, url, &request.authorization, &request.origin).await?;
     // Same mapping as a send: 2xx answers, 3xx not followed, 429 rate limited, else general.
     response::classify(status, location.as_deref(), body, &request.origin)
         .map(|delivered| delivered.body)

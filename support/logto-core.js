@@ -5,9 +5,10 @@
 //   const pg = await startPostgres();                       // a throwaway Postgres
 //   await seedDatabase(core, pg);                           // the real `logto db seed`
 //   const instance = createInstance(core, dir);             // an instance folder like /etc/logto
-//   await addConnector(instance, '/abs/connector-x.tgz');   // the real `logto connector add`
+//   await addConnector(instance, packConnector(dir));       // the real `logto connector add`
 //   const logto = await startCore(instance, { databaseUrl: pg.databaseUrl });
 //   const token = await managementToken(logto, pg);         // an M2M token for the Management API
+//   const user = await startInteraction(logto, 'Register'); // an end user on the Experience API
 //   await logto.stop(); await pg.stop();
 //
 // Why each piece is the way it is:
@@ -29,7 +30,7 @@
 //   folder and stopped afterwards. It refuses to run as root, so as root it runs as the
 //   `postgres` user the Debian package creates.
 // - A missing prerequisite throws an error that says what is missing: never a silent skip.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -49,7 +50,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -346,6 +347,18 @@ export const logtoCli = (cliOrInstance, args, options = {}) =>
     ...options,
     env: childEnv({ npm_config_offline: 'true', npm_config_update_notifier: 'false', ...options.env }),
   });
+
+/**
+ * This checkout packed by `npm pack` into `dir` (with the binaries built here): the tarball
+ * `connector add` takes. npm names it connector-twilio-sms-native-<version>.tgz, which starts
+ * with `connector-`, as `connector add` requires. Returns its absolute path.
+ */
+export function packConnector(dir) {
+  const [{ filename }] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', env: childEnv() })
+  );
+  return join(dir, filename);
+}
 
 /**
  * `logto connector add <absolute tarball path>`. The CLI runs `npm pack <path>` in the
@@ -671,5 +684,87 @@ export function apiClient(baseUrl, { token, headers = {} } = {}) {
       // not JSON
     }
     return { status: response.status, body: parsed, headers: response.headers };
+  };
+}
+
+/** Sign-up and sign-in by phone number and verification code, no password (Management API). */
+export async function enablePhoneSignUp(api) {
+  const experience = await api('PATCH', '/api/sign-in-exp', {
+    signInMode: 'SignInAndRegister',
+    signUp: { identifiers: ['phone'], password: false, verify: true },
+    signIn: { methods: [{ identifier: 'phone', password: false, verificationCode: true, isPasswordPrimary: false }] },
+  });
+  if (experience.status !== 200 || JSON.stringify(experience.body.signUp?.identifiers) !== '["phone"]') {
+    fail(`PATCH /api/sign-in-exp did not turn on phone sign-up (${experience.status}): ${JSON.stringify(experience.body)}`);
+  }
+  return experience.body;
+}
+
+/**
+ * An end user's browser on the Experience API, as Logto's sign-in page drives it: an OIDC
+ * authorization request of Logto's built-in demo app starts the interaction (cookies), then
+ * every call carries them, and `headers` (e.g. what a proxy in front of core would add).
+ * Returns `{ api, sendCode(phone), finish() }`: `sendCode` asks for a verification code by
+ * SMS; `finish` submits, follows the redirects back to the app and trades the code for the ID
+ * token, whose claims it resolves.
+ */
+export async function startInteraction(logto, interactionEvent, { headers = {} } = {}) {
+  const jar = new Map();
+  const keep = (response) => {
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  };
+  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const verifier = randomBytes(32).toString('base64url');
+  const redirectUri = `${logto.url}/demo-app`;
+  const query = new URLSearchParams({
+    client_id: 'demo-app',
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid',
+    state: 'state',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const authorization = await fetch(`${logto.url}/oidc/auth?${query}`, { redirect: 'manual', headers });
+  keep(authorization);
+  if (authorization.status !== 303) fail(`the authorization request did not start an interaction (${authorization.status})`);
+  const api = apiClient(logto.url, {
+    headers: {
+      ...headers,
+      get cookie() {
+        return cookie();
+      },
+    },
+  });
+  const started = await api('PUT', '/api/experience', { interactionEvent });
+  if (started.status !== 204) fail(`PUT /api/experience answered ${started.status}: ${JSON.stringify(started.body)}`);
+  return {
+    api,
+    sendCode: (phone) => api('POST', '/api/experience/verification/verification-code', { identifier: { type: 'phone', value: phone }, interactionEvent }),
+    finish: async () => {
+      const submitted = await api('POST', '/api/experience/submit');
+      if (submitted.status !== 200) fail(`POST /api/experience/submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+      let location = submitted.body.redirectTo;
+      for (let hops = 0; hops < 8 && !location.startsWith(redirectUri); hops += 1) {
+        const response = await fetch(new URL(location, logto.url), { redirect: 'manual', headers: { ...headers, cookie: cookie() } });
+        keep(response);
+        location = response.headers.get('location');
+        if (!location) fail(`redirect ${hops} of the sign-in has no Location (${response.status})`);
+      }
+      const code = new URL(location).searchParams.get('code');
+      if (!code) fail(`the app got no authorization code: ${location}`);
+      const token = await fetch(`${logto.url}/oidc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: 'demo-app', code_verifier: verifier }),
+      });
+      const { id_token: idToken } = await token.json();
+      if (!idToken) fail('the code was not traded for an ID token');
+      return JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString('utf8'));
+    },
   };
 }

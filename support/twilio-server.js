@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/;
+const LOOKUP_PATH = /^\/v2\/PhoneNumbers\/([^/]+)$/;
 
 /** Twilio prints dates in RFC 2822 form: "Thu, 24 Aug 2023 05:01:45 +0000". */
 const twilioDate = (date) => date.toUTCString().replace('GMT', '+0000');
@@ -57,6 +58,68 @@ export function messageResource(accountSid, form) {
   };
 }
 
+/**
+ * Lookup v2's `sms_pumping_risk` for a number no test configured: a low-risk number that is not
+ * blocked (the fields of the OpenAPI description's `SmsPumpingRiskInfo`).
+ */
+export const DEFAULT_PUMPING_RISK = Object.freeze({
+  carrier_risk_category: 'low',
+  number_blocked: false,
+  number_blocked_date: null,
+  number_blocked_last_3_months: false,
+  sms_pumping_risk_score: 0,
+  error_code: null,
+});
+
+/**
+ * A Lookup v2 phone number resource as `GET /v2/PhoneNumbers/{number}` returns it: every field
+ * of the OpenAPI description's `LookupResponse`. Only the default outputs (`phone_number`,
+ * `valid`, `validation_errors`) and the packages asked for in `Fields` are filled; this
+ * stand-in knows no country data, so `calling_country_code`, `country_code` and
+ * `national_format` stay null. A number with fewer than 8 or more than 15 digits is answered
+ * as Twilio's `fetchInvalid` example: `valid: false`, its validation error, every package null.
+ *
+ * @param {string} number the number as asked (E.164)
+ * @param {string[]} fields the `Fields` query's packages
+ * @param {object|null|undefined} risk this number's `sms_pumping_risk` (merged over
+ *   DEFAULT_PUMPING_RISK), or null for a package that gave no answer
+ */
+export function lookupResource(number, fields, risk) {
+  const digits = number.replace(/^\+/, '').length;
+  const validationErrors = digits < 8 ? ['TOO_SHORT'] : digits > 15 ? ['TOO_LONG'] : [];
+  const valid = validationErrors.length === 0;
+  const pumping = !valid || !fields.includes('sms_pumping_risk') || risk === null ? null : { ...DEFAULT_PUMPING_RISK, ...risk };
+  return {
+    calling_country_code: null,
+    country_code: null,
+    phone_number: number,
+    national_format: null,
+    valid,
+    validation_errors: validationErrors,
+    caller_name: null,
+    sim_swap: null,
+    call_forwarding: null,
+    line_status: null,
+    line_type_intelligence: null,
+    identity_match: null,
+    reassigned_number: null,
+    sms_pumping_risk: pumping,
+    phone_number_quality_score: null,
+    pre_fill: null,
+    url: `https://lookups.twilio.com/v2/PhoneNumbers/${number}`,
+  };
+}
+
+/** `user:password` from a Basic `Authorization` header, or null when it is not one. */
+const basicCredential = (header) => {
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0 || colon === decoded.length - 1) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+};
+
 const sendJson = (res, status, value) => {
   const body = JSON.stringify(value);
   res.writeHead(status, {
@@ -76,15 +139,21 @@ const sendJson = (res, status, value) => {
  *   Twilio answer is skipped.
  * @param {string} [options.host] loopback address to listen on ('127.0.0.1' or '::1')
  * @param {number} [options.port] port to listen on (default: an ephemeral one)
- * @returns {Promise<{url, port, requests, connections, tlsClientErrors, close}>}
+ * @param {{user: string, password: string}} [options.lookupCredentials] the only Basic
+ *   credential Lookup accepts; without it, any well-formed one (a missing or malformed
+ *   `Authorization` is Twilio's 401, error 20003, either way)
+ * @returns {Promise<{url, port, requests, connections, tlsClientErrors, pumpingRisk, close}>}
  *   `requests` entries: { method, url, headers, rawHeaders, body, form, connectionId,
- *   servername }. `connections` counts accepted TCP connections.
+ *   servername }. `connections` counts accepted TCP connections. `pumpingRisk` is a Map from
+ *   an E.164 number to what Lookup answers as its `sms_pumping_risk`: fields merged over
+ *   DEFAULT_PUMPING_RISK (e.g. `{ sms_pumping_risk_score: 95, number_blocked: true }`), or null.
  */
-export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port: wantedPort = 0 } = {}) {
+export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port: wantedPort = 0, lookupCredentials } = {}) {
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     throw new Error(`refusing to listen on non-loopback address ${host}`);
   }
   const requests = [];
+  const pumpingRisk = new Map();
   const sockets = new Set();
   const socketIds = new WeakMap();
   let connections = 0;
@@ -112,7 +181,7 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port
         const handled = await respond(req, record, res);
         if (handled === true || res.writableEnded || res.destroyed) return;
       }
-      defaultAnswer(record, res);
+      defaultAnswer(record, res, { pumpingRisk, lookupCredentials });
     } catch (error) {
       if (!res.headersSent) sendJson(res, 500, twilioError(500, 20500, `test server: ${error.message}`));
       else res.destroy(error);
@@ -155,6 +224,7 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port
     url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
     port,
     requests,
+    pumpingRisk,
     get connections() {
       return connections;
     },
@@ -170,15 +240,37 @@ export async function startTwilioServer({ tls, respond, host = '127.0.0.1', port
   };
 }
 
-/** What Twilio would say: 201 + Message for a Messages POST, 404 for anything else. */
-function defaultAnswer(record, res) {
-  const path = record.url.split('?')[0];
+/**
+ * What Twilio would say: 201 + Message for a Messages POST, Lookup v2's phone number resource
+ * for a GET of /v2/PhoneNumbers/{number}, 404 for anything else.
+ */
+function defaultAnswer(record, res, { pumpingRisk, lookupCredentials }) {
+  const [path, query = ''] = record.url.split('?');
+  const notFound = () => sendJson(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
   const match = record.method === 'POST' && MESSAGES_PATH.exec(path);
   if (match) {
     sendJson(res, 201, messageResource(safeDecode(match[1]), record.form));
     return;
   }
-  sendJson(res, 404, twilioError(404, 20404, `The requested resource ${path} was not found`));
+  const lookup = record.method === 'GET' && LOOKUP_PATH.exec(path);
+  if (lookup) {
+    const credential = basicCredential(record.headers.authorization);
+    const accepted = credential && (!lookupCredentials || (credential.user === lookupCredentials.user && credential.password === lookupCredentials.password));
+    if (!accepted) {
+      sendJson(res, 401, twilioError(401, 20003, 'Authenticate'));
+      return;
+    }
+    const number = safeDecode(lookup[1]);
+    // Not a number at all: nothing to look up.
+    if (!/^\+\d+$/.test(number)) {
+      notFound();
+      return;
+    }
+    const fields = (new URLSearchParams(query).get('Fields') ?? '').split(',').map((field) => field.trim());
+    sendJson(res, 200, lookupResource(number, fields, pumpingRisk.get(number)));
+    return;
+  }
+  notFound();
 }
 
 /**

@@ -45,7 +45,7 @@ impl TwilioSmsConnector {
     /// Sends one SMS. Resolves with Twilio's Message resource; rejects with an Error carrying
     /// `code` (a connector-kit error code) and `data`. Never throws synchronously.
     #[napi(
-        ts_args_type = "to: string, usageType: string, payload?: Record<string, unknown>",
+        ts_args_type = "to: string, usageType: string, payload?: Record<string, unknown>, context?: SendContext",
         ts_return_type = "Promise<MessageResource>"
     )]
     pub fn send_message<'env>(
@@ -54,9 +54,17 @@ impl TwilioSmsConnector {
         to: Unknown,
         usage_type: Unknown,
         payload: Option<Unknown>,
+        context: Option<Unknown>,
     ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
         let prepared = panic_guard::catch_sync(|| {
-            prepare(&self.config, &self.options, to, usage_type, payload)
+            prepare(
+                &self.config,
+                &self.options,
+                to,
+                usage_type,
+                payload,
+                context,
+            )
         });
         spawn_send(env, prepared, self.options.clone())
     }
@@ -173,6 +181,7 @@ pub(super) fn prepare(
     to: Unknown,
     usage_type: Unknown,
     payload: Option<Unknown>,
+    context: Option<Unknown>,
 ) -> std::result::Result<twilio::Outgoing, ConnectorFailure> {
     let to = match to.get_type() {
         Ok(ValueType::String) => js_to_string(to).map_err(|_| ConnectorFailure::to_unreadable())?,
@@ -190,7 +199,26 @@ pub(super) fn prepare(
     // A payload value that could not be read would leave a blank in the message (a code-less
     // "verification" SMS): nothing is sent.
     payload.check()?;
-    outgoing
+    let mut outgoing = outgoing?;
+    outgoing.set_client_ip(client_ip(context).as_deref());
+    Ok(outgoing)
+}
+
+/// `context.ip` when it is a string. Anything else counts as no address: the send context is
+/// Logto's, and a send must not fail over what only the `ip` limits read.
+fn client_ip(context: Option<Unknown>) -> Option<String> {
+    let context = context.filter(|c| matches!(c.get_type(), Ok(ValueType::Object)))?;
+    let object: Object = unsafe { context.cast() }.ok()?;
+    match object.get_named_property::<Unknown>("ip") {
+        Ok(ip) if matches!(ip.get_type(), Ok(ValueType::String)) => js_to_string(ip).ok(),
+        Ok(_) => None,
+        Err(_) => {
+            // A throwing getter leaves an exception pending; the next N-API call must not see it.
+            let env = Env::from_raw(object.value().env);
+            let _ = super::js::take_pending_exception(&env);
+            None
+        }
+    }
 }
 
 /// Runs a prepared send on the runtime; the promise settles on the JS thread.

@@ -17,7 +17,7 @@ use crate::{panic_guard, twilio};
 /// rejects with `invalid_config`. Validated configs are cached by content.
 #[napi(
     js_name = "sendMessage",
-    ts_args_type = "config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions",
+    ts_args_type = "config: TwilioSmsConfig, to: string, usageType: string, payload?: Record<string, unknown>, options?: ConnectorOptions, context?: SendContext",
     ts_return_type = "Promise<MessageResource>"
 )]
 pub fn send_message<'env>(
@@ -27,13 +27,15 @@ pub fn send_message<'env>(
     usage_type: Unknown,
     payload: Option<Unknown>,
     options: Option<Unknown>,
+    context: Option<Unknown>,
 ) -> Result<PromiseRaw<'env, Unknown<'env>>> {
     let built =
         panic_guard::catch_sync(|| Ok((parse_config(env, config)?, parse_options(options)?)));
     match built {
         Ok((config, options)) => {
-            let prepared =
-                panic_guard::catch_sync(|| prepare(&config, &options, to, usage_type, payload));
+            let prepared = panic_guard::catch_sync(|| {
+                prepare(&config, &options, to, usage_type, payload, context)
+            });
             spawn_send(env, prepared, options)
         }
         Err(failure) => spawn_send(env, Err(failure), twilio::SendOptions::default()),

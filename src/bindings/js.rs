@@ -5,20 +5,30 @@ use napi::bindgen_prelude::*;
 use napi::{Env, JsString, JsValue, ValueType};
 
 use crate::error::ConnectorFailure;
-use crate::js_json::{JS_TYPE_MARKER, KNOWN_KEYS};
+use crate::js_json::{JS_TYPE_MARKER, KNOWN_KEYS, WHOLE_KEYS};
 use crate::twilio;
 
 /// The config serializer: `JSON.stringify` with a replacer. An object becomes a copy holding
 /// only the keys the validator reads (read by property access, as the JS guard reads them, so
 /// unknown keys are never touched: a throwing getter, a cycle or a BigInt there cannot fail
-/// the config), and a function, symbol or BigInt, which JSON has no form for, becomes a marker
-/// so the validator can name it.
-const SERIALIZER: &str = r#"((keys, marker) => {
+/// the config), except under the keys of `js_json::WHOLE_KEYS`, kept whole so the validator sees
+/// (and refuses) every key there; a function, symbol or BigInt, which JSON has no form for,
+/// becomes a marker so the validator can name it.
+const SERIALIZER: &str = r#"((keys, whole, marker) => {
   const stringify = JSON.stringify;
+  // Copies kept whole; their children are kept whole too.
+  const open = new WeakSet();
   const replacer = function (key, value) {
     const type = typeof value;
     if (type === 'function' || type === 'symbol' || type === 'bigint') return { [marker]: type };
-    if (value === null || type !== 'object' || Array.isArray(value) || value[marker] !== undefined) return value;
+    if (value === null || type !== 'object' || value[marker] !== undefined) return value;
+    if (open.has(this) || (whole.includes(key) && !Array.isArray(this))) {
+      const copy = Array.isArray(value) ? [] : {};
+      for (const name of Object.keys(value)) copy[name] = value[name];
+      open.add(copy);
+      return copy;
+    }
+    if (Array.isArray(value)) return value;
     const known = {};
     for (const name of keys) if (value[name] !== undefined) known[name] = value[name];
     return known;
@@ -47,11 +57,18 @@ fn helpers(env: &Env) -> Result<&'static Helpers> {
     if let Some(helpers) = env.get_instance_data::<Helpers>()? {
         return Ok(helpers);
     }
-    type MakeSerializer<'env> =
-        Function<'env, FnArgs<(Vec<&'env str>, &'env str)>, Function<'env, Value, Value>>;
+    type MakeSerializer<'env> = Function<
+        'env,
+        FnArgs<(Vec<&'env str>, Vec<&'env str>, &'env str)>,
+        Function<'env, Value, Value>,
+    >;
     let make: MakeSerializer = env.run_script(SERIALIZER)?;
     let serialize = make
-        .call(FnArgs::from((KNOWN_KEYS.to_vec(), JS_TYPE_MARKER)))?
+        .call(FnArgs::from((
+            KNOWN_KEYS.to_vec(),
+            WHOLE_KEYS.to_vec(),
+            JS_TYPE_MARKER,
+        )))?
         .create_ref()?;
     let parse: Function<String, Value> = env.run_script("JSON.parse")?;
     let string: Function<Value, Value> = env.run_script("String")?;

@@ -40,6 +40,11 @@ pub(super) fn parse_options(
         Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => js_to_string(v).ok(),
         Some(_) => return Err(ConnectorFailure::base_url_not_a_string()),
     };
+    let redis_url = match field("redisUrl")? {
+        None => None,
+        Some(v) if matches!(v.get_type(), Ok(ValueType::String)) => js_to_string(v).ok(),
+        Some(_) => return Err(ConnectorFailure::redis_url_invalid("not a string")),
+    };
     let number = |name: &str| -> std::result::Result<Option<f64>, ConnectorFailure> {
         match field(name)? {
             None => Ok(None),
@@ -55,5 +60,7 @@ pub(super) fn parse_options(
         connect_timeout_ms: number("connectTimeoutMs")?,
         max_concurrency: number("maxConcurrency")?,
         max_retries: number("maxRetries")?,
+        redis_url,
+        redis_timeout_ms: number("redisTimeoutMs")?,
     })
 }

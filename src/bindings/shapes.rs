@@ -68,6 +68,85 @@ pub struct TwilioSmsConfigShape {
     pub smart_encoded: Option<bool>,
     /// Must include the usage types Register, SignIn, ForgotPassword and Generic.
     pub templates: Vec<SmsTemplate>,
+    /// Limits against SMS pumping, checked before any request to Twilio (docs/sms-pumping.md).
+    /// Absent: none.
+    pub sms_pumping: Option<SmsPumping>,
+}
+
+/// `smsPumping`: every part optional; an unknown key is refused.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SmsPumping {
+    /// Checked in order; a send over any of them is refused with `rate_limit_exceeded`.
+    pub limits: Option<Vec<SendLimit>>,
+    /// SMS segments per UTC day; over it a send is refused with `usage_limit_exceeded`
+    /// (`rate_limit_exceeded` for a Logto whose connector-kit lacks that code).
+    pub daily_segments: Option<DailySegments>,
+    /// Twilio Lookup's SMS pumping risk score, asked before sending to these countries.
+    pub risk_score: Option<RiskScore>,
+    /// When the counters' store cannot answer in time: `allow` (default) sends uncounted,
+    /// `refuse` refuses the send.
+    #[napi(ts_type = "'allow' | 'refuse'")]
+    pub on_store_error: Option<String>,
+}
+
+/// At most `max` sends per `windowSeconds` per client network, number range or country.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SendLimit {
+    /// `ip`: the end user's address (Logto's `ip`); `numberRange`: the recipient's number
+    /// without its last `hiddenDigits`; `country`: the recipient's country.
+    #[napi(ts_type = "'ip' | 'numberRange' | 'country'")]
+    pub by: String,
+    /// 0 to 1000000000.
+    pub max: u32,
+    /// 1 to 2592000 (30 days); windows are fixed, aligned to the Unix epoch.
+    pub window_seconds: u32,
+    /// Replaces `max` for recipients of these countries (ISO 3166-1 alpha-2).
+    #[napi(ts_type = "Record<string, number>")]
+    pub per_country: Option<std::collections::HashMap<String, u32>>,
+    /// `ip` only: IPv4 addresses counted by their first N bits (1 to 32, default 32).
+    pub ipv4_prefix: Option<u32>,
+    /// `ip` only: IPv6 addresses counted by their first N bits (1 to 128, default 64).
+    pub ipv6_prefix: Option<u32>,
+    /// `numberRange` only: how many trailing digits a range leaves out (1 to 8, default 3).
+    pub hidden_digits: Option<u32>,
+}
+
+/// Twilio Lookup v2 (`Fields=sms_pumping_risk`) asked about each recipient of `countries`,
+/// after the velocity limits and before the daily budget; answers cached per number.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct RiskScore {
+    /// ISO 3166-1 alpha-2 codes, or `*` for every country.
+    pub countries: Vec<String>,
+    /// 0 to 100: a higher score refuses the send (`invalid_request_parameters`).
+    pub max_score: u32,
+    /// Refuse a number Twilio's Fraud Guard blocks, whatever its score (default true).
+    pub refuse_blocked: Option<bool>,
+    /// How long an answer is reused for the same number (default 86400, range 0 to 2592000).
+    pub cache_seconds: Option<u32>,
+    /// When Lookup fails or gives no score: `allow` (default) or `refuse`.
+    #[napi(ts_type = "'allow' | 'refuse'")]
+    pub on_error: Option<String>,
+}
+
+/// At most so many SMS segments per UTC day, in total and per recipient country.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct DailySegments {
+    pub total: Option<u32>,
+    /// ISO 3166-1 alpha-2 codes to segments; `*` is every country not listed.
+    #[napi(ts_type = "Record<string, number>")]
+    pub per_country: Option<std::collections::HashMap<String, u32>>,
+}
+
+/// What Logto knows of a send beyond its message: the end user's address.
+#[allow(dead_code)]
+#[napi(object)]
+pub struct SendContext {
+    /// The end user's IP address (Logto passes `ip`), for `smsPumping`'s `ip` limits.
+    pub ip: Option<String>,
 }
 
 /// The part of Twilio's Message resource callers rely on, typed as Twilio's API definition

@@ -101,6 +101,8 @@ pub struct Config {
     /// The countries `to` may belong to; `None` (absent or empty) sends anywhere, as the JS
     /// connector does.
     pub allowed_countries: Option<AllowedCountries>,
+    /// The SMS-pumping defence (`smsPumping`); `None` sends as the JS connector does.
+    pub sms_pumping: Option<std::sync::Arc<crate::pumping::policy::SmsPumping>>,
 }
 
 impl Config {

@@ -9,6 +9,7 @@ pub mod response;
 use crate::config::{Config, Template};
 use crate::delivery::{self, Attempt, CredentialKey, Phase, Policy};
 use crate::error::ConnectorFailure;
+use crate::pumping;
 use crate::template::{self, Payload, UsageType};
 
 pub use options::{ConnectorOptions, SendOptions};
@@ -27,6 +28,17 @@ pub struct Outgoing {
     pub form: String,
     /// The in-flight limit applies per credential and host.
     limiter_key: CredentialKey,
+    /// `smsPumping`'s check, run before the first attempt; `None` without `smsPumping`.
+    screening: Option<pumping::Screening>,
+}
+
+impl Outgoing {
+    /// The end user's IP address (Logto's `ip`), for `smsPumping`'s per-IP limits.
+    pub fn set_client_ip(&mut self, ip: Option<&str>) {
+        if let Some(screening) = &mut self.screening {
+            screening.set_ip(ip);
+        }
+    }
 }
 
 /// Builds the request the JS connector would send for `(to, usage_type, payload)`.
@@ -82,6 +94,15 @@ pub fn prepare(
         .into_iter()
         .filter_map(|(key, value)| Some((key, value?)));
     let form = request::form(present, body.len() + 128);
+    let screening = match &config.sms_pumping {
+        Some(_) => pumping::Screening::new(
+            config,
+            options,
+            &to,
+            crate::segments::segment(&body).segments,
+        )?,
+        None => None,
+    };
 
     let request = AccountRequest::new(config, options, "Messages.json")?;
     // hyper refuses longer URIs. The host is at most 253 characters (the config's host rule,
@@ -98,6 +119,7 @@ pub fn prepare(
         },
         request,
         form,
+        screening,
     })
 }
 
@@ -127,6 +149,12 @@ pub async fn send(
     started: tokio::time::Instant,
 ) -> Result<Delivered, ConnectorFailure> {
     let deadline = started + options.timeout;
+    // Before any slot is taken or byte sent: a refused send costs Twilio nothing.
+    if let Some(screening) = &request.screening {
+        pumping::admit(client, screening, options, deadline)
+            .await
+            .map_err(|failure| request.request.redact(failure))?;
+    }
     let limiter = delivery::limiter(&request.limiter_key, options.max_concurrency);
     let phase = Phase::default();
     let policy = Policy {

@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 50;
 /// the deadline instead.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const MAX_TIMEOUT_MS: f64 = 600_000.0;
+/// The send counters' budget on Redis: a round trip on a local network takes well under a
+/// millisecond, so a Redis slower than this is treated as down (`smsPumping.onStoreError`).
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(25);
 /// The longest host name DNS resolves (RFC 1035 limits a name to 255 octets on the wire).
 const MAX_HOST_LEN: usize = 253;
 
@@ -42,6 +45,18 @@ pub struct ConnectorOptions {
     pub max_concurrency: Option<f64>,
     /// Retries of a connection that failed before sending (a 429 is retried until the deadline). Default 3, range 0..=10.
     pub max_retries: Option<f64>,
+    /// `redis://` or `rediss://` URL of the Redis (or Valkey) that holds `smsPumping`'s counters for every replica; without it, counts are per process.
+    pub redis_url: Option<String>,
+    /// How long a send waits for those counters before `smsPumping.onStoreError` applies. Default 25, range 1..=10000.
+    pub redis_timeout_ms: Option<f64>,
+}
+
+/// A Redis URL: the URL itself, a credential, and the form logs and errors show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisUrl {
+    pub url: crate::secret::Secret,
+    /// Without user name and password.
+    pub shown: String,
 }
 
 /// [`ConnectorOptions`] checked, with the defaults filled in.
@@ -56,6 +71,9 @@ pub struct SendOptions {
     pub max_concurrency: usize,
     /// Retries of attempts that were never written.
     pub max_retries: u32,
+    /// Where `smsPumping`'s counters live; `None`: in this process.
+    pub redis: Option<RedisUrl>,
+    pub redis_timeout: Duration,
 }
 
 impl Default for SendOptions {
@@ -66,6 +84,8 @@ impl Default for SendOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             max_retries: DEFAULT_MAX_RETRIES,
+            redis: None,
+            redis_timeout: DEFAULT_REDIS_TIMEOUT,
         }
     }
 }
@@ -98,6 +118,20 @@ impl SendOptions {
             .map_or(defaults.max_concurrency, |n| n as usize),
             max_retries: ranged("maxRetries", "an integer", raw.max_retries, 0.0, 10.0)?
                 .map_or(defaults.max_retries, |n| n as u32),
+            redis: raw
+                .redis_url
+                .map(|url| validate_redis_url(&url))
+                .transpose()?,
+            redis_timeout: ranged(
+                "redisTimeoutMs",
+                "a number of milliseconds",
+                raw.redis_timeout_ms,
+                1.0,
+                10_000.0,
+            )?
+            .map_or(defaults.redis_timeout, |ms| {
+                Duration::from_millis(ms as u64)
+            }),
         })
     }
 }
@@ -143,6 +177,27 @@ fn validate_base_url(text: &str) -> Result<String, ConnectorFailure> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// A URL redis-rs accepts, of the two schemes for a server on the network.
+fn validate_redis_url(text: &str) -> Result<RedisUrl, ConnectorFailure> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|err| ConnectorFailure::redis_url_invalid(&err.to_string()))?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(ConnectorFailure::redis_url_invalid(&format!(
+            "the scheme is {}",
+            crate::error::excerpt(url.scheme())
+        )));
+    }
+    redis::IntoConnectionInfo::into_connection_info(text)
+        .map_err(|err| ConnectorFailure::redis_url_invalid(&err.to_string()))?;
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    Ok(RedisUrl {
+        url: crate::secret::Secret::new(text),
+        shown: shown.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +210,8 @@ mod tests {
             ("connectTimeoutMs", "TWILIO_SMS_NATIVE_CONNECT_TIMEOUT_MS"),
             ("maxConcurrency", "TWILIO_SMS_NATIVE_MAX_CONCURRENCY"),
             ("maxRetries", "TWILIO_SMS_NATIVE_MAX_RETRIES"),
+            ("redisUrl", "TWILIO_SMS_NATIVE_REDIS_URL"),
+            ("redisTimeoutMs", "TWILIO_SMS_NATIVE_REDIS_TIMEOUT_MS"),
         ];
         for (option, variable) in names {
             assert_eq!(env_var(option), variable);

@@ -9,6 +9,15 @@ use crate::error::ConnectorFailure;
 use crate::secret::Secret;
 use crate::transport;
 
+/// Removes a request's `secrets` and the proxies' credentials from `failure`. The proxy
+/// credentials are taken again here: the client the request went through may have been built
+/// (and read the proxy variables) after the request was prepared.
+pub(crate) fn redact_request(secrets: &[Secret], failure: ConnectorFailure) -> ConnectorFailure {
+    let proxy = transport::proxy_secrets();
+    let secrets: Vec<&str> = secrets.iter().chain(&proxy).map(Secret::expose).collect();
+    failure.redacted(&secrets)
+}
+
 /// RFC 3986 `pchar` minus the percent sign: unreserved, sub-delims, `:` and `@` stay as they are.
 const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -72,14 +81,7 @@ impl AccountRequest {
     /// The proxy credentials are taken again here: the client this request went through may
     /// have been built (and read the proxy variables) after the request was prepared.
     pub fn redact(&self, failure: ConnectorFailure) -> ConnectorFailure {
-        let proxy = transport::proxy_secrets();
-        let secrets: Vec<&str> = self
-            .secrets
-            .iter()
-            .chain(&proxy)
-            .map(Secret::expose)
-            .collect();
-        failure.redacted(&secrets)
+        redact_request(&self.secrets, failure)
     }
 
     #[cfg(test)]
@@ -118,7 +120,7 @@ fn account_segment(config: &Config) -> Result<String, ConnectorFailure> {
 
 /// Keeps a path segment a single segment: an account SID with `/`, `?` or `#` cannot point
 /// the authenticated request at another path.
-fn path_segment_encode(value: &str) -> String {
+pub(crate) fn path_segment_encode(value: &str) -> String {
     utf8_percent_encode(value, PATH_SEGMENT).to_string()
 }
 
@@ -126,7 +128,7 @@ fn path_segment_encode(value: &str) -> String {
 /// credential (used or not), the `user:secret` pairs they form and the proxies' credentials.
 /// `redact::redact` also finds each as base64 and base64url (so the Basic credential), and
 /// JSON-escaped, percent-encoded or wrapped across lines.
-fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
+pub(crate) fn basic_authorization(config: &Config) -> (Secret, Vec<Secret>) {
     use base64::Engine as _;
 
     let (user, password) = config.credentials();

@@ -41,6 +41,27 @@ fn is_tls_error(mut cause: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// A response header as text, when it is present and printable.
+/// An authorized GET of one of Twilio's JSON resources (usage records, Lookup): its status,
+/// its `Location` (never followed) and its body read under the cap.
+pub async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    authorization: &crate::secret::Secret,
+    origin: &str,
+) -> Result<(u16, Option<String>, String), ConnectorFailure> {
+    let response = client
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, authorization.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| ConnectorFailure::transport(origin, &err))?;
+    let status = response.status().as_u16();
+    let location = header(&response, reqwest::header::LOCATION);
+    let body = read_capped(response, origin).await?;
+    Ok((status, location, body))
+}
+
 pub fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
     response
         .headers()

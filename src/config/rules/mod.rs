@@ -12,12 +12,14 @@ use crate::secret::Secret;
 mod countries;
 mod credential;
 mod host;
+mod pumping;
 mod sender;
 mod templates;
 
 use countries::*;
 use credential::*;
 use host::*;
+use pumping::*;
 use sender::*;
 use templates::*;
 
@@ -36,6 +38,19 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
     let smart_encoded = smart_encoded(object, &mut issues);
     let templates = templates(object, &mut issues);
     let allowed_countries = allowed_countries(object, &mut issues);
+    let sms_pumping = sms_pumping(object, &mut issues);
+    // Lookup is not offered in every region: a risk check the host's region cannot answer is
+    // refused here rather than on every send.
+    if sms_pumping.as_ref().is_some_and(|p| p.risk_score.is_some()) {
+        let api_host = host.as_deref().unwrap_or(super::DEFAULT_HOST);
+        if let Err(failure) = crate::pumping::lookup::lookup_origin(api_host) {
+            issues.push(
+                vec!["smsPumping".into(), "riskScore".into()],
+                "custom",
+                failure.into_message(),
+            );
+        }
+    }
     match (account_sid, credential, sender, templates) {
         (Some(account_sid), Some(credential), Some(sender), Some(templates))
             if issues.is_empty() =>
@@ -50,6 +65,7 @@ pub(super) fn validate(value: &Value) -> Result<Config, ConfigError> {
                 smart_encoded,
                 templates,
                 allowed_countries,
+                sms_pumping: sms_pumping.map(std::sync::Arc::new),
             })
         }
         _ => {
