@@ -123,6 +123,33 @@ test('counts live under the documented prefix, each key with a time to live', as
   assert.ok(!keys.some((key) => key.includes('AC')), 'no account SID in a key');
 });
 
+test("Twilio Lookup's answers are shared on Redis, under a digest of the number", async () => {
+  const redis = await redisServer();
+  server.pumpingRisk.set('+447400123490', { sms_pumping_risk_score: 95 });
+  server.pumpingRisk.set('+447400123491', { sms_pumping_risk_score: 5 });
+  const config = configWith({ riskScore: { countries: ['GB'], maxScore: 60 } });
+  const lookups = () => server.requests.filter((record) => record.method === 'GET' && record.url.startsWith('/v2/PhoneNumbers/')).length;
+  const before = lookups();
+  // Two connectors stand for two replicas: the second asks Redis, not Lookup.
+  const [first, second] = [connect(config, redis.url), connect(config, redis.url)];
+  const results = await sequence(4, (i) => send(i % 2 ? second : first, i < 2 ? '+447400123490' : '+447400123491'));
+  assert.deepEqual(results, ['invalid_request_parameters', 'invalid_request_parameters', 'sent', 'sent']);
+  assert.equal(lookups() - before, 2, 'one Lookup per number');
+  const keys = (await redis.command(['KEYS', '*:lookup:*'])).split('\r\n').filter((line) => line.startsWith('twilio-sms-native:'));
+  assert.equal(keys.length, 2, keys.join('\n'));
+  for (const key of keys) {
+    assert.match(key, /^twilio-sms-native:\{[0-9a-f]{24}\}:lookup:[0-9a-f]{32}$/);
+    const value = await redis.command(['GET', key]);
+    assert.ok(!value.includes('447400123'), `the number is kept: ${value}`);
+    const ttl = Number((await redis.command(['TTL', key])).slice(1));
+    assert.ok(ttl > 86_000 && ttl <= 86_400, `ttl ${ttl}`);
+  }
+  // Without the shared answers, the next send asks Lookup again.
+  await redis.command(['FLUSHALL']);
+  await send(first, '+447400123491');
+  assert.equal(lookups() - before, 3);
+});
+
 describe("Redis' faults", () => {
   const limit = { by: 'ip', max: 2, windowSeconds: 3600 };
 

@@ -146,6 +146,21 @@ pub struct LookupKey {
     number: String,
 }
 
+impl LookupKey {
+    /// A digest of the key, for a shared cache that must not hold the number itself.
+    pub fn digest(&self) -> String {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [&self.origin, &self.user, &self.number] {
+            context.update(part.as_bytes());
+            context.update(b"\0");
+        }
+        context.finish().as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// Lookup's answer: the parts of the phone number resource the defence reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PumpingRisk {
@@ -204,6 +219,28 @@ impl PumpingRisk {
             Some(score) if score > max_score => Some(Reason::ScoreAbove { score, max_score }),
             _ => None,
         }
+    }
+
+    /// What a shared cache keeps of an answer: the verdict's fields, not the number (the key
+    /// is a hash of it). [`PumpingRisk::from_cache_json`] reads it back.
+    pub fn to_cache_json(&self) -> String {
+        let risk = self.sms_pumping_risk.as_ref().map(|risk| {
+            serde_json::json!({
+                "carrier_risk_category": risk.carrier_risk_category,
+                "number_blocked": risk.number_blocked,
+                "number_blocked_date": risk.number_blocked_date,
+                "number_blocked_last_3_months": risk.number_blocked_last_3_months,
+                "sms_pumping_risk_score": risk.sms_pumping_risk_score,
+                "error_code": risk.error_code,
+            })
+        });
+        serde_json::json!({ "valid": self.valid, "sms_pumping_risk": risk }).to_string()
+    }
+
+    /// An answer kept by [`PumpingRisk::to_cache_json`], read with Lookup's own rules; `None`
+    /// for anything else (a value some other program wrote under the key).
+    pub fn from_cache_json(text: &str) -> Option<PumpingRisk> {
+        parse_answer(text).ok()
     }
 
     /// Worth keeping for a TTL: anything but a package that reported an `error_code`.

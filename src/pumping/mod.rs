@@ -126,7 +126,7 @@ pub async fn admit(
         .into_iter()
         .partition(|counter| !matches!(counter.rule, Rule::Limit { .. }));
     count(screening, &limits, options, deadline).await?;
-    ask_lookup(client, screening, lookup, deadline).await?;
+    ask_lookup(client, screening, lookup, options, deadline).await?;
     count(screening, &budgets, options, deadline).await
 }
 
@@ -135,6 +135,7 @@ async fn ask_lookup(
     client: &reqwest::Client,
     screening: &Screening,
     request: &lookup::LookupRequest,
+    options: &SendOptions,
     deadline: tokio::time::Instant,
 ) -> Result<(), ConnectorFailure> {
     static CACHE: std::sync::LazyLock<lookup::RiskCache> =
@@ -143,7 +144,40 @@ async fn ask_lookup(
         return Ok(());
     };
     let ttl = std::time::Duration::from_secs(policy.cache_seconds);
-    let answer = lookup::cached_sms_pumping_risk(client, request, deadline, &CACHE, ttl).await;
+    // With Redis, every replica shares the answers (under a digest of the number); without it,
+    // each process keeps its own.
+    let shared = match &options.redis {
+        Some(redis) => shared_store(redis, options, deadline).await.ok(),
+        None => None,
+    };
+    let answer = match shared {
+        None => lookup::cached_sms_pumping_risk(client, request, deadline, &CACHE, ttl).await,
+        Some(store) => {
+            let key = format!(
+                "{}{{{}}}:lookup:{}",
+                counters::KEY_PREFIX,
+                screening.scope,
+                request.key().digest()
+            );
+            let cached = store.cached(&key, redis_budget(options, deadline)).await;
+            match cached.and_then(|text| lookup::PumpingRisk::from_cache_json(&text)) {
+                Some(risk) => Ok(risk),
+                None => {
+                    let answer = lookup::sms_pumping_risk(client, request, deadline).await;
+                    if let Some(risk) = answer
+                        .as_ref()
+                        .ok()
+                        .filter(|risk| risk.cacheable() && policy.cache_seconds > 0)
+                    {
+                        let json = risk.to_cache_json();
+                        let budget = redis_budget(options, deadline);
+                        store.cache(&key, &json, policy.cache_seconds, budget).await;
+                    }
+                    answer
+                }
+            }
+        }
+    };
     let subject = screening.subject.with_country();
     let masked = subject.masked_number();
     let unknown = |reason: String| -> Result<(), ConnectorFailure> {
@@ -210,28 +244,17 @@ async fn count(
             store::MEMORY.apply(counters, now_ms),
             "the in-process counters".to_owned(),
         ),
-        Some(redis) => {
-            let budget = options
-                .redis_timeout
-                .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-            let extra_roots = if redis.url.expose().starts_with("rediss:") {
-                crate::transport::extra_root_certificates(deadline, options.timeout).await?
-            } else {
-                Vec::new()
-            };
-            let pem = move || (!extra_roots.is_empty()).then(|| pem_bundle(&extra_roots));
-            match redis_store::store(&redis.url, &redis.shown, pem) {
-                Ok(store) => {
-                    let decided = store.apply(counters, budget).await;
-                    if let Some(health) = store.record(decided.is_ok()) {
-                        let reason = decided.as_ref().err().map(|e| redact(&e.reason, redis));
-                        report::store_health(&store.shown, health, reason.as_deref(), refuse);
-                    }
-                    (decided, store.shown.clone())
+        Some(redis) => match shared_store(redis, options, deadline).await {
+            Ok(store) => {
+                let decided = store.apply(counters, redis_budget(options, deadline)).await;
+                if let Some(health) = store.record(decided.is_ok()) {
+                    let reason = decided.as_ref().err().map(|e| redact(&e.reason, redis));
+                    report::store_health(&store.shown, health, reason.as_deref(), refuse);
                 }
-                Err(reason) => (Err(StoreError { reason }), redis.shown.clone()),
+                (decided, store.shown.clone())
             }
-        }
+            Err(error) => (Err(error), redis.shown.clone()),
+        },
     };
     match decided {
         Ok(Verdict::Admitted) => Ok(()),
@@ -252,6 +275,33 @@ async fn count(
             ))
         }
     }
+}
+
+/// The wait a Redis call may take: the configured budget, within the send's deadline.
+fn redis_budget(options: &SendOptions, deadline: tokio::time::Instant) -> std::time::Duration {
+    options
+        .redis_timeout
+        .min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+}
+
+/// The process's connection to `redis`, made on first use (`rediss://` trusting the CAs of
+/// `NODE_EXTRA_CA_CERTS` when set).
+async fn shared_store(
+    redis: &crate::twilio::options::RedisUrl,
+    options: &SendOptions,
+    deadline: tokio::time::Instant,
+) -> Result<Arc<redis_store::RedisStore>, StoreError> {
+    let extra_roots = if redis.url.expose().starts_with("rediss:") {
+        crate::transport::extra_root_certificates(deadline, options.timeout)
+            .await
+            .map_err(|failure| StoreError {
+                reason: failure.into_message(),
+            })?
+    } else {
+        Vec::new()
+    };
+    let pem = move || (!extra_roots.is_empty()).then(|| pem_bundle(&extra_roots));
+    redis_store::store(&redis.url, &redis.shown, pem).map_err(|reason| StoreError { reason })
 }
 
 fn refusal(counter: &counters::Counter, count: u64, now: u64) -> ConnectorFailure {

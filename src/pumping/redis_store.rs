@@ -118,6 +118,30 @@ impl RedisStore {
         }
     }
 
+    /// A cached value (Lookup's answers), within `budget`; `None` when absent or unreachable:
+    /// a cache miss is never an error.
+    pub async fn cached(&self, key: &str, budget: Duration) -> Option<String> {
+        let mut connection = self.manager.clone();
+        let mut command = redis::cmd("GET");
+        command.arg(key);
+        let get = command.query_async::<Option<String>>(&mut connection);
+        tokio::time::timeout(budget, get).await.ok()?.ok()?
+    }
+
+    /// Keeps `value` under `key` for `ttl_seconds`, within `budget`; a failure only costs a
+    /// later cache miss.
+    pub async fn cache(&self, key: &str, value: &str, ttl_seconds: u64, budget: Duration) {
+        let mut connection = self.manager.clone();
+        let mut command = redis::cmd("SET");
+        command
+            .arg(key)
+            .arg(value)
+            .arg("EX")
+            .arg(ttl_seconds.max(1));
+        let set = command.query_async::<()>(&mut connection);
+        let _ = tokio::time::timeout(budget, set).await;
+    }
+
     /// Records the outcome of a call; says when the store's health changed.
     pub fn record(&self, healthy: bool) -> Option<Health> {
         let was_down = self.down.swap(!healthy, Ordering::Relaxed);
