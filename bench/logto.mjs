@@ -29,7 +29,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { summarize } from './stats.mjs';
@@ -136,6 +135,7 @@ const {
   prepareLogtoCore,
   seedDatabase,
   startCore,
+  startInteraction,
   startPostgres,
 } = await import('../support/logto-core.js');
 const { startTwilioServer } = await import('../support/twilio-server.js');
@@ -267,42 +267,7 @@ async function snapshot(pid, { gc = false } = {}) {
   };
 }
 
-// --- the Experience API, as Logto's sign-in page drives it (as __test__/logto-core.test.js) -----
-
-async function startInteraction(logto, interactionEvent) {
-  const jar = new Map();
-  const keep = (response) => {
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  };
-  const cookie = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-  const verifier = randomBytes(32).toString('base64url');
-  const query = new URLSearchParams({
-    client_id: 'demo-app',
-    redirect_uri: `${logto.url}/demo-app`,
-    response_type: 'code',
-    scope: 'openid',
-    state: 'state',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  });
-  const authorization = await fetch(`${logto.url}/oidc/auth?${query}`, { redirect: 'manual' });
-  keep(authorization);
-  if (authorization.status !== 303) throw new Error(`the authorization request answered ${authorization.status}`);
-  const api = apiClient(logto.url, {
-    headers: {
-      get cookie() {
-        return cookie();
-      },
-    },
-  });
-  const started = await api('PUT', '/api/experience', { interactionEvent });
-  if (started.status !== 204) throw new Error(`PUT /api/experience: ${started.status} ${JSON.stringify(started.body)}`);
-  return api;
-}
+// --- the Experience API, as Logto's sign-in page drives it (support/logto-core.js startInteraction)
 
 let phoneSerial = 0;
 const newPhone = () => `1555${String(process.pid % 1000).padStart(3, '0')}${String((phoneSerial += 1)).padStart(4, '0')}`;
@@ -312,7 +277,7 @@ const codeIn = (request) => /\b(\d{6})\b/.exec(request.form.find(([key]) => key 
 async function signUp(logto) {
   const phone = newPhone();
   const started = performance.now();
-  const api = await startInteraction(logto, 'Register');
+  const { api } = await startInteraction(logto, 'Register');
   const from = twilio.requests.length;
   const sendStarted = performance.now();
   const sent = await api('POST', '/api/experience/verification/verification-code', {
