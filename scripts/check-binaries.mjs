@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Prints, for every built `.node` binary, what it needs from the system and fails when a
 // promise is broken: each is at most 6 MB and links no libssl/libcrypto; on Linux (readelf)
-// glibc builds need nothing newer than GLIBC_2.17 and musl builds link only musl's libc; on
-// macOS (otool, on a macOS runner) the minimum OS is the one build-release.sh sets (10.13 on
-// x64, 11.0 on arm64) and only system libraries are linked; on Windows the C runtime is
-// static (no VCRUNTIME140.dll, MSVCP140.dll or api-ms-win-crt-* import).
+// glibc builds need nothing newer than GLIBC_2.17, musl builds link only musl's libc, and both
+// have the section of hot code build.rs asks for; on macOS (otool, on a macOS runner) the
+// minimum OS is the one build-release.sh sets (10.13 on x64, 11.0 on arm64) and only system
+// libraries are linked; on Windows the C runtime is static (no VCRUNTIME140.dll, MSVCP140.dll
+// or api-ms-win-crt-* import).
 //
 //   node scripts/check-binaries.mjs [file.node ...]   (default: every *.node in the repo root)
 import { execFileSync } from 'node:child_process';
@@ -49,6 +50,9 @@ function checkElf(file, name, problems) {
     if (foreign.length) problems.push(`musl build also links ${foreign.join(', ')}`);
     if (glibcVersions.length) problems.push('musl build references glibc symbol versions');
   }
+  // build.rs links the code a send runs into its own section (link/hot-text.ld); without it,
+  // nearly all the code becomes resident in the process that loads us.
+  if (!/\s\.text\.hot\s/.test(readelf('-S', file))) problems.push('no .text.hot section (was link/hot-text.ld passed to the linker?)');
   return { machine, needed, minimum: newestGlibc ? `GLIBC_${newestGlibc.join('.')}` : '-' };
 }
 
