@@ -11,7 +11,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CONNECTOR_HOT_TEXT");
     println!("cargo:rerun-if-changed=link/hot-text.ld");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    if linux && std::env::var("CONNECTOR_HOT_TEXT").map_or(true, |v| v != "0") {
+    if linux && std::env::var("CONNECTOR_HOT_TEXT").as_deref() != Ok("0") {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-text.ld");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", script.display());
     }
