@@ -19,7 +19,8 @@
 // TWILIO_SMS_NATIVE_BASE_URL, the JS connector by support/js-connector-preload.mjs (loaded into
 // core for both, so both pay for it). A full run writes bench/logto/RESULTS.md and
 // results.json; --quick writes under bench/out/quick/logto/, --starts N / --sends N (other counts)
-// under bench/out/custom/logto/; --report renders RESULTS.md again from results.json, without a run.
+// under bench/out/custom/logto/; --report renders RESULTS.md again from results.json, without a run;
+// --core-flags "<node flags>" starts core with them.
 //
 // Ours is packed from the repo root as `npm pack` packs it, with the release binaries found
 // there: build them first (`scripts/build-release.sh x86_64-unknown-linux-gnu
@@ -52,12 +53,16 @@ const countArg = (name) => {
 };
 const plan = { ...basePlan, starts: countArg('--starts') ?? basePlan.starts, sends: countArg('--sends') ?? basePlan.sends };
 const custom = plan.starts !== basePlan.starts || plan.sends !== basePlan.sends;
+// --core-flags "<node flags>" starts core with them (space-separated), e.g. the young-generation
+// size that keeps V8 out of its promoting mode; a full run of that writes bench/logto/core-flags/.
+const coreFlagsAt = args.indexOf('--core-flags');
+const coreFlags = coreFlagsAt === -1 ? [] : args[coreFlagsAt + 1].split(' ').filter(Boolean);
 const MiB = 2 ** 20;
 // A start whose V8 heap pages grow by more than this during the sends ran them in V8's
 // promoting mode (see renderMarkdown); the other mode grows them by 10 to 40 MiB.
 const BURST_MODE_MIB = 100;
 const IDLE_MS = quick ? 2_000 : 10_000;
-const outDir = join(root, 'bench', ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []), 'logto');
+const outDir = join(root, 'bench', ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []), 'logto', ...(coreFlags.length ? ['core-flags'] : []));
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 // --- the parent: packs ours, runs one worker per runtime, writes the report ------------------
@@ -103,6 +108,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
     runtimeAt !== -1 && `--runtime ${runtimes[0]}`,
     plan.starts !== basePlan.starts && `--starts ${plan.starts}`,
     plan.sends !== basePlan.sends && `--sends ${plan.sends}`,
+    coreFlags.length && `--core-flags "${coreFlags.join(' ')}"`,
   ].filter(Boolean);
   const meta = {
     command: `npm run bench -- ${flags.join(' ')}`,
@@ -188,7 +194,14 @@ const coreEnv = {
   TWILIO_SMS_NATIVE_BASE_URL: twilio.url,
   LOGTO_BENCH_PROBE: probeFile,
 };
-const nodeArgs = ['--expose-gc', '--import', join(root, 'bench', 'logto-probe.mjs'), '--import', join(root, 'support', 'js-connector-preload.mjs')];
+const nodeArgs = [
+  ...coreFlags,
+  '--expose-gc',
+  '--import',
+  join(root, 'bench', 'logto-probe.mjs'),
+  '--import',
+  join(root, 'support', 'js-connector-preload.mjs'),
+];
 
 /** /proc/PID/status as numbers (kB figures in MiB). */
 const procStatus = (pid) =>
