@@ -6,8 +6,10 @@
 // which is stricter: the CA carries basicConstraints CA:TRUE + keyCertSign,
 // leaf certificates are CA:FALSE, have a SAN, digitalSignature and serverAuth.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+
+import { withLockDirSync } from './lock-dir.js';
 
 const OPENSSL = existsSync('/usr/bin/openssl') ? '/usr/bin/openssl' : 'openssl';
 
@@ -185,31 +187,6 @@ function randomSerial() {
   return Buffer.from(bytes).toString('hex');
 }
 
-/**
- * Run `fn` while holding an exclusive lock directory (mkdir is atomic). Waits
- * synchronously; a lock older than 60 s is considered abandoned and broken.
- */
-function withLock(lockDir, fn) {
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      break;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-      try {
-        if (Date.now() - statSync(lockDir).mtimeMs > 60_000) rmSync(lockDir, { recursive: true, force: true });
-      } catch {}
-      Atomics.wait(sleeper, 0, 0, 50);
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
 function generate(dir) {
   const config = join(dir, 'openssl.cnf');
   writeFileSync(config, baseConfig(dir));
@@ -241,9 +218,14 @@ export function makePki(dir) {
   if (!complete()) {
     // Test files may run in parallel processes sharing one directory: serialise
     // generation so nobody reads a CA from one run and a leaf from another.
-    withLock(join(dir, '.pki-lock'), () => {
-      if (!complete()) generate(dir);
-    });
+    // A lock older than 60 s was left by a killed process.
+    withLockDirSync(
+      join(dir, '.pki-lock'),
+      () => {
+        if (!complete()) generate(dir);
+      },
+      { staleMs: 60_000 }
+    );
   }
 
   const read = (file) => readFileSync(join(dir, file), 'utf8');

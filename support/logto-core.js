@@ -41,7 +41,6 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
   openSync,
@@ -52,6 +51,8 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
+
+import { withLockDir } from './lock-dir.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -527,38 +528,16 @@ export async function startPostgres({ database = 'logto' } = {}) {
   return { port, url, databaseUrl: url(), psql, rows, stop, logPath };
 }
 
-/**
- * Runs `work` holding a lock directory beside the CLI. `logto db seed` empties and refills the
- * CLI's own alteration-scripts folder, which every seed of one prepared core shares: two test
- * files seeding at once made one fail with EEXIST. A lock older than the longest seed is taken
- * as left by a killed process.
- */
-async function withSeedLock(prepared, work) {
-  const lock = join(dirname(prepared.cli), '.seed-lock');
-  const staleMs = 300_000;
-  const deadline = Date.now() + 2 * staleMs;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > staleMs) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) fail(`another \`logto db seed\` held ${lock} for too long`);
-      else await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
 /** The real `logto db seed` into the Postgres's database (created by the CLI). */
 export async function seedDatabase(prepared, postgres) {
-  const { stdout, stderr } = await withSeedLock(prepared, () =>
-    logtoCli(prepared.cli, ['db', 'seed', '--db-url', postgres.databaseUrl, '--swe'], { cwd: prepared.dir ?? tmpdir() })
+  // The seed empties and refills the CLI's own alteration-scripts folder, which every seed of
+  // one prepared core shares: two test files seeding at once made one fail with EEXIST. So one
+  // seed at a time; a lock older than the longest seed was left by a killed process.
+  const lock = join(dirname(prepared.cli), '.seed-lock');
+  const { stdout, stderr } = await withLockDir(
+    lock,
+    () => logtoCli(prepared.cli, ['db', 'seed', '--db-url', postgres.databaseUrl, '--swe'], { cwd: prepared.dir ?? tmpdir() }),
+    { staleMs: 300_000, timeoutMs: 600_000, timeoutMessage: `logto-core: another \`logto db seed\` held ${lock} for too long` }
   );
   const count = await postgres.psql(`select count(*) from tenants where id in ('default', 'admin')`);
   if (count !== '2') fail(`logto db seed did not create the default and admin tenants:\n${stdout}\n${stderr}`);

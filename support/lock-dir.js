@@ -1,0 +1,50 @@
+// A lock between processes: a directory, since mkdir either creates it or fails (atomically).
+// Shared by the test PKI (support/certs.js), made once per directory however many test files
+// ask at once, and by `logto db seed` (support/logto-core.js), one at a time per prepared core.
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+
+/**
+ * Takes the lock if it is free, or if it is older than `staleMs` (left by a killed process: it
+ * is broken, then taken). Returns whether it was taken.
+ */
+function tryTake(lockDir, staleMs) {
+  try {
+    mkdirSync(lockDir);
+    return true;
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+  }
+  const takenAt = statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs;
+  if (takenAt !== undefined && Date.now() - takenAt > staleMs) rmSync(lockDir, { recursive: true, force: true });
+  return false;
+}
+
+const release = (lockDir) => rmSync(lockDir, { recursive: true, force: true });
+
+/** Runs `fn` (synchronous) holding the lock; waits for it by blocking, 50 ms at a time. */
+export function withLockDirSync(lockDir, fn, { staleMs }) {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (!tryTake(lockDir, staleMs)) Atomics.wait(sleeper, 0, 0, 50);
+  try {
+    return fn();
+  } finally {
+    release(lockDir);
+  }
+}
+
+/**
+ * Runs `fn` (asynchronous) holding the lock; waits for it without blocking the event loop,
+ * 100 ms at a time, and throws `timeoutMessage` after `timeoutMs`.
+ */
+export async function withLockDir(lockDir, fn, { staleMs, timeoutMs, timeoutMessage }) {
+  const deadline = Date.now() + timeoutMs;
+  while (!tryTake(lockDir, staleMs)) {
+    if (Date.now() > deadline) throw new Error(timeoutMessage);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  try {
+    return await fn();
+  } finally {
+    release(lockDir);
+  }
+}
