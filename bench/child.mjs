@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
+import { benchConfig } from './config.mjs';
 import { percentile, sortedCopy } from './stats.mjs';
 
 const job = JSON.parse(process.argv[2]);
@@ -17,27 +18,7 @@ const MODULES = {
   js: '@logto/connector-twilio-sms',
 };
 
-const hex = (n, seed) => Array.from({ length: n }, (_, i) => '0123456789abcdef'[(i * 7 + seed) % 16]).join('');
-// The shape Logto stores: the nine default templates, credentials of Twilio's length.
-const config = {
-  accountSID: `AC${hex(32, 1)}`,
-  authToken: hex(32, 5),
-  fromMessagingServiceSID: `MG${hex(32, 9)}`,
-  templates: [
-    'SignIn',
-    'Register',
-    'ForgotPassword',
-    'OrganizationInvitation',
-    'Generic',
-    'UserPermissionValidation',
-    'BindNewIdentifier',
-    'MfaVerification',
-    'BindMfa',
-  ].map((usageType) => ({
-    usageType,
-    content: `Your Logto ${usageType} verification code is {{code}}. The code will remain active for 10 minutes.`,
-  })),
-};
+const config = benchConfig();
 // `npm run bench -- --allowlist`: the same sends with a country allowlist (ours checks each
 // recipient against libphonenumber's metadata; the JS connector ignores the field), to a number
 // the metadata accepts (its own example US number).

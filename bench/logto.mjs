@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
+import { benchConfig } from './config.mjs';
 import { summarize } from './stats.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -54,15 +55,34 @@ const countArg = (name) => {
 const plan = { ...basePlan, starts: countArg('--starts') ?? basePlan.starts, sends: countArg('--sends') ?? basePlan.sends };
 const custom = plan.starts !== basePlan.starts || plan.sends !== basePlan.sends;
 // --core-flags "<node flags>" starts core with them (space-separated), e.g. the young-generation
-// size that keeps V8 out of its promoting mode; a full run of that writes bench/logto/core-flags/.
+// size or the pretenuring switch that keep V8 out of its promoting mode; a full run writes
+// bench/logto/core-flags/<the flags>/.
 const coreFlagsAt = args.indexOf('--core-flags');
 const coreFlags = coreFlagsAt === -1 ? [] : args[coreFlagsAt + 1].split(' ').filter(Boolean);
+// --core-logs <dir> keeps each start's stdout and stderr of core there (with V8's --trace-*
+// flags in --core-flags, what V8 printed).
+const coreLogsAt = args.indexOf('--core-logs');
+const coreLogs = coreLogsAt === -1 ? undefined : args[coreLogsAt + 1];
 const MiB = 2 ** 20;
 // A start whose V8 heap pages grow by more than this during the sends ran them in V8's
 // promoting mode (see renderMarkdown); the other mode grows them by 10 to 40 MiB.
 const BURST_MODE_MIB = 100;
 const IDLE_MS = quick ? 2_000 : 10_000;
-const outDir = join(root, 'bench', ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []), 'logto', ...(coreFlags.length ? ['core-flags'] : []));
+const outDir = join(
+  root,
+  'bench',
+  ...(quick || custom ? ['out', quick ? 'quick' : 'custom'] : []),
+  'logto',
+  ...(coreFlags.length
+    ? [
+        'core-flags',
+        coreFlags
+          .map((flag) => flag.replace(/^--/, ''))
+          .join(' ')
+          .replace(/[^\w.=-]+/g, '_'),
+      ]
+    : [])
+);
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 // --- the parent: packs ours, runs one worker per runtime, writes the report ------------------
@@ -109,6 +129,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
     plan.starts !== basePlan.starts && `--starts ${plan.starts}`,
     plan.sends !== basePlan.sends && `--sends ${plan.sends}`,
     coreFlags.length && `--core-flags "${coreFlags.join(' ')}"`,
+    coreLogs && `--core-logs ${coreLogs}`,
   ].filter(Boolean);
   const meta = {
     command: `npm run bench -- ${flags.join(' ')}`,
@@ -159,27 +180,7 @@ const { startTwilioServer } = await import('../support/twilio-server.js');
 const { makePki } = await import('../support/certs.js');
 
 const runtime = process.env.BENCH_LOGTO_WORKER;
-const hex = (n, seed) => Array.from({ length: n }, (_, i) => '0123456789abcdef'[(i * 7 + seed) % 16]).join('');
-// The shape Logto stores (as in bench/child.mjs): the nine default templates.
-const config = {
-  accountSID: `AC${hex(32, 1)}`,
-  authToken: hex(32, 5),
-  fromMessagingServiceSID: `MG${hex(32, 9)}`,
-  templates: [
-    'SignIn',
-    'Register',
-    'ForgotPassword',
-    'OrganizationInvitation',
-    'Generic',
-    'UserPermissionValidation',
-    'BindNewIdentifier',
-    'MfaVerification',
-    'BindMfa',
-  ].map((usageType) => ({
-    usageType,
-    content: `Your Logto ${usageType} verification code is {{code}}. The code will remain active for 10 minutes.`,
-  })),
-};
+const config = benchConfig();
 
 const pki = makePki(join(root, 'bench', 'out', 'pki'));
 const twilio = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });
@@ -378,7 +379,11 @@ async function oneStart(kind, instance) {
       testSendP99Ms: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)],
     };
   } finally {
-    await logto.stop();
+    const output = await logto.stop();
+    if (coreLogs) {
+      mkdirSync(coreLogs, { recursive: true });
+      writeFileSync(join(coreLogs, `${runtime}-${String(starts.length + 1).padStart(2, '0')}-${kind}.log`), output);
+    }
   }
 }
 
@@ -581,7 +586,7 @@ function renderMarkdown(meta, summary, results) {
     'Notes:',
     "- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8's heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8's own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node's, OpenSSL's, ours), thread stacks, V8's large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.",
     '- Core runs with `--expose-gc` so the last group can collect garbage on request; nothing calls gc before that.',
-    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. See docs/benchmark.md, \"Memory inside Logto\".",
+    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. The high mode is V8's allocation-site pretenuring: core started with `--no-allocation-site-pretenuring` never runs in it. See docs/benchmark.md, \"Memory inside Logto\".",
     '- The first send of a process includes ours starting its runtime thread and both connectors opening their first TLS connection to the stand-in.',
     ''
   );

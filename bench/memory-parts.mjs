@@ -5,25 +5,15 @@
 // by 16 KiB or more: our .node's pages, the node binary's pages the dynamic linker touched,
 // thread stacks, allocator arenas, V8's pages. Sends go to support/twilio-server.js over HTTPS
 // (a child process runs the measured part, so the stand-in's own memory is not in it).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+import { benchConfig } from './config.mjs';
 
 if (process.argv[2] !== '--child') {
-  const { startTwilioServer } = await import('../support/twilio-server.js');
-  const { makePki } = await import('../support/certs.js');
-  const pki = makePki(join(root, 'bench', 'out', 'pki'));
-  const server = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });
-  const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child'], {
-    stdio: 'inherit',
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: pki.caPath, TWILIO_SMS_NATIVE_BASE_URL: server.url },
-  });
-  const code = await new Promise((resolve) => child.once('exit', resolve));
-  await server.close();
-  process.exit(code ?? 1);
+  // Imported here only: the measured child loads nothing but the connector and the kit.
+  const { runBesideStandIn } = await import('./stand-in.mjs');
+  process.exit(await runBesideStandIn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child']));
 }
 
 /** Every mapping of this process: key → { perms, name, sizeKiB, rssKiB }. */
@@ -81,12 +71,7 @@ await import('@logto/connector-kit');
 await settle();
 before = mappings();
 let connector;
-const config = {
-  accountSID: `AC${'a'.repeat(32)}`,
-  authToken: 'b'.repeat(32),
-  fromMessagingServiceSID: `MG${'c'.repeat(32)}`,
-  templates: ['SignIn', 'Register', 'ForgotPassword', 'Generic'].map((usageType) => ({ usageType, content: `Your ${usageType} code is {{code}}.` })),
-};
+const config = benchConfig();
 const send = () => connector.sendMessage({ to: '+15551234567', type: 'Generic', payload: { code: '123456' } }, config);
 await step('load the binding (lib/native.js)', () => import('../lib/native.js'));
 await step('lib/index.js and createConnector', async () => {
