@@ -20,7 +20,8 @@
 // core for both, so both pay for it). A full run writes bench/logto/RESULTS.md and
 // results.json; --quick writes under bench/out/quick/logto/, --starts N / --sends N (other counts)
 // under bench/out/custom/logto/; --report renders RESULTS.md again from results.json, without a run;
-// --core-flags "<node flags>" starts core with them.
+// --core-flags "<node flags>" starts core with them (results under bench/logto/core-flags/<flags>/);
+// --core-logs <dir> keeps each start's core output there.
 //
 // Ours is packed from the repo root as `npm pack` packs it, with the release binaries found
 // there: build them first (`scripts/build-release.sh x86_64-unknown-linux-gnu
@@ -63,6 +64,10 @@ const coreFlags = coreFlagsAt === -1 ? [] : args[coreFlagsAt + 1].split(' ').fil
 // flags in --core-flags, what V8 printed).
 const coreLogsAt = args.indexOf('--core-logs');
 const coreLogs = coreLogsAt === -1 ? undefined : args[coreLogsAt + 1];
+if (coreLogsAt !== -1 && (!coreLogs || coreLogs.startsWith('--'))) {
+  console.error('bench --logto: --core-logs takes a folder');
+  process.exit(2);
+}
 const MiB = 2 ** 20;
 // A start whose V8 heap pages grow by more than this during the sends ran them in V8's
 // promoting mode (see renderMarkdown); the other mode grows them by 10 to 40 MiB.
@@ -381,8 +386,14 @@ async function oneStart(kind, instance) {
   } finally {
     const output = await logto.stop();
     if (coreLogs) {
-      mkdirSync(coreLogs, { recursive: true });
-      writeFileSync(join(coreLogs, `${runtime}-${String(starts.length + 1).padStart(2, '0')}-${kind}.log`), output);
+      // Not allowed to hide the start's own error.
+      const file = join(coreLogs, `${runtime}-${String(starts.length + 1).padStart(2, '0')}-${kind}.log`);
+      try {
+        mkdirSync(coreLogs, { recursive: true });
+        writeFileSync(file, output);
+      } catch (error) {
+        log(`could not keep core's output in ${file}: ${error.message}`);
+      }
     }
   }
 }
@@ -586,7 +597,7 @@ function renderMarkdown(meta, summary, results) {
     'Notes:',
     "- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8's heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8's own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node's, OpenSSL's, ours), thread stacks, V8's large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.",
     '- Core runs with `--expose-gc` so the last group can collect garbage on request; nothing calls gc before that.',
-    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. The high mode is V8's allocation-site pretenuring: core started with `--no-allocation-site-pretenuring` never runs in it. See docs/benchmark.md, \"Memory inside Logto\".",
+    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. The high mode comes from V8's allocation-site pretenuring: core started with `--no-allocation-site-pretenuring` (on node's command line; Node refuses it in NODE_OPTIONS) ran in the low mode in all 52 starts tried. See docs/benchmark.md, \"Memory inside Logto\".",
     '- The first send of a process includes ours starting its runtime thread and both connectors opening their first TLS connection to the stand-in.',
     ''
   );

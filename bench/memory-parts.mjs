@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { benchConfig } from './config.mjs';
 
 if (process.argv[2] !== '--child') {
-  // Imported here only: the measured child loads nothing but the connector and the kit.
+  // Imported here only: the measured child loads none of the stand-in's code.
   const { runBesideStandIn } = await import('./stand-in.mjs');
   process.exit(await runBesideStandIn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child']));
 }

@@ -19,7 +19,10 @@ export async function runBesideStandIn(command, args, env = {}) {
       stdio: 'inherit',
       env: { ...process.env, ...env, NODE_EXTRA_CA_CERTS: pki.caPath, TWILIO_SMS_NATIVE_BASE_URL: server.url },
     });
-    return await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+    return await new Promise((resolve, reject) => {
+      child.once('error', (error) => reject(new Error(`could not start ${command}: ${error.message}`)));
+      child.once('exit', (code) => resolve(code ?? 1));
+    });
   } finally {
     await server.close();
   }

@@ -8,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sysroot=$(realpath -m "${1:-.tmp/arm64-sysroot}")
 wrapper="$sysroot/node-arm64"
+apt="$PWD/scripts/with-apt-lock.sh"
+
+# Test files running side by side prepare the same sysroot at once: one at a time.
+mkdir -p "$(dirname "$sysroot")"
+exec 9>"$sysroot.lock"
+flock 9
 
 if [ -x "$wrapper" ] && "$wrapper" -e 'process.exit(process.arch === "arm64" ? 0 : 1)' >/dev/null 2>&1; then
   echo "$wrapper"
@@ -16,15 +22,15 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v qemu-aarch64 >/dev/null 2>&1; then
-  apt-get update -qq >&2
-  apt-get install -y -qq qemu-user >&2
+  "$apt" apt-get update -qq >&2
+  "$apt" apt-get install -y -qq qemu-user >&2
 fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  dpkg --add-architecture arm64
-  apt-get update -qq >&2
+  "$apt" dpkg --add-architecture arm64
+  "$apt" apt-get update -qq >&2
 fi
 if ! apt-cache show nodejs:arm64 >/dev/null 2>&1; then
-  apt-get update -qq >&2
+  "$apt" apt-get update -qq >&2
 fi
 
 # nodejs and its run-time dependencies (Debian builds node against shared system libraries and
@@ -34,7 +40,7 @@ packages=(nodejs:arm64 libnode108:arm64 libc6:arm64 libgcc-s1:arm64 libstdc++6:a
   node-acorn node-cjs-module-lexer node-undici)
 debs="$sysroot.debs"
 mkdir -p "$debs" "$sysroot"
-(cd "$debs" && apt-get download -qq "${packages[@]}" >&2)
+(cd "$debs" && "$apt" apt-get download -qq "${packages[@]}" >&2)
 for deb in "$debs"/*.deb; do
   dpkg -x "$deb" "$sysroot"
 done

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 if (process.argv[2] !== '--child') {
   const [addon, profile] = process.argv.slice(2);
-  // Imported here only: the profiled child loads nothing but what Logto would.
+  // Imported here only: the profiled child loads none of the stand-in's code.
   const { runBesideStandIn } = await import('../bench/stand-in.mjs');
   const callgrind = ['--tool=callgrind', '--dump-instr=yes', '--demangle=no', `--callgrind-out-file=${profile}`];
   process.exit(

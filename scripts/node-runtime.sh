@@ -24,6 +24,8 @@
 #
 # A runtime that cannot be set up fails with a message naming what is missing.
 set -euo pipefail
+# The setups run in $(...): without this, a failing step inside one would not stop it.
+shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache="$root/.runtimes"
 
@@ -38,6 +40,7 @@ fail() {
 # time, or one deletes the folder another is filling. The lock is held until the (sub)shell
 # that takes it exits.
 lock_runtime() {
+  command -v flock >/dev/null || fail "flock is missing (util-linux)"
   mkdir -p "$cache"
   exec 9>"$cache/.$1.lock"
   flock 9 || fail "cannot lock $cache/.$1.lock"
@@ -48,7 +51,7 @@ retry() {
   local attempt
   for attempt in 1 2 3; do
     "$@" && return 0
-    [ "$attempt" = 3 ] || { echo "node-runtime: try $attempt of \`$1\` failed; trying again" >&2; sleep $((attempt * 5)); }
+    [ "$attempt" = 3 ] || { echo "node-runtime: try $attempt of \`$*\` failed; trying again" >&2; sleep $((attempt * 5)); }
   done
   return 1
 }
@@ -134,7 +137,8 @@ setup_node22_musl_arm64() {
   dir=$(setup_musl_node22 aarch64 arm64)
   wrapper="$dir/node"
   if ! command -v qemu-aarch64 >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user; } >&2 ||
+    { "$root/scripts/with-apt-lock.sh" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive "$root/scripts/with-apt-lock.sh" apt-get install -y -qq qemu-user; } >&2 ||
       fail "cannot set up node22-musl-arm64: qemu-user is missing and apt-get could not install it"
   fi
   mkdir -p "$dir/alpine/lib"

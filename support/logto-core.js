@@ -433,8 +433,10 @@ export async function postgresBinaries() {
   let bin = find();
   if (!bin && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     const env = childEnv({ DEBIAN_FRONTEND: 'noninteractive' });
-    await run('apt-get', ['update', '-qq'], { env });
-    await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env });
+    // One apt-get at a time on this machine (test files install side by side), retried.
+    const aptGet = join(root, 'scripts', 'with-apt-lock.sh');
+    await run(aptGet, ['apt-get', 'update', '-qq'], { env });
+    await run(aptGet, ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env });
     bin = find();
   }
   if (!bin) fail("Postgres is missing: install Debian's postgresql package (apt-get install postgresql; this test does it itself when run as root)");

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const BINARY = '/usr/bin/redis-server';
 
@@ -18,7 +19,8 @@ export function redisBinary() {
       ['update', '-qq'],
       ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
     ]) {
-      const result = spawnSync('apt-get', args, { env, encoding: 'utf8' });
+      // One apt-get at a time on this machine (test files install side by side), retried.
+      const result = spawnSync(fileURLToPath(new URL('../scripts/with-apt-lock.sh', import.meta.url)), ['apt-get', ...args], { env, encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
     }
   }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs an apt-get (or dpkg) command of the test command's own installs (qemu-user, Postgres,
+# Redis, Debian's arm64 Node) under one lock for this machine, tried three times:
+#
+#   scripts/with-apt-lock.sh apt-get install -y -qq qemu-user
+#
+# Test files run side by side and may install at once; apt-get fails at once when another holds
+# its lock, and a dropped connection to the mirror should not fail a run.
+set -euo pipefail
+lock="${TMPDIR:-/tmp}/connector-twilio-sms-native-apt.lock"
+command -v flock >/dev/null || { echo "with-apt-lock: flock is missing (util-linux)" >&2; exit 1; }
+for attempt in 1 2 3; do
+  # -w: an install that holds the lock this long has hung; fail rather than wait for ever.
+  if flock -w 900 "$lock" "$@"; then
+    exit 0
+  fi
+  [ "$attempt" = 3 ] || { echo "with-apt-lock: try $attempt of \`$*\` failed; trying again" >&2; sleep $((attempt * 5)); }
+done
+exit 1
