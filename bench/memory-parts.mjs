@@ -1,4 +1,5 @@
 // `node bench/memory-parts.mjs` (any runtime: `scripts/node-runtime.sh node22-musl node bench/memory-parts.mjs`):
+// On arm64 under qemu-user: `node bench/memory-parts.mjs --node "$(scripts/node-runtime.sh node22-musl-arm64 --path)"`.
 // where the resident memory our connector adds goes, step by step, in a bare Node process that
 // already has @logto/connector-kit loaded (as Logto core has). After each step it compares
 // /proc/self/smaps with the step before and prints every mapping whose resident size changed
@@ -13,7 +14,12 @@ import { benchConfig } from './config.mjs';
 if (process.argv[2] !== '--child') {
   // Imported here only: the measured child loads none of the stand-in's code.
   const { runBesideStandIn } = await import('./stand-in.mjs');
-  process.exit(await runBesideStandIn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child']));
+  // --node <node>: measure on another node, e.g. node-runtime.sh's arm64 wrapper (qemu-user;
+  // the figures are then qemu's host mappings of the guest's files: its translator reads the
+  // code pages the guest runs, so our .node's residency is a fair proxy, the rest is not).
+  const nodeAt = process.argv.indexOf('--node');
+  const node = nodeAt === -1 ? process.execPath : process.argv[nodeAt + 1];
+  process.exit(await runBesideStandIn(node, ['--expose-gc', fileURLToPath(import.meta.url), '--child']));
 }
 
 /** Every mapping of this process: key → { perms, name, sizeKiB, rssKiB }. */
