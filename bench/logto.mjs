@@ -221,6 +221,17 @@ const procStatus = (pid) =>
       })
   );
 
+// /proc/PID/stat counts CPU time in clock ticks: 100 per second on Linux (USER_HZ).
+const TICKS_PER_SECOND = 100;
+
+/** CPU time core has used so far (user + system, all threads), in ms. */
+function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
 /** smaps_rollup (MiB) and what of the mappings is our .node binary. */
 function procMemory(pid) {
   const rollup = Object.fromEntries(
@@ -338,6 +349,7 @@ async function oneStart(kind, instance) {
   const { pid } = logto.child;
   try {
     const atReady = await snapshot(pid);
+    const cpuAtReadyMs = cpuMs(pid);
     const api = apiClient(logto.url, { token: await managementToken(logto, postgres) });
     const signUps = [];
     for (let i = 0; i < plan.signUps; i += 1) signUps.push(await signUp(logto));
@@ -350,6 +362,7 @@ async function oneStart(kind, instance) {
     const sampler = setInterval(sample, 100);
     const latencies = [];
     const from = twilio.requests.length;
+    const cpuBeforeSendsMs = cpuMs(pid);
     try {
       for (let i = 0; i < plan.sends; i += 1) {
         const sentAt = performance.now();
@@ -361,6 +374,7 @@ async function oneStart(kind, instance) {
       clearInterval(sampler);
     }
     sample();
+    const cpuSendsMs = cpuMs(pid) - cpuBeforeSendsMs;
     const delivered = twilio.requests.length - from;
     const afterSends = await snapshot(pid);
     // Idle long enough for V8's memory reducer (it first acts ~8 s after activity stops).
@@ -371,6 +385,8 @@ async function oneStart(kind, instance) {
     return {
       kind,
       startupMs,
+      cpuAtReadyMs,
+      cpuSendsMs,
       atReady,
       afterSignUps,
       afterSends,
@@ -435,7 +451,8 @@ try {
       log(
         `${runtime} ${rep}/${plan.starts} ${kind}: ready ${(result.startupMs / 1000).toFixed(1)} s, RSS ${result.atReady.rss.toFixed(0)} → ` +
           `${result.afterSends.rss.toFixed(0)} MiB (peak ${result.peakRss.toFixed(0)}, heap ${result.afterSends.heapPhysical.toFixed(0)}, ` +
-          `V8 pages ${result.afterSends.v8Pages.toFixed(0)}, other anon ${result.afterSends.otherAnonymous.toFixed(0)}; idle ${result.afterIdle.rss.toFixed(0)}), send code ${result.signUps.map((s) => s.sendCodeMs.toFixed(0)).join('/')} ms`
+          `V8 pages ${result.afterSends.v8Pages.toFixed(0)}, other anon ${result.afterSends.otherAnonymous.toFixed(0)}; idle ${result.afterIdle.rss.toFixed(0)}), send code ${result.signUps.map((s) => s.sendCodeMs.toFixed(0)).join('/')} ms, ` +
+          `core CPU ${((result.cpuSendsMs * 1000) / result.delivered).toFixed(0)} µs per test send`
       );
     }
   }
@@ -461,6 +478,7 @@ function figureList() {
   const after = (key) => (s) => s.afterSends[key];
   return [
     { group: 'start-up', label: 'spawn → ready (answers /api/status)', unit: 's', get: (s) => s.startupMs / 1000 },
+    { group: 'start-up', label: "core's CPU time, spawn → ready", unit: 's', get: (s) => s.cpuAtReadyMs / 1000 },
     { group: 'start-up', label: 'RSS at ready', unit: 'MiB', get: (s) => s.atReady.rss },
     { group: 'start-up', label: '… V8 heap pages (anonymous 256 KiB mappings)', unit: 'MiB', get: (s) => s.atReady.v8Pages },
     { group: 'start-up', label: '… other anonymous (malloc, thread stacks, V8 large objects and code)', unit: 'MiB', get: (s) => s.atReady.otherAnonymous },
@@ -482,6 +500,12 @@ function figureList() {
     },
     { group: 'Console test sends', label: 'latency p50', unit: 'ms', get: (s) => s.testSendP50Ms },
     { group: 'Console test sends', label: 'latency p99', unit: 'ms', get: (s) => s.testSendP99Ms },
+    {
+      group: 'Console test sends',
+      label: "core's CPU time per send (user + system, all threads: core's own work, V8's collector and the connector)",
+      unit: 'µs',
+      get: (s) => (s.cpuSendsMs * 1000) / s.delivered,
+    },
     { group: 'Console test sends', label: 'messages Twilio got', unit: '', get: (s) => s.delivered },
     { group: 'memory after the sends', label: 'RSS after the sends', unit: 'MiB', get: after('rss'), target: 'median' },
     { group: 'memory after the sends', label: 'peak RSS during the sends (sampled every 100 ms)', unit: 'MiB', get: (s) => s.peakRss, target: 'worst' },
