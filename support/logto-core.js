@@ -613,6 +613,17 @@ export async function startCore(
   for (;;) {
     // Core logs its start-up failure and does not exit by itself (main.ts ends its pools).
     if (exitCode !== undefined || /Error while initializing app/.test(output)) {
+      // Core logs the error's header and its details in separate writes: wait until its output
+      // has been quiet for half a second (or it exited), so the details are in it too.
+      let seen = output.length;
+      let quietSince = Date.now();
+      while (exitCode === undefined && Date.now() - quietSince < 500 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (output.length !== seen) {
+          seen = output.length;
+          quietSince = Date.now();
+        }
+      }
       if (expectFailure) return logto;
       await stop();
       fail(`core did not start:\n${output}`);
