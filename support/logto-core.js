@@ -530,16 +530,24 @@ export async function startPostgres({ database = 'logto' } = {}) {
   return { port, url, databaseUrl: url(), psql, rows, stop, logPath };
 }
 
+/**
+ * Runs `work` alone among the users of one CLI's alteration-scripts folder: `logto db seed` and
+ * core's own start-up both empty and refill it, and two at once made one fail with EEXIST. A
+ * lock older than the longest seed or start was left by a killed process.
+ */
+function withAlterationScripts(cli, work) {
+  const lock = join(dirname(cli), '.seed-lock');
+  return withLockDir(lock, work, {
+    staleMs: 300_000,
+    timeoutMs: 600_000,
+    timeoutMessage: `logto-core: a \`logto db seed\` or core start-up held ${lock} for too long`,
+  });
+}
+
 /** The real `logto db seed` into the Postgres's database (created by the CLI). */
 export async function seedDatabase(prepared, postgres) {
-  // The seed empties and refills the CLI's own alteration-scripts folder, which every seed of
-  // one prepared core shares: two test files seeding at once made one fail with EEXIST. So one
-  // seed at a time; a lock older than the longest seed was left by a killed process.
-  const lock = join(dirname(prepared.cli), '.seed-lock');
-  const { stdout, stderr } = await withLockDir(
-    lock,
-    () => logtoCli(prepared.cli, ['db', 'seed', '--db-url', postgres.databaseUrl, '--swe'], { cwd: prepared.dir ?? tmpdir() }),
-    { staleMs: 300_000, timeoutMs: 600_000, timeoutMessage: `logto-core: another \`logto db seed\` held ${lock} for too long` }
+  const { stdout, stderr } = await withAlterationScripts(prepared.cli, () =>
+    logtoCli(prepared.cli, ['db', 'seed', '--db-url', postgres.databaseUrl, '--swe'], { cwd: prepared.dir ?? tmpdir() })
   );
   const count = await postgres.psql(`select count(*) from tenants where id in ('default', 'admin')`);
   if (count !== '2') fail(`logto db seed did not create the default and admin tenants:\n${stdout}\n${stderr}`);
@@ -553,7 +561,13 @@ export async function seedDatabase(prepared, postgres) {
  * far. With `expectFailure`, resolves (instead of throwing) once core logs its start-up error
  * or exits, so a refusal can be asserted.
  */
-export async function startCore(
+export function startCore(instance, options) {
+  // Until core is ready (or has failed), it may be refilling the CLI's alteration-scripts folder.
+  const cli = instance.cli ?? instance.prepared?.cli;
+  return cli ? withAlterationScripts(cli, () => startCoreAlone(instance, options)) : startCoreAlone(instance, options);
+}
+
+async function startCoreAlone(
   instance,
   { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }
 ) {
