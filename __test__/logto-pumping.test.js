@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 
 import { authToken, basicAuth, validConfig } from './fixtures.js';
 import { makePki } from '../support/certs.js';
@@ -33,6 +33,7 @@ import {
 } from '../support/logto-core.js';
 import { startRedis } from '../support/redis-server.js';
 import { startTwilioServer } from '../support/twilio-server.js';
+import { clearOfWindowEnd } from './support/wait.js';
 
 const KEY_PREFIX = 'twilio-sms-native:';
 // The ip limits' window: the longest the config takes (30 days). Windows are aligned to the
@@ -93,6 +94,10 @@ after(async () => {
   await twilio?.close();
   rmSync(work, { recursive: true, force: true });
 });
+
+// The 30-day windows and the daily budget end at 00:00 UTC: no test starts in the two minutes
+// before it (a test's sends through core take well under that).
+beforeEach(() => clearOfWindowEnd(86_400, 120_000));
 
 // --- helpers ---------------------------------------------------------------------------------
 

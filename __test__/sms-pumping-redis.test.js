@@ -17,6 +17,7 @@ import { freePort, startRedis } from '../support/redis-server.js';
 import { startTwilioServer } from '../support/twilio-server.js';
 import { authToken, errorText, rejection, validConfig } from './fixtures.js';
 import { lastJson, root, runChild } from './support/child.js';
+import { clearOfWindowEnd } from './support/wait.js';
 
 let server;
 const redises = [];
@@ -39,7 +40,10 @@ const connect = (config, redisUrl, options = {}) => new TwilioSmsConnector(confi
 const send = (connector, to = '+14155550100', ip = '192.0.2.1') => connector.sendMessage(to, 'SignIn', { code: '1' }, { ip });
 const noSecret = (text, secret) => assert.ok(!text.includes(secret), `${secret} leaked:\n${text}`);
 
+// Each sequence's sends are counted in one window: the windows here are whole minutes or longer,
+// and a sequence takes well under 5 s.
 const sequence = async (count, sendOne) => {
+  await clearOfWindowEnd(60, 5_000);
   const results = [];
   for (let i = 0; i < count; i += 1) {
     results.push(
@@ -60,6 +64,8 @@ test('8 replica processes sharing one Redis never send more than a limit allows 
   const max = 100;
   // onStoreError refuse: a count the store could not make cannot send uncounted here.
   const config = configWith({ limits: [{ by: 'country', max, windowSeconds: 2_592_000 }], onStoreError: 'refuse' });
+  // 30-day windows end at 00:00 UTC; the replicas start and send in well under a minute.
+  await clearOfWindowEnd(86_400, 60_000);
   const before = server.requests.length;
   const children = Array.from({ length: 8 }, (_, i) =>
     spawn(process.execPath, [join(root, '__test__/support/pumping-replica-child.mjs')], {
@@ -289,6 +295,7 @@ test('rediss://: the server certificate is verified against NODE_EXTRA_CA_CERTS'
     console.log(JSON.stringify(results));
     process.exit(0);
   `;
+  await clearOfWindowEnd(60, 10_000);
   const trusted = lastJson(await runChild(source, { BASE_URL: server.url, REDIS_URL: redis.url, NODE_EXTRA_CA_CERTS: pki.caPath }));
   assert.equal(trusted[0], 'sent');
   assert.match(trusted[1], /^rate_limit_exceeded: /);

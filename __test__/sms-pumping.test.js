@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { TwilioSmsConnector, validateConfig } from '../index.js';
 import { errorText, rejection, validConfig, authToken } from './fixtures.js';
 import { lastJson, root, runChild } from './support/child.js';
+import { clearOfWindowEnd } from './support/wait.js';
 import { startScriptedServer, twilioError } from '../support/twilio-server.js';
 
 let server;
@@ -28,10 +29,8 @@ const send = (connector, to, ip, usageType = 'SignIn') => connector.sendMessage(
  * The limits count in windows aligned to the clock (every window here is a whole number of
  * minutes), so a test's sends must not straddle a minute: start them at least 5 s before one.
  */
-const clearOfWindowEdge = async () => {
-  const untilMinute = 60_000 - (Date.now() % 60_000);
-  if (untilMinute < 5_000) await new Promise((resolve) => setTimeout(resolve, untilMinute + 100));
-};
+// Every window in this file is a whole number of minutes; a test's sends take well under 5 s.
+const clearOfWindowEdge = () => clearOfWindowEnd(60, 5_000);
 
 /** Runs `sends` and says which were refused (by code) and how many requests Twilio got. */
 const outcomes = async (sends) => {
