@@ -1,21 +1,42 @@
 // A lock between processes: a directory, since mkdir either creates it or fails (atomically).
 // Shared by the test PKI (support/certs.js), made once per directory however many test files
-// ask at once, and by `logto db seed` (support/logto-core.js), one at a time per prepared core.
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+// ask at once, and by `logto db seed` and core's start-up (support/logto-core.js), one at a time
+// per prepared core. The taker's pid is in the lock, so a lock left by a killed run is broken at
+// once instead of after `staleMs`.
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Whether the process that took a lock is gone (its pid is in the lock's `owner` file). */
+function ownerGone(lockDir) {
+  let pid;
+  try {
+    pid = Number(readFileSync(join(lockDir, 'owner'), 'utf8'));
+  } catch {
+    return false; // just taken, its owner not written yet (or already released)
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return error.code === 'ESRCH';
+  }
+}
 
 /**
- * Takes the lock if it is free, or if it is older than `staleMs` (left by a killed process: it
- * is broken, then taken). Returns whether it was taken.
+ * Takes the lock if it is free, or if its owner is gone or it is older than `staleMs` (left by
+ * a killed process: it is broken, then taken). Returns whether it was taken.
  */
 function tryTake(lockDir, staleMs) {
   try {
     mkdirSync(lockDir);
+    writeFileSync(join(lockDir, 'owner'), String(process.pid));
     return true;
   } catch (error) {
     if (error.code !== 'EEXIST') throw error;
   }
   const takenAt = statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs;
-  if (takenAt !== undefined && Date.now() - takenAt > staleMs) rmSync(lockDir, { recursive: true, force: true });
+  if (takenAt !== undefined && (Date.now() - takenAt > staleMs || ownerGone(lockDir))) rmSync(lockDir, { recursive: true, force: true });
   return false;
 }
 
