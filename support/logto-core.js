@@ -45,6 +45,7 @@ import {
   writeFileSync,
   openSync,
   closeSync,
+  createWriteStream,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -556,7 +557,8 @@ export async function seedDatabase(prepared, postgres) {
 /**
  * Core started like the image starts it (`NODE_ENV=production node .` in packages/core), on
  * the Node the instance was prepared for (`node` to choose another), on a free port of 127.0.0.1; resolves once it answers /api/status.
- * `nodeArgs` go before the entry (e.g. `--import` a preload), `env` adds variables.
+ * `nodeArgs` go before the entry (e.g. `--import` a preload), `env` adds variables; with
+ * `logFile`, core's output also goes there as it comes (to read it while core runs).
  * Returns `{ url, port, child, log(), stop(), exited }`; `log()` is its stdout and stderr so
  * far. With `expectFailure`, resolves (instead of throwing) once core logs its start-up error
  * or exits, so a refusal can be asserted.
@@ -569,7 +571,7 @@ export function startCore(instance, options) {
 
 async function startCoreAlone(
   instance,
-  { databaseUrl, env = {}, nodeArgs = [], expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }
+  { databaseUrl, env = {}, nodeArgs = [], logFile, expectFailure = false, timeoutMs = 180_000, node = instance.prepared?.node ?? process.execPath }
 ) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -591,8 +593,15 @@ async function startCoreAlone(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  const file = logFile && createWriteStream(logFile);
+  // A log file that cannot be written is said, not thrown: core's own outcome matters more.
+  file?.on('error', (error) => console.error(`logto-core: could not write ${logFile}: ${error.message}`));
+  const keep = (chunk) => {
+    output += chunk;
+    file?.write(chunk);
+  };
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
   let exitCode;
   // As for Postgres: core does not outlive the process that started it.
   const onExit = () => child.kill('SIGKILL');
@@ -600,6 +609,7 @@ async function startCoreAlone(
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => {
       process.off('exit', onExit);
+      file?.end();
       resolve((exitCode = code ?? signal));
     })
   );
