@@ -69,6 +69,15 @@ if (coreLogsAt !== -1 && (!coreLogs || coreLogs.startsWith('--'))) {
   process.exit(2);
 }
 if (coreLogs) mkdirSync(coreLogs, { recursive: true });
+// --core-fix json-guard runs core with deploy/json-guard-fix.mjs applied (connector-kit's
+// jsonGuard builds its union once), in a copy of the prepared core; results under
+// bench/logto/core-fix/json-guard/.
+const coreFixAt = args.indexOf('--core-fix');
+const coreFix = coreFixAt === -1 ? undefined : args[coreFixAt + 1];
+if (coreFixAt !== -1 && coreFix !== 'json-guard') {
+  console.error('bench --logto: --core-fix takes json-guard');
+  process.exit(2);
+}
 const MiB = 2 ** 20;
 // A start whose V8 heap pages grow by more than this during the sends ran them in V8's
 // promoting mode (see renderMarkdown); the other mode grows them by 10 to 40 MiB.
@@ -87,7 +96,8 @@ const outDir = join(
           .join(' ')
           .replace(/[^\w.=-]+/g, '_'),
       ]
-    : [])
+    : []),
+  ...(coreFix ? ['core-fix', coreFix] : [])
 );
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -135,6 +145,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
     plan.starts !== basePlan.starts && `--starts ${plan.starts}`,
     plan.sends !== basePlan.sends && `--sends ${plan.sends}`,
     coreFlags.length && `--core-flags "${coreFlags.join(' ')}"`,
+    coreFix && `--core-fix ${coreFix}`,
     coreLogs && `--core-logs ${coreLogs}`,
   ].filter(Boolean);
   const meta = {
@@ -177,6 +188,7 @@ const {
   linkOfficialConnector,
   managementToken,
   prepareLogtoCore,
+  withJsonGuardFix,
   seedDatabase,
   startCore,
   startInteraction,
@@ -191,7 +203,7 @@ const config = benchConfig();
 const pki = makePki(join(root, 'bench', 'out', 'pki'));
 const twilio = await startTwilioServer({ tls: { key: pki.key, cert: pki.cert } });
 log(`${runtime}: preparing core (cached after the first run)`);
-const prepared = await prepareLogtoCore();
+const prepared = coreFix ? await withJsonGuardFix(await prepareLogtoCore()) : await prepareLogtoCore();
 const postgres = await startPostgres();
 const work = mkdtempSync(join(os.tmpdir(), `bench-logto-${runtime}-`));
 const probeFile = join(work, 'probe.json');

@@ -219,6 +219,36 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
   }
 }
 
+/**
+ * The prepared core `prepared` with deploy/json-guard-fix.mjs applied (connector-kit's
+ * jsonGuard builds its union once), in a copy beside it (made once, then cached; the tests'
+ * core stays as Logto ships it). Same shape as prepareLogtoCore's result.
+ */
+export async function withJsonGuardFix(prepared) {
+  const dir = `${prepared.dir}-json-guard-fix`;
+  const ready = join(dir, '.ready');
+  const variant = {
+    ...prepared,
+    dir,
+    coreDir: join(dir, 'packages', 'core'),
+    cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
+    nodeModules: join(dir, 'node_modules'),
+  };
+  if (existsSync(ready)) return variant;
+  await withLockDir(`${dir}.lock`, async () => {
+    if (existsSync(ready)) return;
+    rmSync(dir, { recursive: true, force: true });
+    execFileSync('cp', ['-a', prepared.dir, dir]);
+    rmSync(ready); // copied with the rest: the copy is ready once changed
+    rmSync(join(dir, '.compile-cache'), { recursive: true, force: true });
+    const { fixJsonGuard } = await import('../deploy/json-guard-fix.mjs');
+    const { fixed, already } = fixJsonGuard(dir);
+    if (fixed.length + already.length === 0) fail(`json-guard-fix changed no connector-kit in ${dir}`);
+    writeFileSync(ready, `${LOGTO_COMMIT}\n`);
+  }, { staleMs: 600_000, timeoutMs: 600_000, timeoutMessage: `logto-core: ${dir}.lock held for too long` });
+  return variant;
+}
+
 const readFileSyncOr = (path, fallback = '') => {
   try {
     return readFileSync(path, 'utf8');
