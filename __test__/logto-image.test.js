@@ -280,7 +280,8 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
     .split('\n')
     .filter((line) => line.trim() && !line.startsWith('#'));
   assert.ok(instructions.includes('WORKDIR /etc/logto'), 'the official image WORKDIR');
-  assert.ok(instructions.includes('COPY connector-twilio-sms-native.tgz load-connectors.mjs ${SWAP_DIR}/'));
+  assert.ok(instructions.includes('COPY connector-twilio-sms-native.tgz load-connectors.mjs json-guard-fix.mjs ${SWAP_DIR}/'));
+  assert.ok(instructions.includes('ARG LOGTO_JSON_GUARD_FIX=0'), 'the jsonGuard change is off unless asked for');
   const runs = instructions.filter((line) => line.startsWith('RUN '));
   assert.equal(runs.length, 1);
   const script = runs[0].slice('RUN '.length);
@@ -290,10 +291,10 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
   writeFileSync(join(bin, 'node'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} "$@"\n`);
   chmodSync(join(bin, 'node'), 0o755);
 
-  const runDockerRun = async (instance, swapDir, packed = tarball) => {
+  const runDockerRun = async (instance, swapDir, packed = tarball, args = {}) => {
     mkdirSync(swapDir, { recursive: true });
     copyFileSync(packed, join(swapDir, `${OURS}.tgz`));
-    copyFileSync(join(root, 'deploy', 'load-connectors.mjs'), join(swapDir, 'load-connectors.mjs'));
+    for (const file of ['load-connectors.mjs', 'json-guard-fix.mjs']) copyFileSync(join(root, 'deploy', file), join(swapDir, file));
     return new Promise((resolve) => {
       execFile(
         'sh',
@@ -301,7 +302,7 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
         {
           cwd: instance,
           encoding: 'utf8',
-          env: childEnv({ SWAP_DIR: swapDir, PATH: `${bin}${delimiter}${process.env.PATH}`, npm_config_offline: 'true' }),
+          env: childEnv({ SWAP_DIR: swapDir, PATH: `${bin}${delimiter}${process.env.PATH}`, npm_config_offline: 'true', ...args }),
         },
         (error, stdout, stderr) => resolve({ status: error ? (error.code ?? 1) : 0, stdout, stderr })
       );
@@ -319,15 +320,24 @@ test('deploy/Dockerfile: its RUN swaps the connector in a fresh image layout (th
     await logtoCore.seedDatabase(prepared, postgres);
     const instance = logtoCore.createInstance(prepared, join(work, 'image-real-core'));
     await logtoCore.linkOfficialConnector(instance);
+    // Logto's image holds connector-kit as a workspace package, packages/toolkit/connector-kit
+    // (its node_modules links to it); here the instance's node_modules is a link to the
+    // prepared core's, which the change must not touch (links are not followed).
+    const kit = join(instance.dir, 'packages', 'toolkit', 'connector-kit');
+    cpSync(join(prepared.nodeModules, '@logto', 'connector-kit'), kit, { recursive: true, dereference: true });
     const swapDir = join(work, 'swap');
-    const run = await runDockerRun(instance.dir, swapDir);
+    const run = await runDockerRun(instance.dir, swapDir, tarball, { LOGTO_JSON_GUARD_FIX: '1' });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(connectorsOf(instance.dir), [OURS]);
     assert.ok(!existsSync(swapDir), 'the build leaves nothing behind');
+    const lines = run.stdout.trim().split('\n');
     assert.deepEqual(
-      JSON.parse(run.stdout.trim().split('\n').at(-1)).factories.map(({ id, package: name }) => [id, name]),
+      JSON.parse(lines.find((line) => line.startsWith('{'))).factories.map(({ id, package: name }) => [id, name]),
       [[ID, OURS]]
     );
+    assert.ok(lines.includes('json-guard-fix: jsonGuard builds its union once in packages/toolkit/connector-kit/lib/types/social.js'), run.stdout);
+    assert.match(readFileSync(join(kit, 'lib', 'types', 'social.js'), 'utf8'), /jsonUnion \?\?= z\.union/);
+    assert.doesNotMatch(readFileSync(join(prepared.nodeModules, '@logto', 'connector-kit', 'lib', 'types', 'social.js'), 'utf8'), /jsonUnion/);
 
     // Core itself starts on the swapped folder and sends through ours: the Console's test
     // endpoint reaches the stand-in with our connector's request.

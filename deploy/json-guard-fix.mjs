@@ -22,8 +22,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ORIGINAL =
-  'export const jsonGuard = z.lazy(() => z.union([literalSchema, z.array(jsonGuard), z.record(jsonGuard)]));';
+export const ORIGINAL = 'export const jsonGuard = z.lazy(() => z.union([literalSchema, z.array(jsonGuard), z.record(jsonGuard)]));';
 export const FIXED = [
   '// Built once (json-guard-fix.mjs of connector-twilio-sms-native): zod calls a lazy',
   "// schema's getter on every value it parses.",

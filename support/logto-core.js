@@ -235,17 +235,21 @@ export async function withJsonGuardFix(prepared) {
     nodeModules: join(dir, 'node_modules'),
   };
   if (existsSync(ready)) return variant;
-  await withLockDir(`${dir}.lock`, async () => {
-    if (existsSync(ready)) return;
-    rmSync(dir, { recursive: true, force: true });
-    execFileSync('cp', ['-a', prepared.dir, dir]);
-    rmSync(ready); // copied with the rest: the copy is ready once changed
-    rmSync(join(dir, '.compile-cache'), { recursive: true, force: true });
-    const { fixJsonGuard } = await import('../deploy/json-guard-fix.mjs');
-    const { fixed, already } = fixJsonGuard(dir);
-    if (fixed.length + already.length === 0) fail(`json-guard-fix changed no connector-kit in ${dir}`);
-    writeFileSync(ready, `${LOGTO_COMMIT}\n`);
-  }, { staleMs: 600_000, timeoutMs: 600_000, timeoutMessage: `logto-core: ${dir}.lock held for too long` });
+  await withLockDir(
+    `${dir}.lock`,
+    async () => {
+      if (existsSync(ready)) return;
+      rmSync(dir, { recursive: true, force: true });
+      execFileSync('cp', ['-a', prepared.dir, dir]);
+      rmSync(ready); // copied with the rest: the copy is ready once changed
+      rmSync(join(dir, '.compile-cache'), { recursive: true, force: true });
+      const { fixJsonGuard } = await import('../deploy/json-guard-fix.mjs');
+      const { fixed, already } = fixJsonGuard(dir);
+      if (fixed.length + already.length === 0) fail(`json-guard-fix changed no connector-kit in ${dir}`);
+      writeFileSync(ready, `${LOGTO_COMMIT}\n`);
+    },
+    { staleMs: 600_000, timeoutMs: 600_000, timeoutMessage: `logto-core: ${dir}.lock held for too long` }
+  );
   return variant;
 }
 
