@@ -6,13 +6,17 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Whether the process that took a lock is gone (its pid is in the lock's `owner` file). */
-function ownerGone(lockDir) {
+/**
+ * Whether the process that took a lock is gone (its pid is in the lock's `owner` file). A lock
+ * without one is its owner's for the moment between taking it and writing the file; one
+ * older than 10 s was left by a process killed in that moment.
+ */
+function ownerGone(lockDir, takenAt) {
   let pid;
   try {
     pid = Number(readFileSync(join(lockDir, 'owner'), 'utf8'));
   } catch {
-    return false; // just taken, its owner not written yet (or already released)
+    return Date.now() - takenAt > 10_000;
   }
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -36,7 +40,7 @@ function tryTake(lockDir, staleMs) {
     if (error.code !== 'EEXIST') throw error;
   }
   const takenAt = statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs;
-  if (takenAt !== undefined && (Date.now() - takenAt > staleMs || ownerGone(lockDir))) rmSync(lockDir, { recursive: true, force: true });
+  if (takenAt !== undefined && (Date.now() - takenAt > staleMs || ownerGone(lockDir, takenAt))) rmSync(lockDir, { recursive: true, force: true });
   return false;
 }
 

@@ -179,44 +179,32 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
   });
   if (existsSync(ready)) return prepared();
   mkdirSync(dirname(dir), { recursive: true });
-  const lock = `${dir}.lock`;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-      // A lock whose owner is gone (a run killed half-way) is taken over: the stages resume.
-      if (!isAlive(Number(readFileSyncOr(join(lock, 'pid'))))) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
+  // One preparation per folder; a lock whose owner is gone (a run killed half-way) is taken
+  // over, and the stages resume.
+  await withLockDir(
+    `${dir}.lock`,
+    async () => {
+      if (existsSync(ready)) return;
+      // Each finished stage leaves a marker, so a run stopped half-way resumes where it stopped.
+      const stage = async (name, work) => {
+        const marker = join(dir, `.${name}`);
+        if (existsSync(marker)) return;
+        await work();
+        writeFileSync(marker, '');
+      };
+      if (!existsSync(join(dir, '.source'))) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      if (existsSync(ready)) return prepared();
-    }
-  }
-  try {
-    if (existsSync(ready)) return prepared();
-    // Each finished stage leaves a marker, so a run stopped half-way resumes where it stopped.
-    const stage = async (name, work) => {
-      const marker = join(dir, `.${name}`);
-      if (existsSync(marker)) return;
-      await work();
-      writeFileSync(marker, '');
-    };
-    if (!existsSync(join(dir, '.source'))) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-    }
-    await stage('source', () => fetchSource(dir));
-    await stage('dependencies', () => installDependencies(dir, libc));
-    await buildCore(dir, node);
-    writeFileSync(ready, `${LOGTO_COMMIT}\n`);
-    return prepared();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+      await stage('source', () => fetchSource(dir));
+      await stage('dependencies', () => installDependencies(dir, libc));
+      await buildCore(dir, node);
+      writeFileSync(ready, `${LOGTO_COMMIT}\n`);
+    },
+    // A clean machine downloads and builds for several minutes; only a live owner is waited for.
+    { staleMs: 3 * 3600_000, timeoutMs: 3600_000, timeoutMessage: `logto-core: ${dir}.lock held for an hour` }
+  );
+  return prepared();
 }
 
 /**
@@ -252,25 +240,6 @@ export async function withJsonGuardFix(prepared) {
   );
   return variant;
 }
-
-const readFileSyncOr = (path, fallback = '') => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-};
-
-const isAlive = (pid) => {
-  // No pid yet: the owner is between mkdir and writing it.
-  if (!pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-};
 
 /** Logto's source at LOGTO_COMMIT: the snapshot when present, else a clone. */
 async function fetchSource(dir) {
