@@ -4,8 +4,8 @@
 // refuses exactly what the original does, with the same issues. (Its effect on core's memory
 // is measured by `npm run bench -- --logto --core-fix json-guard`.)
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +17,16 @@ const work = mkdtempSync(join(tmpdir(), 'json-guard-fix-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const script = join(root, 'deploy', 'json-guard-fix.mjs');
-const fix = (dir) => execFileSync(process.execPath, [script, dir], { encoding: 'utf8' });
+/** Runs the script; returns its exit status and output. */
+const run = (...args) => {
+  const { status, stdout, stderr } = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+  return { status, output: stdout + stderr };
+};
+const fix = (dir) => {
+  const { status, output } = run(dir);
+  assert.equal(status, 0, output);
+  return output;
+};
 const kitIn = (dir) => join(dir, 'node_modules', '@logto', 'connector-kit');
 
 /**
@@ -41,16 +50,21 @@ function logtoLike(name) {
 test('changes the copy of connector-kit 5.1.1 once, says what it did, and leaves a changed or unknown guard alone', () => {
   const dir = logtoLike('logto');
   const social = join(kitIn(dir), 'lib', 'types', 'social.js');
-  const before = readFileSync(social, 'utf8');
+  // A hard link elsewhere (as a package manager's store holds one) keeps the original.
+  const stored = join(work, 'store-social.js');
+  linkSync(social, stored);
+  const original = readFileSync(social, 'utf8');
   assert.match(fix(dir), /^json-guard-fix: jsonGuard builds its union once in node_modules\/@logto\/connector-kit\/lib\/types\/social\.js$/m);
-  const after = readFileSync(social, 'utf8');
-  assert.notEqual(after, before);
-  assert.match(after, /jsonUnion \?\?= z\.union/);
+  const changed = readFileSync(social, 'utf8');
+  assert.notEqual(changed, original);
+  assert.match(changed, /jsonUnion \?\?= z\.union/);
   // Only that line changed.
-  assert.equal(after.split('\n').length, before.split('\n').length + 3);
+  assert.equal(changed.split('\n').length, original.split('\n').length + 3);
+  assert.equal(readFileSync(stored, 'utf8'), original);
 
   assert.match(fix(dir), /already changed: node_modules\/@logto\/connector-kit\/lib\/types\/social\.js/);
-  assert.equal(readFileSync(social, 'utf8'), after);
+  assert.equal(run('--require', dir).status, 0, 'already changed satisfies --require');
+  assert.equal(readFileSync(social, 'utf8'), changed);
 
   const other = logtoLike('logto-other');
   const otherSocial = join(kitIn(other), 'lib', 'types', 'social.js');
@@ -59,8 +73,17 @@ test('changes the copy of connector-kit 5.1.1 once, says what it did, and leaves
   assert.match(fix(other), /left as is \(jsonGuard is not the one this fix knows\)/);
   assert.equal(readFileSync(otherSocial, 'utf8'), untouched);
 
+  // The Dockerfile's --require: a guard it does not know fails the build, saying so.
+  const required = run('--require', other);
+  assert.equal(required.status, 1);
+  assert.match(required.output, /no copy of connector-kit has the jsonGuard this fix knows/);
+
   mkdirSync(join(work, 'empty'));
   assert.match(fix(join(work, 'empty')), /no @logto\/connector-kit .* nothing changed/);
+  assert.equal(run('--require', join(work, 'empty')).status, 1);
+  const missing = run(join(work, 'no-such-folder'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.output, /no-such-folder is not a folder/);
 });
 
 test('the changed jsonGuard parses every value as the original does, with one union', async () => {

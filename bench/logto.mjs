@@ -150,6 +150,7 @@ if (!process.env.BENCH_LOGTO_WORKER) {
   ].filter(Boolean);
   const meta = {
     command: `npm run bench -- ${flags.join(' ')}`,
+    coreFix,
     date: new Date().toISOString(),
     wallSeconds: Math.round((Date.now() - startedAt) / 1000),
     plan,
@@ -558,7 +559,7 @@ function renderMarkdown(meta, summary, results) {
     `- Date: ${meta.date}; code: commit ${meta.commit} (the binaries are those at the repo root, built from it)`,
     `- Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores shared with other work (load average at the end: ${meta.machine.loadAverage.join(', ')}), ${meta.machine.memoryGiB} GiB; ${meta.machine.os}`,
     `- Core: Logto 1.43.0 RC built from source by support/logto-core.js${
-      meta.command.includes('--core-fix json-guard') ? " with deploy/json-guard-fix.mjs applied (connector-kit's jsonGuard builds its union once)" : ''
+      meta.coreFix === 'json-guard' ? " with deploy/json-guard-fix.mjs applied (connector-kit's jsonGuard builds its union once)" : ''
     }, \`NODE_ENV=production node .\`, one throwaway Postgres per runtime; ours added by \`logto connector add\` (binaries: ${Object.entries(meta.binaries)
       .map(([path, size]) => `${path} ${(size / MiB).toFixed(2)} MiB`)
       .join(', ')}), the official one linked by \`logto connector link\`.`,
@@ -630,7 +631,7 @@ function renderMarkdown(meta, summary, results) {
     'Notes:',
     "- V8 heap pages: the resident part of the anonymous read-write mappings of exactly 256 KiB, the size of V8's heap pages (x64; Node does not use pointer compression), from /proc/PID/smaps. V8's own count (`total_physical_size`, read in core by bench/logto-probe.mjs on SIGUSR2) is lower when V8 has freed pages it has not unmapped yet. Other anonymous is the rest of the anonymous RSS: malloc arenas (Node's, OpenSSL's, ours), thread stacks, V8's large objects and code. File-backed is RSS minus anonymous: the node binary, shared libraries, our .node.",
     '- Core runs with `--expose-gc` so the last group can collect garbage on request; nothing calls gc before that.',
-    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. The high mode comes from V8's allocation-site pretenuring of the zod schemas that Logto's connector-kit \`jsonGuard\` (\`z.lazy(() => z.union([...]))\`) builds anew for every JSON value it parses: with that union built once (\`--core-fix json-guard\`, deploy/json-guard-fix.mjs), or with core started with \`--no-allocation-site-pretenuring\`, core ran in the low mode in every start tried. See docs/benchmark.md, \"Memory inside Logto\".",
+    "- V8's two modes (the table by mode): with either connector, and without the JS connector's preload too, core's V8 runs the burst either promoting about 1 % of the young generation at each scavenge or about 17 %, which fills the old space with dead objects until a full collection; V8 then keeps the freed pages in its pool (`--trace-gc` prints them as `pooled`), resident. Heap snapshots taken mid-burst in either mode hold the same live heap (118.7 MiB), so the extra pages are garbage, not anything kept alive. The high mode comes from V8's allocation-site pretenuring of the zod schemas that Logto's connector-kit `jsonGuard` (`z.lazy(() => z.union([...]))`) builds anew for every JSON value it parses: with that union built once (`--core-fix json-guard`, deploy/json-guard-fix.mjs), or with core started with `--no-allocation-site-pretenuring`, core ran in the low mode in every start tried. See docs/benchmark.md, \"Memory inside Logto\".",
     '- The first send of a process includes ours starting its runtime thread and both connectors opening their first TLS connection to the stand-in.',
     ''
   );

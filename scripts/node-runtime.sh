@@ -48,7 +48,6 @@ lock_runtime() {
   flock 9 || fail "cannot lock $cache/.$1.lock"
 }
 
-# Downloads from the registries get three tries: one dropped connection should not fail a run.
 [ $# -ge 2 ] || fail "usage: scripts/node-runtime.sh <system|node22-gnu|node22-musl|node22-musl-arm64> <command|--path> [args...]"
 runtime=$1
 shift

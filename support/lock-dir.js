@@ -1,8 +1,9 @@
 // A lock between processes: a directory, since mkdir either creates it or fails (atomically).
 // Shared by the test PKI (support/certs.js), made once per directory however many test files
-// ask at once, and by `logto db seed` and core's start-up (support/logto-core.js), one at a time
-// per prepared core. The taker's pid is in the lock, so a lock left by a killed run is broken at
-// once instead of after `staleMs`.
+// ask at once, and by support/logto-core.js: preparing a core (and its json-guard-fix copy)
+// once per folder, and `logto db seed` and core's start-up one at a time per prepared core. The
+// taker's pid is in the lock, so a lock left by a killed run is broken at once instead of after
+// `staleMs`.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -30,6 +31,9 @@ function ownerGone(lockDir, takenAt) {
 /**
  * Takes the lock if it is free, or if its owner is gone or it is older than `staleMs` (left by
  * a killed process: it is broken, then taken). Returns whether it was taken.
+ * Breaking is check-then-remove: two waiters that both find a dead owner at once, while a
+ * third takes the lock between their removals, could end with two holders. The users here
+ * (tests and benches on one machine) meet a dead owner only after a run was killed.
  */
 function tryTake(lockDir, staleMs) {
   try {

@@ -39,6 +39,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  statSync,
   readdirSync,
   rmSync,
   symlinkSync,
@@ -222,19 +223,27 @@ export async function withJsonGuardFix(prepared) {
     cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
     nodeModules: join(dir, 'node_modules'),
   };
-  if (existsSync(ready)) return variant;
+  // The copy is of one preparation of the core: a core prepared again is copied again.
+  const of = `${statSync(join(prepared.dir, '.ready')).mtimeMs}\n`;
+  const isCurrent = () => existsSync(ready) && readFileSync(ready, 'utf8') === of;
+  if (isCurrent()) return variant;
   await withLockDir(
     `${dir}.lock`,
     async () => {
-      if (existsSync(ready)) return;
+      if (isCurrent()) return;
       rmSync(dir, { recursive: true, force: true });
-      execFileSync('cp', ['-a', prepared.dir, dir]);
-      rmSync(ready); // copied with the rest: the copy is ready once changed
+      // Hard links, not copies (400 MiB): the fix writes a new file and renames it over the
+      // link, and core's start-up replaces the alteration scripts it refills, so the prepared
+      // core's files are never written through the copy.
+      execFileSync('cp', ['-al', prepared.dir, dir]);
+      rmSync(ready);
       rmSync(join(dir, '.compile-cache'), { recursive: true, force: true });
+      // A lock held in the prepared core when it was copied is not the copy's.
+      rmSync(join(dirname(variant.cli), '.seed-lock'), { recursive: true, force: true });
       const { fixJsonGuard } = await import('../deploy/json-guard-fix.mjs');
       const { fixed, already } = fixJsonGuard(dir);
       if (fixed.length + already.length === 0) fail(`json-guard-fix changed no connector-kit in ${dir}`);
-      writeFileSync(ready, `${LOGTO_COMMIT}\n`);
+      writeFileSync(ready, of);
     },
     { staleMs: 600_000, timeoutMs: 600_000, timeoutMessage: `logto-core: ${dir}.lock held for too long` }
   );
@@ -609,10 +618,11 @@ async function startCoreAlone(
   // As for Postgres: core does not outlive the process that started it.
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
+  // The file ends once core's output has (its pipes may outlive the process by a moment).
+  child.once('close', () => file?.end());
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => {
       process.off('exit', onExit);
-      file?.end();
       resolve((exitCode = code ?? signal));
     })
   );
