@@ -25,11 +25,8 @@ const configWith = (smsPumping, overrides = {}) => validConfig({ accountSID: acc
 const connect = (config) => new TwilioSmsConnector(config, { baseUrl: server.url });
 const send = (connector, to, ip, usageType = 'SignIn') => connector.sendMessage(to, usageType, { code: '123456' }, ip === undefined ? undefined : { ip });
 
-/**
- * The limits count in windows aligned to the clock (every window here is a whole number of
- * minutes), so a test's sends must not straddle a minute: start them at least 5 s before one.
- */
-// Every window in this file is a whole number of minutes; a test's sends take well under 5 s.
+// The limits count in windows aligned to the clock, and every window here is a whole number of
+// minutes: a test's sends (well under 5 s) start at least 5 s before a minute ends.
 const clearOfWindowEdge = () => clearOfWindowEnd(60, 5_000);
 
 /** Runs `sends` and says which were refused (by code) and how many requests Twilio got. */

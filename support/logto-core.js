@@ -170,14 +170,7 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
   assertCoreNode(node);
   const dir = join(root, '.runtimes', `logto-core-${LOGTO_COMMIT.slice(0, 8)}-${process.platform}-${process.arch}-${libc}`);
   const ready = join(dir, '.ready');
-  const prepared = () => ({
-    dir,
-    coreDir: join(dir, 'packages', 'core'),
-    cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
-    nodeModules: join(dir, 'node_modules'),
-    libc,
-    node,
-  });
+  const prepared = () => preparedAt(dir, { libc, node });
   if (existsSync(ready)) return prepared();
   mkdirSync(dirname(dir), { recursive: true });
   // One preparation per folder; a lock whose owner is gone (a run killed half-way) is taken
@@ -208,6 +201,16 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
   return prepared();
 }
 
+/** A prepared core's layout in `dir` (prepareLogtoCore's result), for `libc` and `node`. */
+const preparedAt = (dir, { libc, node }) => ({
+  dir,
+  coreDir: join(dir, 'packages', 'core'),
+  cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
+  nodeModules: join(dir, 'node_modules'),
+  libc,
+  node,
+});
+
 /**
  * The prepared core `prepared` with deploy/json-guard-fix.mjs applied (connector-kit's
  * jsonGuard builds its union once), in a copy beside it (made once, then cached; the tests'
@@ -216,13 +219,7 @@ export async function prepareLogtoCore({ node = process.execPath, libc = libcOf(
 export async function withJsonGuardFix(prepared) {
   const dir = `${prepared.dir}-json-guard-fix`;
   const ready = join(dir, '.ready');
-  const variant = {
-    ...prepared,
-    dir,
-    coreDir: join(dir, 'packages', 'core'),
-    cli: join(dir, 'node_modules', '@logto', 'cli', 'bin', 'logto.js'),
-    nodeModules: join(dir, 'node_modules'),
-  };
+  const variant = preparedAt(dir, prepared);
   // The copy is of one preparation of the core: a core prepared again is copied again.
   const of = `${statSync(join(prepared.dir, '.ready')).mtimeMs}\n`;
   const isCurrent = () => existsSync(ready) && readFileSync(ready, 'utf8') === of;
